@@ -1,0 +1,123 @@
+"""Writes: recording events and setting a person's controls.
+
+Every path that records an interaction (pages, API, importers of single events) goes
+through `event_record` so validation and side effects live in one place.
+"""
+import math
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from recsite.accounts.models import User
+
+from .models import ControlKind, Event, EventKind, Item, UserControl
+
+# Clocks on phones drift: accept timestamps this far in the future.
+MAX_FUTURE_SKEW = timedelta(minutes=5)
+RATING_MIN, RATING_MAX = 0.5, 5.0
+
+
+@dataclass(frozen=True)
+class EventInput:
+    """One event as a client sent it, before validation."""
+
+    item: Item
+    kind: str
+    value: float | None = None
+    occurred_at: datetime | None = None
+    client_event_id: str | None = None
+
+
+def event_validate(data: EventInput) -> None:
+    """Raise ValidationError (with field keys) if the event cannot be stored."""
+    errors: dict[str, str] = {}
+    if data.kind not in EventKind.values:
+        errors["kind"] = _("Unknown kind %(kind)r; expected one of %(kinds)s.") % {
+            "kind": data.kind,
+            "kinds": ", ".join(EventKind.values),
+        }
+    if data.value is not None and (
+        isinstance(data.value, bool) or not math.isfinite(float(data.value))
+    ):
+        errors["value"] = _("The value must be a finite number.")
+    elif data.kind == EventKind.RATE:
+        if data.value is None:
+            errors["value"] = _("A rating needs a value.")
+        elif not RATING_MIN <= float(data.value) <= RATING_MAX:
+            errors["value"] = _("A rating must be between %(lo)s and %(hi)s.") % {
+                "lo": RATING_MIN,
+                "hi": RATING_MAX,
+            }
+    if data.occurred_at is not None:
+        if timezone.is_naive(data.occurred_at):
+            errors["occurred_at"] = _("The time must include a time zone.")
+        elif data.occurred_at > timezone.now() + MAX_FUTURE_SKEW:
+            errors["occurred_at"] = _("The time is in the future.")
+    if data.client_event_id is not None and not 1 <= len(data.client_event_id) <= 64:
+        errors["client_event_id"] = _("A client event id has 1 to 64 characters.")
+    if errors:
+        raise ValidationError(errors)
+
+
+@transaction.atomic
+def event_record(*, user: User, data: EventInput) -> tuple[Event, bool]:
+    """Validate and store one event; return it and whether it was new.
+
+    An event whose client event id this person already used is not stored again: the
+    stored one is returned with created=False.
+    """
+    event_validate(data)
+    if data.client_event_id is not None:
+        existing = Event.objects.filter(user=user, client_event_id=data.client_event_id).first()
+        if existing is not None:
+            return existing, False
+    try:
+        with transaction.atomic():
+            event = Event.objects.create(
+                user=user,
+                item=data.item,
+                kind=data.kind,
+                value=None if data.value is None else float(data.value),
+                occurred_at=data.occurred_at or timezone.now(),
+                client_event_id=data.client_event_id,
+            )
+    except IntegrityError:
+        # Two requests with the same client event id raced; the other one won.
+        return Event.objects.get(user=user, client_event_id=data.client_event_id), False
+    if data.kind == EventKind.NOT_INTERESTED:
+        UserControl.objects.get_or_create(user=user, item=data.item, kind=ControlKind.NOT_INTERESTED)
+    return event, True
+
+
+@transaction.atomic
+def event_delete(*, user: User, event_id: int) -> None:
+    """Delete one of this person's events; raise Event.DoesNotExist for anyone else's."""
+    Event.objects.get(user=user, pk=event_id).delete()
+
+
+def control_validate(kind: str) -> None:
+    """Raise ValidationError if `kind` is not a known control."""
+    if kind not in ControlKind.values:
+        raise ValidationError(
+            {"control": _("Unknown control %(kind)r; expected one of %(kinds)s.")
+             % {"kind": kind, "kinds": ", ".join(ControlKind.values)}}
+        )
+
+
+@transaction.atomic
+def control_set(*, user: User, item: Item, kind: str) -> tuple[UserControl, bool]:
+    """Turn a control on for this person and item; return it and whether it was new."""
+    control_validate(kind)
+    return UserControl.objects.get_or_create(user=user, item=item, kind=kind)
+
+
+@transaction.atomic
+def control_remove(*, user: User, item: Item, kind: str) -> bool:
+    """Turn a control off; return whether it had been on."""
+    control_validate(kind)
+    deleted, _count = UserControl.objects.filter(user=user, item=item, kind=kind).delete()
+    return deleted > 0

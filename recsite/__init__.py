@@ -1,0 +1,1 @@
+"""The recsite Django project: settings, URLs, the Celery app and the accounts app."""

@@ -1,0 +1,9 @@
+"""App configuration for accounts."""
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class AccountsConfig(AppConfig):
+    name = "recsite.accounts"
+    label = "accounts"
+    verbose_name = _("Accounts")

@@ -1,0 +1,31 @@
+"""Shared fixtures: people and items made in the database."""
+import pytest
+
+from recommender.models import Genre, Item
+from recsite.accounts.models import User
+
+PASSWORD = "a-Strong-passw0rd!"
+
+
+@pytest.fixture
+def make_user(db):
+    """Return a factory that creates a person who can log in with PASSWORD."""
+
+    def make(username: str = "alice", **extra) -> User:
+        return User.objects.create_user(username=username, password=PASSWORD, **extra)
+
+    return make
+
+
+@pytest.fixture
+def make_item(db):
+    """Return a factory that creates an item with the given genres."""
+    counter = iter(range(1, 10**6))
+
+    def make(title: str | None = None, genres: tuple[str, ...] = ("Drama",), year: int | None = 1999) -> Item:
+        n = next(counter)
+        item = Item.objects.create(external_id=f"test-{n}", title=title or f"Item {n}", year=year)
+        item.genres.set([Genre.objects.get_or_create(name=g)[0] for g in genres])
+        return item
+
+    return make
