@@ -6,3 +6,6 @@ SECRET_KEY = env("DJANGO_SECRET_KEY", default="test-only-secret-key-not-for-prod
 # PBKDF2 costs ~370 ms per check here; tests hash many passwords (PITFALLS.md).
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+# Serve static files straight from the finders: tests never run collectstatic.
+WHITENOISE_AUTOREFRESH = True
+WHITENOISE_USE_FINDERS = True
