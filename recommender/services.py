@@ -121,3 +121,29 @@ def control_remove(*, user: User, item: Item, kind: str) -> bool:
     control_validate(kind)
     deleted, _count = UserControl.objects.filter(user=user, item=item, kind=kind).delete()
     return deleted > 0
+
+
+# Reloading an item page, or coming back to it after rating, is still the same visit.
+VIEW_REPEAT_WINDOW = timedelta(minutes=30)
+
+
+@transaction.atomic
+def event_record_view(*, user: User, item: Item) -> Event | None:
+    """Record that this person opened the item's page; return the event, or None when
+    their latest event is on this same item within VIEW_REPEAT_WINDOW (same visit)."""
+    latest = Event.objects.filter(user=user).order_by("-occurred_at", "-id").first()
+    if (
+        latest is not None
+        and latest.item_id == item.pk
+        and latest.occurred_at >= timezone.now() - VIEW_REPEAT_WINDOW
+    ):
+        return None
+    event, _created = event_record(user=user, data=EventInput(item=item, kind=EventKind.VIEW))
+    return event
+
+
+@transaction.atomic
+def event_like_withdraw(*, user: User, item: Item) -> int:
+    """Delete this person's likes of the item; return how many there were."""
+    deleted, _count = Event.objects.filter(user=user, item=item, kind=EventKind.LIKE).delete()
+    return deleted

@@ -5,4 +5,12 @@ from . import views
 
 urlpatterns = [
     path("", views.home, name="home"),
+    path("items/", views.item_list, name="item_list"),
+    path("items/<int:item_id>/", views.item_detail, name="item_detail"),
+    path("items/<int:item_id>/rate/", views.item_rate, name="item_rate"),
+    path("items/<int:item_id>/like/", views.item_like, name="item_like"),
+    path("items/<int:item_id>/not-interested/", views.item_not_interested, name="item_not_interested"),
+    path("history/", views.history, name="history"),
+    path("history/controls/", views.control_toggle, name="control_toggle"),
+    path("history/events/<int:event_id>/delete/", views.event_delete, name="event_delete"),
 ]

@@ -1,5 +1,7 @@
-"""Account forms."""
-from django.contrib.auth.forms import UserCreationForm
+"""Account forms: sign up, and a log-in form that refuses imported placeholders."""
+from django import forms
+from django.contrib.auth.forms import AuthenticationForm, UserCreationForm
+from django.utils.translation import gettext_lazy as _
 
 from .models import User
 
@@ -10,3 +12,18 @@ class SignupForm(UserCreationForm):
     class Meta(UserCreationForm.Meta):
         model = User
         fields = ("username", "email")
+
+
+class LoginForm(AuthenticationForm):
+    """Django's log-in form, which also refuses placeholder accounts."""
+
+    def confirm_login_allowed(self, user: User) -> None:
+        """Raise ValidationError for inactive and placeholder accounts."""
+        super().confirm_login_allowed(user)
+        if getattr(user, "is_placeholder", False):
+            # Placeholders have unusable passwords; this guards against one that was
+            # given a password by mistake.
+            raise forms.ValidationError(
+                _("This account was imported from a data set and cannot log in."),
+                code="placeholder",
+            )

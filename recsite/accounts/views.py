@@ -1,7 +1,9 @@
 """Account views that Django does not provide: sign up."""
+from django.contrib import messages
 from django.contrib.auth import login
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
 
 from .forms import SignupForm
 
@@ -14,5 +16,6 @@ def signup(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         user = form.save()
         login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+        messages.success(request, _("Welcome, %(name)s! Rate a few items to get recommendations.") % {"name": user.get_username()})
         return redirect("home")
     return render(request, "registration/signup.html", {"form": form})

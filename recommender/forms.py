@@ -1,0 +1,34 @@
+"""Forms that parse what the site's pages post or put in the query string."""
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from .models import ControlKind
+
+RATING_CHOICES = [(n, str(n)) for n in range(1, 6)]
+
+
+class CatalogueFilterForm(forms.Form):
+    """The catalogue's search box and genre filter; both optional."""
+
+    q = forms.CharField(label=_("Search titles"), required=False, max_length=100)
+    genre = forms.CharField(label=_("Genre"), required=False, max_length=64)
+
+    def filters(self) -> dict[str, str]:
+        """Return the cleaned `search` and `genre` values, empty when invalid."""
+        if not self.is_valid():
+            return {"search": "", "genre": ""}
+        return {"search": self.cleaned_data["q"].strip(), "genre": self.cleaned_data["genre"]}
+
+
+class RatingForm(forms.Form):
+    """A rating of one to five stars."""
+
+    value = forms.TypedChoiceField(label=_("Your rating"), choices=RATING_CHOICES, coerce=int)
+
+
+class ControlToggleForm(forms.Form):
+    """Turn one of the person's controls on or off for one item."""
+
+    item = forms.IntegerField(min_value=1)
+    control = forms.ChoiceField(choices=ControlKind.choices)
+    on = forms.TypedChoiceField(choices=[("1", "on"), ("0", "off")], coerce=lambda v: v == "1")
