@@ -62,6 +62,7 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "django.contrib.admin",
     "rest_framework",
+    "django_celery_beat",
     "recsite.accounts",
     "recommender",
 ]
@@ -159,9 +160,33 @@ else:
 # https://docs.celeryq.dev/en/stable/userguide/configuration.html
 CELERY_BROKER_URL = REDIS_URL or f"redis+socket://{EMBEDDED_REDIS_SOCKET}"
 CELERY_RESULT_BACKEND = None
+CELERY_TASK_IGNORE_RESULT = True
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TASK_SERIALIZER = "json"
 CELERY_TIMEZONE = TIME_ZONE
+# A task whose worker dies is delivered again; every task is idempotent (PITFALLS.md:
+# acks_late alone loses a SIGKILLed task).
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# Redis redelivers an unacknowledged task after the visibility timeout even while it
+# still runs: every task is kept to a small fraction of it by the time limits below.
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+CELERY_TASK_SOFT_TIME_LIMIT = 600
+CELERY_TASK_TIME_LIMIT = 720
+# Enqueueing while the broker is down must fail fast: pages keep working and the
+# periodic sweep catches up (the database is the source of truth).
+CELERY_BROKER_CONNECTION_TIMEOUT = 1.0
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_TASK_PUBLISH_RETRY = False
+CELERY_TASK_DEFAULT_QUEUE = "scoring"
+CELERY_TASK_ROUTES = {
+    "recommender.tasks.training_*": {"queue": "training"},
+    "recommender.tasks.scoring_*": {"queue": "scoring"},
+    "explain.tasks.*": {"queue": "explain"},
+}
+CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 
 # LOGGING
 # ------------------------------------------------------------------------------
@@ -188,3 +213,16 @@ REST_FRAMEWORK = {
 # ------------------------------------------------------------------------------
 # Where `make run` looks for a MovieLens download to import instead of demo data.
 RECSITE_DATA_DIR = env("RECSITE_DATA_DIR", default="")
+# Model artifacts and training checkpoints.
+RECSITE_MODEL_DIR = Path(env("RECSITE_MODEL_DIR", default=str(VAR_DIR / "models")))
+# torch threads per worker process (one per process avoids oversubscribing the cores).
+RECSITE_TORCH_THREADS = env.int("RECSITE_TORCH_THREADS", default=1)
+# How many items each person's stored list holds.
+RECSITE_TOP_N = env.int("RECSITE_TOP_N", default=50)
+# A new model is activated only if its validation NDCG@10 is no worse than the active
+# one's minus this tolerance.
+RECSITE_QUALITY_TOLERANCE = env.float("RECSITE_QUALITY_TOLERANCE", default=0.01)
+# Epochs a training task runs before it checkpoints and hands over to the next task.
+RECSITE_EPOCHS_PER_CHUNK = env.int("RECSITE_EPOCHS_PER_CHUNK", default=2)
+# Retrain once this many new events have arrived since the active model's snapshot.
+RECSITE_RETRAIN_AFTER_EVENTS = env.int("RECSITE_RETRAIN_AFTER_EVENTS", default=5000)

@@ -1,0 +1,25 @@
+"""The Celery app: queues for training, scoring and explanations on a Redis broker."""
+import os
+
+from celery import Celery
+from celery.signals import worker_process_init
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "recsite.settings.local")
+
+app = Celery("recsite")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+app.autodiscover_tasks()
+
+
+@worker_process_init.connect
+def _limit_torch_threads(**_kwargs) -> None:
+    """Pin torch's thread count in each worker process.
+
+    torch in forked prefork children can hang on its inherited thread pool, and several
+    busy processes on few cores oversubscribe them (PITFALLS.md).
+    """
+    from django.conf import settings
+
+    import torch
+
+    torch.set_num_threads(settings.RECSITE_TORCH_THREADS)
