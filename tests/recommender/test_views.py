@@ -1,0 +1,235 @@
+"""Site pages: home, catalogue, item page with its controls, and the person's history."""
+import pytest
+from django.urls import reverse
+
+from recommender.models import ControlKind, Event, EventKind, UserControl
+from recommender.services import EventInput, event_record
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def alice(make_user, client):
+    """Return a person who is logged in on `client`."""
+    user = make_user("alice")
+    client.force_login(user)
+    return user
+
+
+def test_home_renders_popular_items(client, make_user, make_item):
+    """The home page lists items others interacted with."""
+    item = make_item("Heat")
+    event_record(user=make_user("bob"), data=EventInput(item=item, kind=EventKind.VIEW))
+    response = client.get(reverse("home"))
+    assert response.status_code == 200
+    assert "Heat" in response.text
+
+
+def test_home_prompts_newcomer_to_rate(client, alice):
+    """A logged-in person without history is asked to rate a few items."""
+    response = client.get(reverse("home"))
+    assert "Rate a few items to get recommendations" in response.text
+
+
+def test_home_hides_prompt_once_there_is_history(client, alice, make_item):
+    """The prompt goes away after a first interaction."""
+    event_record(user=alice, data=EventInput(item=make_item(), kind=EventKind.LIKE))
+    assert "Rate a few items" not in client.get(reverse("home")).text
+
+
+def test_catalogue_search_filters_titles(client, make_item):
+    """`?q=` keeps only titles containing the text."""
+    make_item("Toy Story")
+    make_item("Heat")
+    response = client.get(reverse("item_list"), {"q": "toy"})
+    assert "Toy Story" in response.text and "Heat" not in response.text
+
+
+def test_catalogue_genre_filter(client, make_item):
+    """`?genre=` keeps only items of that genre."""
+    make_item("Toy Story", genres=("Animation",))
+    make_item("Heat", genres=("Crime",))
+    response = client.get(reverse("item_list"), {"genre": "Crime"})
+    assert "Heat" in response.text and "Toy Story" not in response.text
+
+
+def test_catalogue_empty_state(client, make_item):
+    """A search without results says so."""
+    make_item("Heat")
+    assert "No items match" in client.get(reverse("item_list"), {"q": "zzz"}).text
+
+
+def test_catalogue_paginates_and_keeps_filters(client, make_item):
+    """The catalogue shows 24 items a page, and page links keep the search."""
+    for n in range(30):
+        make_item(f"Film {n:02d}")
+    first = client.get(reverse("item_list"), {"q": "Film"})
+    assert len(first.context["page_obj"]) == 24
+    assert "?q=Film&amp;page=2" in first.text
+    second = client.get(reverse("item_list"), {"q": "Film", "page": 2})
+    assert len(second.context["page_obj"]) == 6
+
+
+def test_catalogue_bad_page_number_shows_a_page(client, make_item):
+    """A page number that is not a number still answers 200."""
+    make_item()
+    assert client.get(reverse("item_list"), {"page": "x"}).status_code == 200
+
+
+def test_item_page_records_a_view_once_per_visit(client, alice, make_item):
+    """Opening an item records one view; reloading it does not add another."""
+    item = make_item("Heat", year=1995)
+    response = client.get(reverse("item_detail", args=[item.pk]))
+    assert response.status_code == 200 and "1995" in response.text
+    client.get(reverse("item_detail", args=[item.pk]))
+    assert Event.objects.filter(user=alice, item=item, kind=EventKind.VIEW).count() == 1
+
+
+def test_item_page_anonymous_records_nothing(client, make_item):
+    """A visitor sees the item and a log-in link, and no event is stored."""
+    item = make_item()
+    response = client.get(reverse("item_detail", args=[item.pk]))
+    assert response.status_code == 200 and reverse("login") in response.text
+    assert not Event.objects.exists()
+
+
+def test_item_page_unknown_id_is_404(client):
+    """An id that does not exist answers 404."""
+    assert client.get(reverse("item_detail", args=[999])).status_code == 404
+
+
+def test_rate_stores_a_rating(client, alice, make_item):
+    """Posting a rating stores a `rate` event with its value and shows it."""
+    item = make_item()
+    response = client.post(reverse("item_rate", args=[item.pk]), {"value": "4"}, follow=True)
+    assert Event.objects.get(user=alice, kind=EventKind.RATE).value == 4.0
+    assert "You rated this 4 out of 5" in response.text
+
+
+@pytest.mark.parametrize("value", ["0", "6", "abc", "", "4.5"])
+def test_rate_bad_value_stores_nothing(client, alice, make_item, value):
+    """A rating outside 1–5 is refused with a message and stores nothing."""
+    item = make_item()
+    response = client.post(reverse("item_rate", args=[item.pk]), {"value": value}, follow=True)
+    assert response.status_code == 200
+    assert "Choose a rating from 1 to 5 stars" in response.text
+    assert not Event.objects.filter(kind=EventKind.RATE).exists()
+
+
+def test_rate_unknown_item_is_404(client, alice):
+    """Rating an item that does not exist answers 404 and stores nothing."""
+    assert client.post(reverse("item_rate", args=[999]), {"value": "3"}).status_code == 404
+    assert not Event.objects.exists()
+
+
+def test_rate_needs_post_and_login(client, make_item):
+    """GET is not allowed; an anonymous POST is sent to log in."""
+    item = make_item()
+    url = reverse("item_rate", args=[item.pk])
+    assert client.get(url).status_code == 405
+    response = client.post(url, {"value": "3"})
+    assert response.status_code == 302 and reverse("login") in response["Location"]
+    assert not Event.objects.exists()
+
+
+def test_like_and_undo(client, alice, make_item):
+    """Like stores a `like` event and the page shows it; undo removes it."""
+    item = make_item()
+    response = client.post(reverse("item_like", args=[item.pk]), follow=True)
+    assert Event.objects.filter(user=alice, kind=EventKind.LIKE).count() == 1
+    assert response.context["state"]["liked"] is True
+    client.post(reverse("item_like", args=[item.pk]), {"undo": "1"})
+    assert not Event.objects.filter(kind=EventKind.LIKE).exists()
+
+
+def test_not_interested_sets_control(client, alice, make_item):
+    """Not interested stores the event and the control; undo removes the control."""
+    item = make_item()
+    client.post(reverse("item_not_interested", args=[item.pk]))
+    assert Event.objects.filter(user=alice, kind=EventKind.NOT_INTERESTED).exists()
+    assert UserControl.objects.filter(user=alice, item=item, kind=ControlKind.NOT_INTERESTED).exists()
+    client.post(reverse("item_not_interested", args=[item.pk]), {"undo": "1"})
+    assert not UserControl.objects.exists()
+
+
+def test_history_needs_login(client):
+    """An anonymous visitor is sent to log in."""
+    response = client.get(reverse("history"))
+    assert response.status_code == 302 and reverse("login") in response["Location"]
+
+
+def test_history_empty_state(client, alice):
+    """A person without events gets a link to the catalogue."""
+    response = client.get(reverse("history"))
+    assert "Nothing here yet" in response.text and reverse("item_list") in response.text
+
+
+def test_history_lists_events_newest_first(client, alice, make_item):
+    """History shows the person's events, newest first, and nobody else's."""
+    old, new = make_item("Old Film"), make_item("New Film")
+    event_record(user=alice, data=EventInput(item=old, kind=EventKind.VIEW))
+    event_record(user=alice, data=EventInput(item=new, kind=EventKind.RATE, value=5))
+    response = client.get(reverse("history"))
+    assert response.text.index("New Film") < response.text.index("Old Film")
+    assert [row["event"].item for row in response.context["rows"]] == [new, old]
+
+
+def test_history_paginates(client, alice, make_item):
+    """History shows 25 events a page."""
+    item = make_item()
+    for _ in range(30):
+        event_record(user=alice, data=EventInput(item=item, kind=EventKind.VIEW))
+    assert len(client.get(reverse("history")).context["rows"]) == 25
+    assert len(client.get(reverse("history"), {"page": 2}).context["rows"]) == 5
+
+
+@pytest.mark.parametrize("kind", [ControlKind.EXCLUDE, ControlKind.NOT_INTERESTED])
+def test_history_control_toggles(client, alice, make_item, kind):
+    """A control can be turned on and off from the history page."""
+    item = make_item()
+    url = reverse("control_toggle")
+    client.post(url, {"item": item.pk, "control": kind, "on": "1"})
+    assert UserControl.objects.filter(user=alice, item=item, kind=kind).exists()
+    client.post(url, {"item": item.pk, "control": kind, "on": "0"})
+    assert not UserControl.objects.exists()
+
+
+def test_history_unknown_control_stores_nothing(client, alice, make_item):
+    """An unknown control is refused with a message."""
+    item = make_item()
+    response = client.post(
+        reverse("control_toggle"), {"item": item.pk, "control": "bogus", "on": "1"}, follow=True
+    )
+    assert "That control does not exist" in response.text
+    assert not UserControl.objects.exists()
+
+
+def test_history_control_unknown_item_is_404(client, alice):
+    """A control for an item that does not exist answers 404."""
+    response = client.post(reverse("control_toggle"), {"item": 999, "control": "exclude", "on": "1"})
+    assert response.status_code == 404
+
+
+def test_history_control_ignores_offsite_next(client, alice, make_item):
+    """A `next` pointing at another site is ignored."""
+    item = make_item()
+    response = client.post(
+        reverse("control_toggle"),
+        {"item": item.pk, "control": "exclude", "on": "1", "next": "https://evil.example/"},
+    )
+    assert response["Location"] == reverse("history")
+
+
+def test_event_delete(client, alice, make_item):
+    """A person can delete one of their events."""
+    event, _ = event_record(user=alice, data=EventInput(item=make_item(), kind=EventKind.VIEW))
+    response = client.post(reverse("event_delete", args=[event.pk]))
+    assert response.status_code == 302
+    assert not Event.objects.exists()
+
+
+def test_event_delete_of_someone_else_is_404(client, alice, make_user, make_item):
+    """Another person's event answers 404 and stays."""
+    event, _ = event_record(user=make_user("bob"), data=EventInput(item=make_item(), kind=EventKind.VIEW))
+    assert client.post(reverse("event_delete", args=[event.pk])).status_code == 404
+    assert Event.objects.filter(pk=event.pk).exists()
