@@ -1,0 +1,175 @@
+"""Reader for a generic events CSV (`user,item,timestamp[,kind,value]`) and its items CSV.
+
+Both files may start with a header row (then columns may come in any order and use the
+common aliases below) or not (then columns are positional). Pure Python, no Django.
+"""
+from __future__ import annotations
+
+import csv
+import math
+from collections.abc import Iterator
+from pathlib import Path
+
+from .movielens import genre_names
+from .records import (
+    EVENT_KINDS,
+    MAX_ITEM_ID,
+    MAX_USER_ID,
+    EventRecord,
+    ImportFormatError,
+    ItemRecord,
+    ParsedDataset,
+    check_title,
+    parse_id,
+    parse_int,
+    parse_rating,
+    parse_timestamp,
+    placeholder_items,
+    read_lines,
+)
+
+EVENT_COLUMNS = {
+    "user": ("user", "user_id", "userid"),
+    "item": ("item", "item_id", "itemid", "movieid", "movie_id"),
+    "timestamp": ("timestamp", "time", "ts", "occurred_at"),
+    "kind": ("kind", "event", "event_type", "type"),
+    "value": ("value", "rating"),
+}
+ITEM_COLUMNS = {
+    "item": ("item", "item_id", "itemid", "id", "external_id", "movieid", "movie_id"),
+    "title": ("title", "name"),
+    "year": ("year",),
+    "genres": ("genres", "genre", "tags"),
+}
+
+
+def _rows(path: Path) -> Iterator[tuple[int, list[str]]]:
+    """Yield (line number, stripped fields) of the non-blank rows of a CSV file."""
+    reader = csv.reader(read_lines(path, "utf-8-sig"))
+    while True:
+        try:
+            row = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            raise ImportFormatError(path, reader.line_num, f"not valid CSV ({exc})") from None
+        if row and any(field.strip() for field in row):
+            yield reader.line_num, [field.strip() for field in row]
+
+
+def _header(row: list[str], spec: dict[str, tuple[str, ...]], required: tuple[str, ...],
+            path: Path, lineno: int) -> dict[str, int] | None:
+    """Return {column: index} if `row` is a header row, or None if it is data."""
+    alias = {name: canon for canon, names in spec.items() for name in names}
+    lowered = [field.lower() for field in row]
+    if lowered[0] not in alias:
+        return None
+    columns: dict[str, int] = {}
+    for index, name in enumerate(lowered):
+        canon = alias.get(name)
+        if canon is None:
+            raise ImportFormatError(path, lineno, f"unknown column {row[index]!r}; expected {', '.join(spec)}")
+        if canon in columns:
+            raise ImportFormatError(path, lineno, f"column {canon!r} appears twice")
+        columns[canon] = index
+    missing = [name for name in required if name not in columns]
+    if missing:
+        raise ImportFormatError(path, lineno, f"the header lacks the column(s) {', '.join(missing)}")
+    return columns
+
+
+def _field(row: list[str], columns: dict[str, int], name: str) -> str:
+    index = columns.get(name)
+    return row[index] if index is not None and index < len(row) else ""
+
+
+def _check_width(row: list[str], columns: dict[str, int] | None, lo: int, hi: int,
+                 path: Path, lineno: int) -> dict[str, int]:
+    """Return the columns for a row, refusing a wrong number of fields."""
+    if columns is not None:
+        if len(row) != len(columns):
+            raise ImportFormatError(path, lineno, f"expected {len(columns)} fields, found {len(row)}")
+        return columns
+    if not lo <= len(row) <= hi:
+        raise ImportFormatError(path, lineno, f"expected {lo} to {hi} fields, found {len(row)}")
+    return {}
+
+
+def read_items_csv(path: Path) -> dict[str, ItemRecord]:
+    """Read `item,title[,year,genres]` rows; genres are separated by '|'."""
+    items: dict[str, ItemRecord] = {}
+    columns: dict[str, int] | None = None
+    positional = dict(zip(ITEM_COLUMNS, range(4)))
+    for lineno, row in _rows(path):
+        if columns is None and not items:
+            columns = _header(row, ITEM_COLUMNS, ("item", "title"), path, lineno)
+            if columns is not None:
+                continue
+        cols = _check_width(row, columns, 2, 4, path, lineno) or positional
+        item = parse_id(_field(row, cols, "item"), "item id", path, lineno, MAX_ITEM_ID)
+        if item in items:
+            raise ImportFormatError(path, lineno, f"item id {item} appears twice")
+        title = check_title(_field(row, cols, "title"), path, lineno)
+        raw_year = _field(row, cols, "year")
+        year = parse_int(raw_year, "year", path, lineno) if raw_year else None
+        if year is not None and not 1000 <= year <= 9999:
+            raise ImportFormatError(path, lineno, f"year {year} is not a four-digit year")
+        genres = genre_names(_field(row, cols, "genres").split("|"))
+        items[item] = ItemRecord(item, title, year, genres)
+    if not items:
+        raise ImportFormatError(path, None, "the file holds a header but no items")
+    return items
+
+
+def _value(raw: str, kind: str, path: Path, lineno: int) -> float | None:
+    if not raw:
+        if kind == "rate":
+            raise ImportFormatError(path, lineno, "a rating needs a value")
+        return None
+    if kind == "rate":
+        return parse_rating(raw, path, lineno)
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ImportFormatError(path, lineno, f"value {raw!r} is not a number") from None
+    if not math.isfinite(value):
+        raise ImportFormatError(path, lineno, f"value {raw!r} is not a finite number")
+    return value
+
+
+def read_events_csv(path: Path, items_csv: Path | None, now: float) -> ParsedDataset:
+    """Read an events CSV (a file, or a directory with events.csv) and its items CSV.
+
+    The items CSV is `items_csv`, else an `items.csv` beside the events file. With one,
+    every event must name a listed item; without, items get bare "Item <id>" records.
+    """
+    if path.is_dir():
+        path = path / "events.csv"
+        if not path.is_file():
+            raise ImportFormatError(path.parent, None, "events.csv is missing from this directory")
+    if items_csv is None and (path.parent / "items.csv").is_file() and path.name != "items.csv":
+        items_csv = path.parent / "items.csv"
+    catalogue = read_items_csv(items_csv) if items_csv is not None else None
+    positional = dict(zip(EVENT_COLUMNS, range(5)))
+    columns: dict[str, int] | None = None
+    events: list[EventRecord] = []
+    for lineno, row in _rows(path):
+        if not events and columns is None:
+            columns = _header(row, EVENT_COLUMNS, ("user", "item", "timestamp"), path, lineno)
+            if columns is not None:
+                continue
+        cols = _check_width(row, columns, 3, 5, path, lineno) or positional
+        user = parse_id(_field(row, cols, "user"), "user id", path, lineno, MAX_USER_ID)
+        item = parse_id(_field(row, cols, "item"), "item id", path, lineno, MAX_ITEM_ID)
+        if catalogue is not None and item not in catalogue:
+            raise ImportFormatError(path, lineno, f"item {item} is not in {items_csv}")
+        stamp = parse_timestamp(_field(row, cols, "timestamp"), path, lineno, now)
+        raw_value = _field(row, cols, "value")
+        kind = _field(row, cols, "kind").lower() or ("rate" if raw_value else "view")
+        if kind not in EVENT_KINDS:
+            raise ImportFormatError(path, lineno, f"kind {kind!r} is not one of {', '.join(EVENT_KINDS)}")
+        events.append(EventRecord(user, item, stamp, kind, _value(raw_value, kind, path, lineno)))
+    if not events:
+        raise ImportFormatError(path, None, "the file holds a header but no events")
+    items = list(catalogue.values()) if catalogue is not None else placeholder_items(events)
+    return ParsedDataset("events-csv", items, events)

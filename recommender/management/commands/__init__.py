@@ -1,0 +1,1 @@
+"""`manage.py import_data` and `manage.py generate_demo`."""
