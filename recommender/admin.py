@@ -53,3 +53,134 @@ class UserControlAdmin(admin.ModelAdmin):
     search_fields = ("user__username", "item__title")
     autocomplete_fields = ("user", "item")
     list_select_related = ("user", "item")
+
+
+# ---- the model pipeline ---------------------------------------------------------------
+
+from django.contrib import messages  # noqa: E402
+from django.core.exceptions import ValidationError  # noqa: E402
+from django.http import HttpRequest, HttpResponseRedirect  # noqa: E402
+from django.urls import path, reverse  # noqa: E402
+from django.utils.html import format_html  # noqa: E402
+from django.utils.translation import gettext_lazy as _  # noqa: E402
+
+from . import pipeline  # noqa: E402
+from .models import ModelVersion, Recommendation, TrainingRun  # noqa: E402
+
+
+def _metric(value: float | None) -> str:
+    return "—" if value is None else f"{value:.4f}"
+
+
+@admin.register(TrainingRun)
+class TrainingRunAdmin(admin.ModelAdmin):
+    list_display = ("id", "status", "progress_bar", "epoch", "loss_shown", "val_ndcg_shown",
+                    "elapsed_shown", "eta_shown", "model_version", "created_at", "error_short")
+    list_filter = ("status",)
+    readonly_fields = [f.name for f in TrainingRun._meta.fields] + ["progress_bar"]
+    change_list_template = "admin/recommender/trainingrun/change_list.html"
+    change_form_template = "admin/recommender/trainingrun/change_form.html"
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    @admin.display(description=_("progress"))
+    def progress_bar(self, obj: TrainingRun) -> str:
+        percent = round(obj.progress * 100)
+        return format_html('<progress max="100" value="{}">{}%</progress> {}%', percent, percent, percent)
+
+    @admin.display(description=_("loss"))
+    def loss_shown(self, obj: TrainingRun) -> str:
+        return _metric(obj.loss)
+
+    @admin.display(description=_("val NDCG@10"))
+    def val_ndcg_shown(self, obj: TrainingRun) -> str:
+        return _metric(obj.val_ndcg)
+
+    @admin.display(description=_("elapsed"))
+    def elapsed_shown(self, obj: TrainingRun) -> str:
+        return f"{obj.elapsed_s:.0f} s"
+
+    @admin.display(description=_("time left"))
+    def eta_shown(self, obj: TrainingRun) -> str:
+        return "—" if obj.eta_s is None or obj.is_finished else f"~{obj.eta_s:.0f} s"
+
+    @admin.display(description=_("error"))
+    def error_short(self, obj: TrainingRun) -> str:
+        return obj.error[:120]
+
+    def get_urls(self):
+        return [
+            path("train-now/", self.admin_site.admin_view(self.train_now_view),
+                 name="recommender_trainingrun_train_now"),
+            *super().get_urls(),
+        ]
+
+    def train_now_view(self, request: HttpRequest) -> HttpResponseRedirect:
+        """Start a training run (POST only) and go back to the list."""
+        target = reverse("admin:recommender_trainingrun_changelist")
+        if request.method != "POST" or not request.user.has_perm("recommender.add_trainingrun"):
+            messages.error(request, _("Starting a training run needs a POST by staff allowed to add runs."))
+            return HttpResponseRedirect(target)
+        run = pipeline.training_run_start(requested_by=request.user)
+        messages.success(request, _("Training run %(id)s is queued.") % {"id": run.pk})
+        return HttpResponseRedirect(target)
+
+    def changelist_view(self, request, extra_context=None):
+        extra_context = {**(extra_context or {}), "refresh": pipeline.training_busy()}
+        return super().changelist_view(request, extra_context)
+
+
+@admin.register(ModelVersion)
+class ModelVersionAdmin(admin.ModelAdmin):
+    list_display = ("__str__", "is_active", "val_ndcg_shown", "n_users", "n_items", "n_events",
+                    "created_at", "activated_at")
+    list_filter = ("is_active",)
+    readonly_fields = [f.name for f in ModelVersion._meta.fields]
+    actions = ["activate", "roll_back"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    @admin.display(description=_("val NDCG@10"))
+    def val_ndcg_shown(self, obj: ModelVersion) -> str:
+        return _metric(obj.val_ndcg)
+
+    @admin.action(description=_("Activate the selected version"), permissions=["change"])
+    def activate(self, request: HttpRequest, queryset) -> None:
+        if queryset.count() != 1:
+            self.message_user(request, _("Select exactly one version to activate."), messages.ERROR)
+            return
+        try:
+            version = pipeline.model_version_activate(version=queryset.get())
+        except ValidationError as exc:
+            self.message_user(request, " ".join(exc.messages), messages.ERROR)
+            return
+        self.message_user(request, _("%(v)s is active; everyone is being rescored.") % {"v": version})
+
+    @admin.action(description=_("Roll back to the previously active version"), permissions=["change"])
+    def roll_back(self, request: HttpRequest, queryset) -> None:
+        try:
+            version = pipeline.model_version_rollback()
+        except ValidationError as exc:
+            self.message_user(request, " ".join(exc.messages), messages.ERROR)
+            return
+        self.message_user(request, _("Rolled back: %(v)s is active again.") % {"v": version})
+
+
+@admin.register(Recommendation)
+class RecommendationAdmin(admin.ModelAdmin):
+    list_display = ("user", "rank", "item", "score", "model_version", "computed_at")
+    list_select_related = ("user", "item", "model_version")
+    search_fields = ("user__username",)
+    raw_id_fields = ("user", "item")
+    show_full_result_count = False
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False

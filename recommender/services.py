@@ -15,6 +15,7 @@ from django.utils.translation import gettext as _
 from recsite.accounts.models import User
 
 from .models import ControlKind, Event, EventKind, Item, UserControl
+from .pipeline import recommendations_mark_stale
 
 # Clocks on phones drift: accept timestamps this far in the future.
 MAX_FUTURE_SKEW = timedelta(minutes=5)
@@ -90,6 +91,7 @@ def event_record(*, user: User, data: EventInput) -> tuple[Event, bool]:
         return Event.objects.get(user=user, client_event_id=data.client_event_id), False
     if data.kind == EventKind.NOT_INTERESTED:
         UserControl.objects.get_or_create(user=user, item=data.item, kind=ControlKind.NOT_INTERESTED)
+    recommendations_mark_stale(user=user)
     return event, True
 
 
@@ -97,6 +99,7 @@ def event_record(*, user: User, data: EventInput) -> tuple[Event, bool]:
 def event_delete(*, user: User, event_id: int) -> None:
     """Delete one of this person's events; raise Event.DoesNotExist for anyone else's."""
     Event.objects.get(user=user, pk=event_id).delete()
+    recommendations_mark_stale(user=user)
 
 
 def control_validate(kind: str) -> None:
@@ -112,7 +115,10 @@ def control_validate(kind: str) -> None:
 def control_set(*, user: User, item: Item, kind: str) -> tuple[UserControl, bool]:
     """Turn a control on for this person and item; return it and whether it was new."""
     control_validate(kind)
-    return UserControl.objects.get_or_create(user=user, item=item, kind=kind)
+    control, created = UserControl.objects.get_or_create(user=user, item=item, kind=kind)
+    if created:
+        recommendations_mark_stale(user=user)
+    return control, created
 
 
 @transaction.atomic
@@ -120,6 +126,8 @@ def control_remove(*, user: User, item: Item, kind: str) -> bool:
     """Turn a control off; return whether it had been on."""
     control_validate(kind)
     deleted, _count = UserControl.objects.filter(user=user, item=item, kind=kind).delete()
+    if deleted:
+        recommendations_mark_stale(user=user)
     return deleted > 0
 
 

@@ -1,4 +1,6 @@
 """Liveness and readiness probes."""
+from pathlib import Path
+
 import redis
 from django.conf import settings
 from django.db import connection
@@ -21,7 +23,8 @@ def _database_ok() -> bool:
         return False
 
 
-def _broker_ok() -> bool:
+def broker_ok() -> bool:
+    """Return True if the Celery broker answers a ping within half a second."""
     url = settings.CELERY_BROKER_URL
     try:
         if url.startswith("redis+socket://"):
@@ -34,10 +37,21 @@ def _broker_ok() -> bool:
         return False
 
 
+def _model_ok() -> bool:
+    from recommender.pipeline import model_version_active
+
+    try:
+        version = model_version_active()
+        return version is not None and Path(version.artifact_path).is_file()
+    except Exception:  # noqa: BLE001 - any failure means not ready
+        return False
+
+
 @never_cache
 def readyz(request: HttpRequest) -> JsonResponse:
-    """Answer 200 when the database and the broker answer, 503 naming what is down."""
-    checks = {"database": _database_ok(), "broker": _broker_ok()}
+    """Answer 200 when the database and the broker answer and an active model's artifact
+    is in place; 503 naming what is not."""
+    checks = {"database": _database_ok(), "broker": broker_ok(), "model": _model_ok()}
     ready = all(checks.values())
     return JsonResponse({"status": "ready" if ready else "not ready", "checks": checks},
                         status=200 if ready else 503)

@@ -1,13 +1,16 @@
 """`make run`: prepare the database and start every process of the site together.
 
 Steps: migrate; load data when the catalogue is empty (a MovieLens download from
-RECSITE_DATA_DIR, or the generated demo); then run the processes under honcho:
-an embedded Redis when REDIS_URL is unset, and the web server.
+RECSITE_DATA_DIR, or the generated demo); set up the periodic tasks; queue a first
+training when no model exists; then run the processes under honcho: an embedded Redis
+when REDIS_URL is unset, the web server, one Celery worker per queue group, and beat.
 """
 import os
 import shlex
 import subprocess
 import sys
+import threading
+import time
 from pathlib import Path
 
 from honcho.manager import Manager
@@ -57,7 +60,29 @@ def processes(env: dict[str, str]) -> dict[str, str]:
     if not settings.REDIS_URL:
         procs["redis"] = embedded_redis_command(settings.EMBEDDED_REDIS_SOCKET)
     procs["web"] = shlex.join([PYTHON, "manage.py", "runserver", f"127.0.0.1:{port}", "--noreload"])
+    celery = [PYTHON, "-m", "celery", "-A", "recsite"]
+    procs["training"] = shlex.join([*celery, "worker", "-Q", "training", "-c", "1",
+                                    "-n", "training@%h", "--loglevel", "INFO"])
+    procs["scoring"] = shlex.join([*celery, "worker", "-Q", "scoring,explain", "-c", "1",
+                                   "-n", "scoring@%h", "--loglevel", "INFO"])
+    procs["beat"] = shlex.join([*celery, "beat", "--loglevel", "INFO",
+                                "--scheduler", "django_celery_beat.schedulers:DatabaseScheduler"])
     return procs
+
+
+def _queue_first_training() -> None:
+    """Once the broker answers, queue a training run if there is no model and no run yet."""
+    from recommender import pipeline
+    from recommender.models import TrainingRun
+    from recsite.health import broker_ok
+
+    for _ in range(120):
+        if broker_ok():
+            break
+        time.sleep(0.5)
+    if pipeline.model_version_active() is None and not TrainingRun.objects.exists():
+        run = pipeline.training_run_start()
+        print(f"Queued training run {run.pk}; personal recommendations appear when it ends.")
 
 
 def main() -> int:
@@ -71,10 +96,15 @@ def main() -> int:
             _manage("import_data", data_dir)
         else:
             _manage("generate_demo")
+    _manage("setup_periodic_tasks")
     env = dict(os.environ)
     manager = Manager()
     for name, command in processes(env).items():
-        manager.add_process(name, command, env=env, cwd=str(ROOT))
+        # Training is one process on few cores: two torch threads were ~1.5x faster
+        # than one here (PITFALLS.md); scoring keeps one.
+        threads = {"RECSITE_TORCH_THREADS": "2"} if name == "training" else {}
+        manager.add_process(name, command, env={**env, **threads}, cwd=str(ROOT))
+    threading.Thread(target=_queue_first_training, daemon=True).start()
     manager.loop()
     return manager.returncode or 0
 

@@ -222,6 +222,8 @@ RECSITE_TOP_N = env.int("RECSITE_TOP_N", default=50)
 # A new model is activated only if its validation NDCG@10 is no worse than the active
 # one's minus this tolerance.
 RECSITE_QUALITY_TOLERANCE = env.float("RECSITE_QUALITY_TOLERANCE", default=0.01)
+# People per scoring task: each chunk is written in one transaction.
+RECSITE_SCORING_CHUNK = env.int("RECSITE_SCORING_CHUNK", default=256)
 # Epochs a training task runs before it checkpoints and hands over to the next task.
 RECSITE_EPOCHS_PER_CHUNK = env.int("RECSITE_EPOCHS_PER_CHUNK", default=2)
 # Retrain once this many new events have arrived since the active model's snapshot.

@@ -1,6 +1,6 @@
 """Test settings: fast password hashing, in-memory email, a fixed key."""
 from .base import *  # noqa: F403
-from .base import env
+from .base import VAR_DIR, env
 
 SECRET_KEY = env("DJANGO_SECRET_KEY", default="test-only-secret-key-not-for-production")
 # PBKDF2 costs ~370 ms per check here; tests hash many passwords (PITFALLS.md).
@@ -9,3 +9,13 @@ EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 # Serve static files straight from the finders: tests never run collectstatic.
 WHITENOISE_AUTOREFRESH = True
 WHITENOISE_USE_FINDERS = True
+# Tasks queued by page and service tests go to kombu's in-process broker, which nobody
+# consumes; integration tests point the app at a real Redis and start a real worker.
+CELERY_BROKER_URL = env("RECSITE_TEST_BROKER_URL", default="memory://")
+# Short, so a test can watch Redis redeliver the task of a worker killed outright.
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env.int("RECSITE_VISIBILITY_TIMEOUT", default=3600)}
+
+# Worker subprocesses in integration tests must see the test database, so SQLite's test
+# database is a file rather than pytest-django's default in-memory one.
+if DATABASES["default"]["ENGINE"].endswith("sqlite3"):  # noqa: F405
+    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test-db.sqlite3")}  # noqa: F405

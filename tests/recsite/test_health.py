@@ -12,4 +12,4 @@ def test_readyz_reports_broker_down(client, db):
     with override_settings(CELERY_BROKER_URL="redis://127.0.0.1:1/0"):
         response = client.get("/readyz")
     assert response.status_code == 503
-    assert response.json()["checks"] == {"database": True, "broker": False}
+    assert response.json()["checks"] == {"database": True, "broker": False, "model": False}

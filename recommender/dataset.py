@@ -1,0 +1,69 @@
+"""Read the site's events out of the database as plain rows for the model.
+
+Worker-side, but torch-free: the ML core (`recommender.ml`) turns these rows into tensors.
+"""
+from collections.abc import Iterator
+
+from django.db.models import Max
+
+from .models import ControlKind, Event, EventKind, UserControl
+
+# Kinds that say a person engaged with an item. "not interested" is a signal against it.
+POSITIVE_KINDS = [k for k in EventKind.values if k != EventKind.NOT_INTERESTED]
+
+
+def event_watermark() -> int:
+    """Return the largest event id now stored (0 with no events): a training snapshot."""
+    return Event.objects.aggregate(m=Max("id"))["m"] or 0
+
+
+def excluded_pairs(user_ids: list[int] | None = None) -> set[tuple[int, int]]:
+    """Return the (person, item) pairs that people asked the model not to use."""
+    controls = UserControl.objects.filter(kind=ControlKind.EXCLUDE)
+    if user_ids is not None:
+        controls = controls.filter(user_id__in=user_ids)
+    return set(controls.values_list("user_id", "item_id"))
+
+
+def interaction_rows(*, watermark: int) -> Iterator[tuple[int, int, int]]:
+    """Yield (person id, item id, order) for every usable event with id <= watermark.
+
+    Rows come per person in time order (ties by id); excluded items are left out.
+    """
+    excluded = excluded_pairs()
+    events = (
+        Event.objects.filter(id__lte=watermark, kind__in=POSITIVE_KINDS)
+        .order_by("user_id", "occurred_at", "id")
+        .values_list("user_id", "item_id")
+    )
+    for order, (user_id, item_id) in enumerate(events.iterator(chunk_size=20000)):
+        if (user_id, item_id) not in excluded:
+            yield user_id, item_id, order
+
+
+def histories(user_ids: list[int], *, max_len: int) -> dict[int, list[int]]:
+    """Return each person's most recent item ids (oldest first), excluded items left out."""
+    excluded = excluded_pairs(user_ids)
+    result: dict[int, list[int]] = {uid: [] for uid in user_ids}
+    events = (
+        Event.objects.filter(user_id__in=user_ids, kind__in=POSITIVE_KINDS)
+        .order_by("user_id", "occurred_at", "id")
+        .values_list("user_id", "item_id")
+    )
+    for user_id, item_id in events.iterator(chunk_size=20000):
+        if (user_id, item_id) not in excluded:
+            result[user_id].append(item_id)
+    return {uid: seq[-max_len:] for uid, seq in result.items()}
+
+
+def seen_and_blocked(user_ids: list[int]) -> dict[int, set[int]]:
+    """Return, per person, the items never to recommend: all they interacted with
+    (excluded ones included) and those marked not interested."""
+    result: dict[int, set[int]] = {uid: set() for uid in user_ids}
+    for user_id, item_id in Event.objects.filter(user_id__in=user_ids).values_list("user_id", "item_id").distinct():
+        result[user_id].add(item_id)
+    for user_id, item_id in UserControl.objects.filter(
+        user_id__in=user_ids, kind=ControlKind.NOT_INTERESTED
+    ).values_list("user_id", "item_id"):
+        result[user_id].add(item_id)
+    return result

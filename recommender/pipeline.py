@@ -1,0 +1,202 @@
+"""Web-side services of the model pipeline: start training, activate or roll back a model
+version, and ask for a person's recommendations to be refreshed.
+
+No torch here: the web process only writes rows and enqueues tasks on commit.
+"""
+import hashlib
+import logging
+from pathlib import Path
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import Max
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from recsite.accounts.models import User
+
+from .models import Event, ModelVersion, RunStatus, ScoringState, TrainingRun
+
+log = logging.getLogger(__name__)
+
+# Hyper-parameters a staff member may set for one run: name -> (type, low, high).
+HYPERPARAMS: dict[str, tuple[type, float, float]] = {
+    "max_epochs": (int, 1, 500),
+    "patience": (int, 1, 100),
+    "batch_size": (int, 1, 4096),
+    "lr": (float, 1e-6, 1.0),
+    "weight_decay": (float, 0.0, 1.0),
+    "seed": (int, 0, 2**31 - 1),
+    "d_model": (int, 8, 512),
+    "n_layers": (int, 1, 8),
+    "n_heads": (int, 1, 8),
+    "max_len": (int, 2, 1000),
+    "dropout": (float, 0.0, 0.9),
+}
+
+
+def hyperparams_validate(params: dict | None) -> dict:
+    """Return the hyper-parameters checked and typed; raise ValidationError naming each bad one."""
+    if params is None:
+        return {}
+    if not isinstance(params, dict):
+        raise ValidationError({"hyperparams": _("Hyper-parameters must be an object.")})
+    errors: dict[str, str] = {}
+    clean: dict = {}
+    for name, value in params.items():
+        if name not in HYPERPARAMS:
+            errors[name] = _("Unknown hyper-parameter; allowed: %(names)s.") % {
+                "names": ", ".join(sorted(HYPERPARAMS))}
+            continue
+        kind, low, high = HYPERPARAMS[name]
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or (
+            kind is int and not float(value).is_integer()
+        ):
+            errors[name] = _("Must be a number of type %(type)s.") % {"type": kind.__name__}
+        elif not low <= value <= high:
+            errors[name] = _("Must be between %(low)s and %(high)s.") % {"low": low, "high": high}
+        else:
+            clean[name] = kind(value)
+    if errors:
+        raise ValidationError(errors)
+    return clean
+
+
+def _enqueue(task, *args) -> None:
+    """Send a task after commit; a broker outage is logged, not raised: the sweeps catch up."""
+    def send() -> None:
+        try:
+            task.delay(*args)
+        except Exception as exc:  # noqa: BLE001 - any broker failure
+            log.warning("could not enqueue %s%s: %s", task.name, args, exc)
+    transaction.on_commit(send)
+
+
+@transaction.atomic
+def training_run_start(*, hyperparams: dict | None = None, requested_by: User | None = None) -> TrainingRun:
+    """Queue a training run; its first chunk is sent to the training queue on commit."""
+    from .tasks import training_run_chunk
+
+    run = TrainingRun.objects.create(
+        hyperparams=hyperparams_validate(hyperparams), requested_by=requested_by
+    )
+    _enqueue(training_run_chunk, run.pk)
+    return run
+
+
+def file_sha256(path: str | Path) -> str:
+    """Return the sha256 of a whole file."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+@transaction.atomic
+def model_version_activate(*, version: ModelVersion) -> ModelVersion:
+    """Make `version` the one active model, after verifying its artifact's checksum.
+
+    Raises ValidationError if the artifact is missing or does not match; the active
+    version is then unchanged. Everyone is rescored with it after commit.
+    """
+    from .tasks import scoring_rescore_all
+
+    path = Path(version.artifact_path)
+    if not path.is_file():
+        raise ValidationError(_("The artifact of %(v)s is missing.") % {"v": version})
+    if file_sha256(path) != version.checksum:
+        raise ValidationError(_("The artifact of %(v)s does not match its checksum.") % {"v": version})
+    ModelVersion.objects.select_for_update().filter(is_active=True).exclude(pk=version.pk).update(is_active=False)
+    version.is_active = True
+    version.activated_at = timezone.now()
+    version.save(update_fields=["is_active", "activated_at"])
+    _enqueue(scoring_rescore_all, version.pk)
+    return version
+
+
+def model_version_rollback() -> ModelVersion:
+    """Re-activate the version that was active before the current one."""
+    previous = (
+        ModelVersion.objects.filter(is_active=False, activated_at__isnull=False)
+        .order_by("-activated_at").first()
+    )
+    if previous is None:
+        raise ValidationError(_("There is no earlier version to roll back to."))
+    return model_version_activate(version=previous)
+
+
+def model_version_active() -> ModelVersion | None:
+    """Return the active model version, or None before the first training."""
+    return ModelVersion.objects.filter(is_active=True).first()
+
+
+def recommendations_mark_stale(*, user: User) -> None:
+    """Record in the database that this person's list must be recomputed, then ask a
+    worker for it on commit (coalesced: one pending refresh per person)."""
+    now = timezone.now()
+    state, created = ScoringState.objects.get_or_create(user=user, defaults={"stale_since": now})
+    if not created and state.stale_since is None:
+        ScoringState.objects.filter(pk=user.pk, stale_since__isnull=True).update(stale_since=now)
+    from .tasks import scoring_refresh_user
+
+    transaction.on_commit(lambda: refresh_notify(user.pk, scoring_refresh_user))
+
+
+def refresh_notify(user_id: int, task) -> None:
+    """Enqueue one refresh for this person unless one is already pending."""
+    from django.core.cache import cache
+
+    key = f"recsite:refresh-pending:{user_id}"
+    try:
+        if cache.add(key, 1, timeout=30):
+            task.delay(user_id)
+    except Exception as exc:  # noqa: BLE001 - broker or cache down: the sweep catches up
+        log.warning("refresh of person %s not enqueued: %s", user_id, exc)
+
+
+def stale_people(*, older_than_s: float = 5.0, limit: int = 5000) -> list[int]:
+    """Return people whose lists are stale (for at least `older_than_s`) or who have
+    events newer than their last scoring, most recently active first."""
+    cutoff = timezone.now() - timezone.timedelta(seconds=older_than_s)
+    flagged = list(
+        ScoringState.objects.filter(stale_since__lte=cutoff)
+        .order_by("-stale_since").values_list("user_id", flat=True)[:limit]
+    )
+    return flagged
+
+
+def training_busy() -> bool:
+    """Return True while a run is queued or running."""
+    return TrainingRun.objects.filter(status__in=[RunStatus.QUEUED, RunStatus.RUNNING]).exists()
+
+
+def training_due(*, min_new_events: int) -> bool:
+    """Return True if no run is going and `min_new_events` arrived since the active
+    model's snapshot (or no model exists yet and there are events)."""
+    if training_busy():
+        return False
+    active = model_version_active()
+    if active is None:
+        return Event.objects.exists() and not TrainingRun.objects.exists()
+    return Event.objects.filter(id__gt=active.event_watermark).count() >= min_new_events
+
+
+def training_runs_stalled(*, quiet_s: float = 120.0) -> list[tuple[int, int]]:
+    """Return (run id, epoch) of unfinished runs nobody is working on: a lease expired,
+    or queued with no sign of life for `quiet_s` (a lost notification)."""
+    now = timezone.now()
+    quiet = now - timezone.timedelta(seconds=quiet_s)
+    runs = TrainingRun.objects.filter(status__in=[RunStatus.QUEUED, RunStatus.RUNNING])
+    stalled = runs.filter(lease_expires_at__lt=now) | runs.filter(
+        lease_owner="", created_at__lt=quiet
+    ).exclude(heartbeat_at__gt=quiet)
+    return list(stalled.distinct().values_list("id", "epoch"))
+
+
+def people_by_recent_activity() -> list[int]:
+    """Return the ids of everyone with events, most recently active first."""
+    return list(
+        Event.objects.values("user_id").annotate(last=Max("id")).order_by("-last")
+        .values_list("user_id", flat=True)
+    )

@@ -1,0 +1,68 @@
+"""Worker side of scoring: compute people's top-N lists and store each chunk atomically.
+
+A chunk's lists are replaced in one transaction, so a person always sees a whole old
+list or a whole new one, even if the worker dies mid-chunk (the task is then delivered
+again and recomputes). Imports torch: only workers import this module.
+"""
+import logging
+from functools import lru_cache
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from recommender.ml.checkpoint import load_checkpoint
+from recommender.ml.scorer import Scorer
+
+from . import dataset
+from .models import ModelVersion, Recommendation, ScoringState
+
+log = logging.getLogger(__name__)
+
+
+@lru_cache(maxsize=2)
+def scorer_for(version_id: int, checksum: str) -> Scorer:
+    """Return the scorer of a model version, loaded once per process and version."""
+    version = ModelVersion.objects.get(pk=version_id)
+    return Scorer(load_checkpoint(version.artifact_path))
+
+
+def score_people(user_ids: list[int], *, version_id: int | None) -> int:
+    """Recompute and store these people's lists; return how many lists were written.
+
+    `version_id=None` means the active version. A version that is no longer active is
+    not used: its activation's successor rescores everyone anyway.
+    """
+    version = ModelVersion.objects.filter(is_active=True).first()
+    if version is None or (version_id is not None and version.pk != version_id):
+        return 0
+    started = timezone.now()
+    scorer = scorer_for(version.pk, version.checksum)
+    user_ids = sorted(set(user_ids))
+    histories = dataset.histories(user_ids, max_len=scorer.max_len)
+    blocked = dataset.seen_and_blocked(user_ids)
+    watermark = dataset.event_watermark()
+    top = scorer.recommend_batch(
+        [[str(i) for i in histories[uid]] for uid in user_ids],
+        k=settings.RECSITE_TOP_N,
+        exclude=[{str(i) for i in blocked[uid]} for uid in user_ids],
+    )
+    now = timezone.now()
+    rows = [
+        Recommendation(user_id=uid, item_id=int(item), rank=rank, score=score,
+                       model_version=version, computed_at=now)
+        for uid, ranked in zip(user_ids, top, strict=True)
+        for rank, (item, score) in enumerate(ranked, start=1)
+    ]
+    with transaction.atomic():
+        Recommendation.objects.filter(user_id__in=user_ids).delete()
+        Recommendation.objects.bulk_create(rows, batch_size=2000)
+        ScoringState.objects.bulk_create(
+            [ScoringState(user_id=uid) for uid in user_ids], ignore_conflicts=True
+        )
+        ScoringState.objects.filter(user_id__in=user_ids).update(
+            model_version=version, scored_at=now, event_watermark=watermark
+        )
+        # Clear the stale flag only where nothing new arrived after this scoring began.
+        ScoringState.objects.filter(user_id__in=user_ids, stale_since__lte=started).update(stale_since=None)
+    return len(user_ids)

@@ -1,0 +1,98 @@
+"""Celery tasks: thin wrappers that take ids and call the worker-side modules.
+
+Worker-side modules import torch, so they are imported inside the tasks: the web
+process imports this file to enqueue, and must never load torch.
+"""
+import logging
+
+from celery import shared_task
+from django.conf import settings
+
+log = logging.getLogger(__name__)
+
+MAX_TRAINING_RETRIES = 3
+
+
+@shared_task(bind=True, max_retries=MAX_TRAINING_RETRIES)
+def training_run_chunk(self, run_id: int, from_epoch: int = 0) -> str:
+    """Train one chunk of epochs of a run, then queue the next chunk or finish."""
+    from . import training
+
+    try:
+        outcome = training.run_chunk(run_id, owner=self.request.id or f"local-{run_id}", from_epoch=from_epoch)
+    except Exception as exc:
+        message = f"{type(exc).__name__}: {exc}"
+        if self.request.retries >= self.max_retries:
+            training.run_fail(run_id, f"Gave up after {self.max_retries + 1} attempts. {message}")
+            return "failed"
+        training.run_error(run_id, message)
+        raise self.retry(exc=exc, countdown=2 ** self.request.retries)
+    if outcome.startswith("continue:"):
+        training_run_chunk.delay(run_id, int(outcome.split(":")[1]))
+    return outcome
+
+
+@shared_task
+def training_sweep() -> dict:
+    """Resume runs whose worker vanished; start a run when enough new events arrived."""
+    from .pipeline import training_due, training_run_start, training_runs_stalled
+
+    resumed = 0
+    for run_id, epoch in training_runs_stalled():
+        training_run_chunk.delay(run_id, epoch)
+        resumed += 1
+    started = training_due(min_new_events=settings.RECSITE_RETRAIN_AFTER_EVENTS)
+    if started:
+        training_run_start()
+    return {"resumed": resumed, "started": started}
+
+
+@shared_task
+def training_nightly() -> int | None:
+    """Start the nightly retraining unless a run is already going."""
+    from .pipeline import training_busy, training_run_start
+
+    return None if training_busy() else training_run_start().pk
+
+
+@shared_task
+def scoring_rescore_all(version_id: int) -> int:
+    """Split everyone into chunks (recently active first) and queue a task per chunk."""
+    from .pipeline import people_by_recent_activity
+
+    people = people_by_recent_activity()
+    size = settings.RECSITE_SCORING_CHUNK
+    for start in range(0, len(people), size):
+        scoring_chunk.delay(version_id, people[start:start + size])
+    return len(people)
+
+
+@shared_task
+def scoring_chunk(version_id: int | None, user_ids: list[int]) -> int:
+    """Recompute and store the lists of these people with the version (None = active)."""
+    from . import scoring
+
+    return scoring.score_people(user_ids, version_id=version_id)
+
+
+@shared_task
+def scoring_refresh_user(user_id: int) -> int:
+    """Recompute one person's list with the active model, right after they acted."""
+    from django.core.cache import cache
+
+    from . import scoring
+
+    cache.delete(f"recsite:refresh-pending:{user_id}")
+    return scoring.score_people([user_id], version_id=None)
+
+
+@shared_task
+def scoring_sweep() -> int:
+    """Refresh everyone whose list is stale: the safety net for lost notifications."""
+    from .pipeline import stale_people
+
+    people = stale_people()
+    size = settings.RECSITE_SCORING_CHUNK
+    for start in range(0, len(people), size):
+        scoring_chunk.delay(None, people[start:start + size])
+    return len(people)

@@ -1,0 +1,211 @@
+"""Worker side of training: one bounded chunk of epochs per task, under a database lease.
+
+A run trains on a snapshot of events (an event-id watermark), checkpoints after every
+epoch to a run-keyed path, and hands over to the next chunk. A worker killed mid-chunk
+loses at most the epoch in flight: the redelivered task (same task id, so it may retake
+its own lease) or the stale-run sweep resumes from the last checkpoint. When training is
+done the best weights are written atomically as the version's artifact, verified, and
+activated in one transaction only if they pass the quality gate.
+
+Imports torch: only workers import this module.
+"""
+import logging
+from dataclasses import asdict
+from datetime import timedelta
+from pathlib import Path
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from recommender.ml.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+from recommender.ml.data import SequenceData, build_sequences
+from recommender.ml.model import ModelConfig
+from recommender.ml.train import Progress, TrainConfig, Trainer
+
+from . import dataset
+from .models import ModelVersion, RunStatus, TrainingRun
+from .pipeline import file_sha256, model_version_activate
+
+log = logging.getLogger(__name__)
+
+# A lease outlives one chunk comfortably; a holder renews it after every epoch.
+LEASE = timedelta(minutes=15)
+MIN_PEOPLE = 3  # leave-one-out needs some people with three or more interactions
+
+
+class TrainingDataError(Exception):
+    """There is not enough data to train on."""
+
+
+def model_dir() -> Path:
+    path = Path(settings.RECSITE_MODEL_DIR)
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def lease_acquire(run_id: int, owner: str, from_epoch: int) -> bool:
+    """Take the run's lease for `owner`; False if a live holder has it, the run ended, or
+    the task is a stale duplicate.
+
+    The owner is the task id, so a task redelivered after its worker died retakes its own
+    lease at once. Any other task needs a free (or expired) lease and must continue from
+    the epoch the run is at, so a duplicate of an earlier chunk does nothing.
+    """
+    now = timezone.now()
+    free = Q(lease_owner="") | Q(lease_expires_at__lt=now)
+    taken = (
+        TrainingRun.objects.filter(pk=run_id, status__in=[RunStatus.QUEUED, RunStatus.RUNNING])
+        .filter(Q(lease_owner=owner) | (free & Q(epoch=from_epoch)))
+        .update(
+            lease_owner=owner, lease_expires_at=now + LEASE, heartbeat_at=now,
+            status=RunStatus.RUNNING, attempts=F("attempts") + 1,
+        )
+    )
+    if taken:
+        TrainingRun.objects.filter(pk=run_id, started_at__isnull=True).update(started_at=now)
+    return bool(taken)
+
+
+def lease_release(run_id: int, owner: str) -> None:
+    TrainingRun.objects.filter(pk=run_id, lease_owner=owner).update(
+        lease_owner="", lease_expires_at=None
+    )
+
+
+def run_data(run: TrainingRun) -> SequenceData:
+    """Return the run's training data: the events of its snapshot, as sequences."""
+    rows = list(dataset.interaction_rows(watermark=run.event_watermark or 0))
+    data = build_sequences(rows, min_length=3)
+    if len(data.users) < MIN_PEOPLE or data.n_items < 2:
+        raise TrainingDataError(
+            f"Not enough data to train: {len(data.users)} people with 3 or more interactions "
+            f"and {data.n_items} items (need at least {MIN_PEOPLE} people and 2 items)."
+        )
+    return data
+
+
+def configs(run: TrainingRun, data: SequenceData) -> tuple[ModelConfig, TrainConfig]:
+    """Return the model and training configs: defaults overridden by the run's hyper-parameters."""
+    params = dict(run.hyperparams or {})
+    model_fields = set(ModelConfig.__dataclass_fields__) - {"n_items", "n_features"}
+    train_fields = set(TrainConfig.__dataclass_fields__) - {"time_budget_s", "device"}
+    model_cfg = ModelConfig(n_items=data.n_items, **{k: v for k, v in params.items() if k in model_fields})
+    train_cfg = TrainConfig(**{k: v for k, v in params.items() if k in train_fields})
+    return model_cfg, train_cfg
+
+
+def _report(run_id: int, owner: str, max_epochs: int):
+    def callback(p: Progress) -> None:
+        per_epoch = p.elapsed_s / max(p.epoch, 1)
+        values = {
+            "epoch": p.epoch, "loss": p.loss, "elapsed_s": p.elapsed_s,
+            "progress": 1.0 if p.done else min(p.epoch / max_epochs, 0.99),
+            "eta_s": 0.0 if p.done else per_epoch * (max_epochs - p.epoch),
+            "heartbeat_at": timezone.now(), "lease_expires_at": timezone.now() + LEASE,
+        }
+        if p.val_ndcg is not None:
+            values["val_ndcg"] = p.val_ndcg
+        TrainingRun.objects.filter(pk=run_id, lease_owner=owner).update(**values)
+    return callback
+
+
+def run_chunk(run_id: int, owner: str, from_epoch: int = 0) -> str:
+    """Train one chunk of the run; return "busy", "continue:<epoch>" or the end status.
+
+    Raises on unexpected errors so the task can retry; `run_fail` records the message.
+    """
+    if not lease_acquire(run_id, owner, from_epoch):
+        return "busy"
+    run = TrainingRun.objects.get(pk=run_id)
+    if run.event_watermark is None:
+        run.event_watermark = dataset.event_watermark()
+        run.save(update_fields=["event_watermark"])
+    try:
+        data = run_data(run)
+    except TrainingDataError as exc:
+        run_fail(run_id, str(exc))
+        return RunStatus.FAILED
+    model_cfg, train_cfg = configs(run, data)
+    max_epochs = train_cfg.max_epochs
+    TrainingRun.objects.filter(pk=run_id).update(max_epochs=max_epochs)
+    trainer = Trainer(data, model_cfg, train_cfg, callbacks=[_report(run_id, owner, max_epochs)])
+    checkpoint = model_dir() / f"run-{run_id}.train.ckpt"
+    try:
+        if checkpoint.exists():
+            state = trainer.load(checkpoint)
+            log.info("resuming run %s from epoch %s", run_id, state.epoch)
+        else:
+            state = trainer.init_state()
+    except CheckpointError as exc:
+        # A checkpoint that cannot be trusted is discarded: the run restarts its epochs.
+        log.warning("run %s: discarding checkpoint: %s", run_id, exc)
+        state = trainer.init_state()
+    state = trainer.train_epochs(state, settings.RECSITE_EPOCHS_PER_CHUNK, checkpoint)
+    TrainingRun.objects.filter(pk=run_id).update(
+        checkpoint_path=str(checkpoint), history=state.history
+    )
+    if not (state.done or state.epoch >= max_epochs):
+        TrainingRun.objects.filter(pk=run_id).update(epoch=state.epoch)
+        lease_release(run_id, owner)
+        return f"continue:{state.epoch}"
+    status = run_finish(run_id, trainer, state, data)
+    lease_release(run_id, owner)
+    checkpoint.unlink(missing_ok=True)
+    return status
+
+
+def run_finish(run_id: int, trainer: Trainer, state, data: SequenceData) -> str:
+    """Write the artifact, verify it, and activate it if it passes the quality gate."""
+    best = state.best_model()
+    metrics = {"val_ndcg@10": state.best_ndcg, "best_epoch": state.best_epoch,
+               "epochs": state.epoch, "train_seconds": round(state.elapsed_s, 1)}
+    artifact = model_dir() / f"model-run-{run_id}.ckpt"
+    payload_sha = save_checkpoint(
+        artifact, config=trainer.model_cfg, item_map=data.item_map,
+        payload={"model": best.state_dict()}, metrics=metrics,
+        meta={"train_config": trainer.cfg.to_dict()},
+    )
+    load_checkpoint(artifact, expected_sha256=payload_sha)  # refuses a bad write
+    # The version keeps the whole file's sha256, which the web process can verify
+    # without torch before activating it.
+    checksum = file_sha256(artifact)
+    run = TrainingRun.objects.get(pk=run_id)
+    with transaction.atomic():
+        version = ModelVersion.objects.create(
+            artifact_path=str(artifact), checksum=checksum,
+            config={"model": asdict(trainer.model_cfg), "train": trainer.cfg.to_dict()},
+            metrics=metrics, event_watermark=run.event_watermark or 0,
+            n_users=len(data.users), n_items=data.n_items,
+            n_events=sum(len(s) for s in data.sequences),
+        )
+        active = ModelVersion.objects.select_for_update().filter(is_active=True).first()
+        gate = None if active is None or active.val_ndcg is None else (
+            active.val_ndcg - settings.RECSITE_QUALITY_TOLERANCE)
+        passed = gate is None or state.best_ndcg >= gate
+        status = RunStatus.SUCCEEDED if passed else RunStatus.REJECTED
+        TrainingRun.objects.filter(pk=run_id).update(
+            status=status, model_version=version, metrics=metrics, progress=1.0, eta_s=0.0,
+            finished_at=timezone.now(), val_ndcg=state.best_ndcg,
+            error="" if passed else (
+                f"Rejected: validation NDCG@10 {state.best_ndcg:.4f} is below the active "
+                f"version's {active.val_ndcg:.4f} minus the tolerance "
+                f"{settings.RECSITE_QUALITY_TOLERANCE}."),
+        )
+        if passed:
+            model_version_activate(version=version)
+    return status
+
+
+def run_fail(run_id: int, message: str) -> None:
+    """End the run as failed with `message`; the active model is untouched."""
+    TrainingRun.objects.filter(pk=run_id).exclude(
+        status__in=[RunStatus.SUCCEEDED, RunStatus.REJECTED]
+    ).update(status=RunStatus.FAILED, error=message[:5000], finished_at=timezone.now(),
+             lease_owner="", lease_expires_at=None, eta_s=None)
+
+
+def run_error(run_id: int, message: str) -> None:
+    """Record a chunk's error while the task retries; the run stays resumable."""
+    TrainingRun.objects.filter(pk=run_id).update(error=message[:5000], lease_owner="", lease_expires_at=None)
