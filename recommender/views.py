@@ -123,7 +123,13 @@ def history(request: HttpRequest) -> HttpResponse:
     controls = selectors.control_kinds_by_item(
         user=request.user, item_ids=[event.item_id for event in page]
     )
-    rows = [{"event": event, "controls": controls.get(event.item_id, set())} for event in page]
+    # Controls belong to the item, not the event: offer them on its newest row only.
+    seen: set[int] = set()
+    rows = []
+    for event in page:
+        rows.append({"event": event, "controls": controls.get(event.item_id, set()),
+                     "show_controls": event.item_id not in seen})
+        seen.add(event.item_id)
     context = {"page_obj": page, "rows": rows, "control_choices": ControlKind.choices}
     return render(request, "recommender/history.html", context)
 

@@ -16,6 +16,6 @@ def signup(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         user = form.save()
         login(request, user, backend="django.contrib.auth.backends.ModelBackend")
-        messages.success(request, _("Welcome, %(name)s! Rate a few items to get recommendations.") % {"name": user.get_username()})
+        messages.success(request, _("Welcome, %(name)s! Your account is ready.") % {"name": user.get_username()})
         return redirect("home")
     return render(request, "registration/signup.html", {"form": form})

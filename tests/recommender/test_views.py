@@ -95,7 +95,8 @@ def test_item_page_anonymous_records_nothing(client, make_item):
 
 def test_item_page_unknown_id_is_404(client):
     """An id that does not exist answers 404."""
-    assert client.get(reverse("item_detail", args=[999])).status_code == 404
+    response = client.get(reverse("item_detail", args=[999]))
+    assert response.status_code == 404 and "We could not find that page" in response.text
 
 
 def test_rate_stores_a_rating(client, alice, make_item):
