@@ -62,3 +62,23 @@ def item_state_for_user(*, user: User, item: Item) -> dict:
         "liked": events.filter(kind="like").exists(),
         "controls": control_kinds_by_item(user=user, item_ids=[item.pk]).get(item.pk, set()),
     }
+
+
+def recommendation_list_for_user(*, user: User, k: int = 10) -> list:
+    """Return this person's stored top-k recommendations with their items, best first.
+
+    Items the person has since marked "not interested" or interacted with are left out,
+    so an action shows at once even before the worker's refresh lands.
+    """
+    from .models import Recommendation
+
+    blocked = set(
+        UserControl.objects.filter(user=user, kind=ControlKind.NOT_INTERESTED).values_list("item_id", flat=True)
+    ) | set(Event.objects.filter(user=user).values_list("item_id", flat=True))
+    recs = (
+        Recommendation.objects.filter(user=user)
+        .select_related("item", "model_version")
+        .prefetch_related("item__genres")
+        .order_by("rank")
+    )
+    return [r for r in recs[: k + len(blocked)] if r.item_id not in blocked][:k]
