@@ -66,3 +66,27 @@ def test_sign_up_rate_and_find_it_in_history(browser_page, catalogue, console_er
     screenshot("06-history-zh-hans")
 
     assert console_errors == []
+
+
+NO_OVERFLOW_JS = "() => document.documentElement.scrollWidth <= document.documentElement.clientWidth"
+
+
+def test_pages_fit_a_phone(browser_page, catalogue, make_user, console_errors, screenshot):
+    """At phone width the pages scroll only vertically and the nav stays usable."""
+    page = browser_page
+    page.set_viewport_size({"width": 375, "height": 740})
+    make_user("dave")
+    page.goto("/accounts/login/")
+    page.locator("#id_username").fill("dave")
+    page.locator("#id_password").fill(PASSWORD)
+    page.locator("main").get_by_role("button", name="Log in").click()
+    for name, path in [("home", "/"), ("catalogue", "/items/"), ("history", "/history/")]:
+        page.goto(path)
+        assert page.evaluate(NO_OVERFLOW_JS), f"{path} scrolls sideways"
+        expect(page.get_by_role("navigation", name="Main").get_by_role("link", name="Catalogue")).to_be_visible()
+        screenshot(f"phone-{name}")
+    page.get_by_role("link", name="Catalogue").first.click()
+    page.get_by_role("link", name="Spirited Away").click()
+    assert page.evaluate(NO_OVERFLOW_JS)
+    screenshot("phone-item")
+    assert console_errors == []

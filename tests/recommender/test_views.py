@@ -234,3 +234,21 @@ def test_event_delete_of_someone_else_is_404(client, alice, make_user, make_item
     event, _ = event_record(user=make_user("bob"), data=EventInput(item=make_item(), kind=EventKind.VIEW))
     assert client.post(reverse("event_delete", args=[event.pk])).status_code == 404
     assert Event.objects.filter(pk=event.pk).exists()
+
+
+def test_history_offers_controls_once_per_item(client, alice, make_item):
+    """Controls belong to the item, so they appear on its newest row only."""
+    item = make_item()
+    for kind in (EventKind.VIEW, EventKind.LIKE):
+        event_record(user=alice, data=EventInput(item=item, kind=kind))
+    rows = client.get(reverse("history")).context["rows"]
+    assert [row["show_controls"] for row in rows] == [True, False]
+
+
+def test_huge_ids_answer_404_not_500(client, alice):
+    """Ids beyond the database's integer range are simply unknown."""
+    huge = 10**30
+    assert client.get(f"/items/{huge}/").status_code == 404
+    assert client.post(f"/history/events/{huge}/delete/").status_code == 404
+    response = client.post(reverse("control_toggle"), {"item": huge, "control": "exclude", "on": "1"})
+    assert response.status_code == 404
