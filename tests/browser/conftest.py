@@ -1,4 +1,4 @@
-"""Browser fixtures: one headless Chromium per session, a fresh page per test.
+"""Browser fixtures: one headless Chromium per test module, a fresh page per test.
 
 Use `browser_page` (a Playwright page whose relative URLs resolve against the live
 server), `console_errors` (every console error and uncaught exception of that page) and
@@ -10,10 +10,6 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-
-# Playwright's sync API runs an event loop in this thread; Django would otherwise refuse
-# ORM calls made from the test body.
-os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 CHROMIUM = Path(os.environ.get("RECSITE_CHROMIUM", "/usr/bin/chromium"))
 CHROMIUM_ARGS = [
@@ -30,18 +26,33 @@ LAUNCH_TIMEOUT_MS = 120_000
 ACTION_TIMEOUT_MS = 20_000
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator["object"]:
-    """Return a headless Chromium shared by the session; skip if none is installed."""
+    """Return a headless Chromium shared by the test module; skip if none is installed.
+
+    While it runs, Playwright's sync API keeps an event loop in this thread, so Django
+    would refuse ORM calls from tests and fixtures: DJANGO_ALLOW_ASYNC_UNSAFE is set for
+    exactly that time (module scope, so it never leaks into other tests or their
+    subprocesses, where `check --deploy` warns about it).
+    """
     sync_api = pytest.importorskip("playwright.sync_api")
     if not CHROMIUM.exists():
         pytest.skip(f"no Chromium at {CHROMIUM} (set RECSITE_CHROMIUM)")
-    with sync_api.sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS, timeout=LAUNCH_TIMEOUT_MS
-        )
-        yield chromium
-        chromium.close()
+    previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    try:
+        with sync_api.sync_playwright() as playwright:
+            chromium = playwright.chromium.launch(
+                executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS,
+                timeout=LAUNCH_TIMEOUT_MS,
+            )
+            yield chromium
+            chromium.close()
+    finally:
+        if previous is None:
+            os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+        else:
+            os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
 
 
 @pytest.fixture
