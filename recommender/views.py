@@ -17,7 +17,7 @@ CATALOGUE_PAGE_SIZE = 24
 HISTORY_PAGE_SIZE = 25
 
 
-def _redirect_back(request: HttpRequest, default: str, *args) -> HttpResponse:
+def _redirect_back(request: HttpRequest, default: str, *args: object) -> HttpResponse:
     """Redirect to the posted `next` URL when it is on this site, else to `default`."""
     target = request.POST.get("next", "")
     if target and url_has_allowed_host_and_scheme(
