@@ -5,6 +5,7 @@ No torch here: the web process only writes rows and enqueues tasks on commit.
 """
 import hashlib
 import logging
+import time
 from pathlib import Path
 
 from django.core.exceptions import ValidationError
@@ -62,14 +63,30 @@ def hyperparams_validate(params: dict | None) -> dict:
     return clean
 
 
+# After a failed send, skip sending for this long: each attempt against a dead broker
+# costs about a second, which a page must not pay on every click. The database already
+# holds the pending work, and the sweeps find it once the broker is back.
+BROKER_BACKOFF_S = 10.0
+_broker_down_until = 0.0
+
+
+def send_task(task, *args) -> bool:
+    """Send a task now; return False (logged, not raised) if the broker is unreachable."""
+    global _broker_down_until
+    if time.monotonic() < _broker_down_until:
+        return False
+    try:
+        task.delay(*args)
+        return True
+    except Exception as exc:  # noqa: BLE001 - any broker failure
+        _broker_down_until = time.monotonic() + BROKER_BACKOFF_S
+        log.warning("could not enqueue %s%s: %s", task.name, args, exc)
+        return False
+
+
 def _enqueue(task, *args) -> None:
     """Send a task after commit; a broker outage is logged, not raised: the sweeps catch up."""
-    def send() -> None:
-        try:
-            task.delay(*args)
-        except Exception as exc:  # noqa: BLE001 - any broker failure
-            log.warning("could not enqueue %s%s: %s", task.name, args, exc)
-    transaction.on_commit(send)
+    transaction.on_commit(lambda: send_task(task, *args))
 
 
 @transaction.atomic
@@ -149,9 +166,9 @@ def refresh_notify(user_id: int, task) -> None:
 
     key = f"recsite:refresh-pending:{user_id}"
     try:
-        if cache.add(key, 1, timeout=30):
-            task.delay(user_id)
-    except Exception as exc:  # noqa: BLE001 - broker or cache down: the sweep catches up
+        if cache.add(key, 1, timeout=30) and not send_task(task, user_id):
+            cache.delete(key)
+    except Exception as exc:  # noqa: BLE001 - cache down: the sweep catches up
         log.warning("refresh of person %s not enqueued: %s", user_id, exc)
 
 

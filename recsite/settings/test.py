@@ -1,6 +1,10 @@
 """Test settings: fast password hashing, in-memory email, a fixed key."""
+import os
+import tempfile
+from pathlib import Path
+
 from .base import *  # noqa: F403
-from .base import VAR_DIR, env
+from .base import env
 
 SECRET_KEY = env("DJANGO_SECRET_KEY", default="test-only-secret-key-not-for-production")
 # PBKDF2 costs ~370 ms per check here; tests hash many passwords (PITFALLS.md).
@@ -16,6 +20,9 @@ CELERY_BROKER_URL = env("RECSITE_TEST_BROKER_URL", default="memory://")
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env.int("RECSITE_VISIBILITY_TIMEOUT", default=3600)}
 
 # Worker subprocesses in integration tests must see the test database, so SQLite's test
-# database is a file rather than pytest-django's default in-memory one.
+# database is a file rather than pytest-django's default in-memory one; one per test
+# session (by process id), so concurrent runs never share it.
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):  # noqa: F405
-    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test-db.sqlite3")}  # noqa: F405
+    DATABASES["default"]["TEST"] = {  # noqa: F405
+        "NAME": str(Path(tempfile.gettempdir()) / f"recsite-test-{os.getpid()}.sqlite3")
+    }
