@@ -28,13 +28,15 @@ def _redirect_back(request: HttpRequest, default: str, *args: object) -> HttpRes
 
 
 def home(request: HttpRequest) -> HttpResponse:
-    """Show popular items, and ask a newcomer to rate a few to get recommendations.
-
-    A later issue adds `recommendations` (objects with `.item`) to the context.
-    """
+    """Show the person's recommendations and popular items; ask a newcomer to rate a few."""
     user = request.user if request.user.is_authenticated else None
     has_history = user is not None and selectors.event_list_for_user(user=user).exists()
-    context = {"popular": selectors.item_popular(user=user), "has_history": has_history}
+    recommendations = selectors.recommendation_list_for_user(user=user, k=12) if has_history else []
+    context = {
+        "popular": selectors.item_popular(user=user),
+        "has_history": has_history,
+        "recommendations": recommendations,
+    }
     return render(request, "recommender/home.html", context)
 
 

@@ -252,3 +252,34 @@ def test_huge_ids_answer_404_not_500(client, alice):
     assert client.post(f"/history/events/{huge}/delete/").status_code == 404
     response = client.post(reverse("control_toggle"), {"item": huge, "control": "exclude", "on": "1"})
     assert response.status_code == 404
+
+
+def test_home_shows_stored_recommendations(client, make_user, make_item):
+    """A person with history and a stored list sees it; items they acted on are hidden."""
+    from django.utils import timezone
+
+    from recommender.models import ModelVersion, Recommendation
+    from recommender.services import EventInput, event_record
+
+    user = make_user("reco")
+    seen, fresh, acted = make_item("Seen one"), make_item("Fresh pick"), make_item("Acted on")
+    event_record(user=user, data=EventInput(item=seen, kind="view"))
+    version = ModelVersion.objects.create(artifact_path="x", checksum="y", is_active=True)
+    for rank, item in enumerate([acted, fresh], start=1):
+        Recommendation.objects.create(user=user, item=item, rank=rank, score=1.0 / rank,
+                                      model_version=version, computed_at=timezone.now())
+    event_record(user=user, data=EventInput(item=acted, kind="like"))
+    client.force_login(user)
+    html = client.get("/").content.decode()
+    section = html[html.index("Recommended for you"):html.index("Popular right now")]
+    assert "Fresh pick" in section and "Acted on" not in section
+
+
+def test_home_says_recommendations_are_being_prepared(client, make_user, make_item):
+    """A person with history but no stored list yet is told it is being prepared."""
+    from recommender.services import EventInput, event_record
+
+    user = make_user("early")
+    event_record(user=user, data=EventInput(item=make_item(), kind="view"))
+    client.force_login(user)
+    assert "being prepared" in client.get("/").content.decode()
