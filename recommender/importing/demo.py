@@ -79,9 +79,10 @@ def demo_catalogue(n_items: int, rng: random.Random, this_year: int) -> tuple[li
             parts = min(rng.randint(2, 5), n_items - len(items))
             base, year = fresh_title(genre), rng.randint(1975, this_year - 3 * parts)
             members = []
+            subtitles = rng.sample(SEQUEL_SUBTITLES, len(SEQUEL_SUBTITLES))
             for part in range(parts):
                 title = base if part == 0 else (
-                    f"{base} {ROMAN[part]}" if rng.random() < 0.6 else f"{base}: {rng.choice(SEQUEL_SUBTITLES)}"
+                    f"{base} {ROMAN[part]}" if rng.random() < 0.6 else f"{base}: {subtitles.pop()}"
                 )
                 members.append(len(items))
                 items.append(ItemRecord(f"m{len(items) + 1:04d}", title, year, genres))
