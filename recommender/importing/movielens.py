@@ -83,7 +83,8 @@ def _add_item(items: dict[str, ItemRecord], record: ItemRecord, path: Path, line
 
 
 def _read_ratings(
-    path: Path, sep: str, items: dict[str, ItemRecord], users: set[str] | None, now: float
+    path: Path, sep: str, items: dict[str, ItemRecord], users: set[str] | None, now: float,
+    item_file: str, user_file: str,
 ) -> list[EventRecord]:
     """Read `user<sep>item<sep>rating<sep>timestamp` lines (u.data, ratings.dat)."""
     events: list[EventRecord] = []
@@ -95,9 +96,9 @@ def _read_ratings(
         user = str(parse_int(user, "user id", path, lineno))
         item = str(parse_int(item, "item id", path, lineno))
         if item not in items:
-            raise ImportFormatError(path, lineno, f"item {item} is not in the item file")
+            raise ImportFormatError(path, lineno, f"item {item} is not in {item_file}")
         if users is not None and user not in users:
-            raise ImportFormatError(path, lineno, f"user {user} is not in the user file")
+            raise ImportFormatError(path, lineno, f"user {user} is not in {user_file}")
         value = ratings.get(rating)
         if value is None:
             value = ratings[rating] = parse_rating(rating, path, lineno)
@@ -136,7 +137,7 @@ def read_movielens_100k(base: Path, now: float) -> ParsedDataset:
         names = [genres[k] for k, flag in enumerate(flags) if flag == "1"]
         _add_item(items, ItemRecord(item, title, year, genre_names(names)), item_path, lineno)
     users = _read_user_ids(base / "u.user", "|", 5)
-    events = _read_ratings(_require(base, "u.data"), "\t", items, users, now)
+    events = _read_ratings(_require(base, "u.data"), "\t", items, users, now, "u.item", "u.user")
     return ParsedDataset("movielens-100k", list(items.values()), events)
 
 
@@ -154,7 +155,8 @@ def _read_movies_dat(base: Path) -> dict[str, ItemRecord]:
     return items
 
 
-def _read_id_map(path: Path, targets: set[str] | dict[str, ItemRecord] | None, what: str) -> dict[str, str]:
+def _read_id_map(path: Path, targets: set[str] | dict[str, ItemRecord] | None, what: str,
+                 target_file: str) -> dict[str, str]:
     """Read `<sasrec id> <original id>` lines; every original id must be in `targets`."""
     mapping: dict[str, str] = {}
     originals: set[str] = set()
@@ -171,7 +173,7 @@ def _read_id_map(path: Path, targets: set[str] | dict[str, ItemRecord] | None, w
         if original in originals:
             raise ImportFormatError(path, lineno, f"original {what} id {original} is mapped twice")
         if targets is not None and original not in targets:
-            raise ImportFormatError(path, lineno, f"original {what} id {original} is not in the {what} file")
+            raise ImportFormatError(path, lineno, f"original {what} id {original} is not in {target_file}")
         mapping[sas] = original
         originals.add(original)
     return mapping
@@ -184,13 +186,13 @@ def read_movielens_1m(path: Path, now: float) -> ParsedDataset:
     users = _read_user_ids(base / "users.dat", "::", 5)
     ratings = base / "ratings.dat"
     if ratings.is_file() and path.name != "ml-1m.txt":
-        events = _read_ratings(ratings, "::", items, users, now)
+        events = _read_ratings(ratings, "::", items, users, now, "movies.dat", "users.dat")
         return ParsedDataset("movielens-1m", list(items.values()), events)
     sequence = path if path.is_file() and path.name != "movies.dat" else base / "ml-1m.txt"
     if not sequence.is_file():
         raise ImportFormatError(base, None, "neither ratings.dat nor ml-1m.txt is in this directory")
-    item_map = _read_id_map(_require(base, "sas_to_original_items.txt"), items, "item")
-    user_map = _read_id_map(_require(base, "sas_to_original_users.txt"), users, "user")
+    item_map = _read_id_map(_require(base, "sas_to_original_items.txt"), items, "item", "movies.dat")
+    user_map = _read_id_map(_require(base, "sas_to_original_users.txt"), users, "user", "users.dat")
     events: list[EventRecord] = []
     append = events.append
     # The SASRec file holds each person's items in time order, without ratings or times:

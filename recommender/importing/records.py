@@ -79,8 +79,9 @@ def read_lines(path: Path, encoding: str) -> list[str]:
         text = data.decode(encoding)
     except UnicodeDecodeError as exc:
         line = data.count(b"\n", 0, exc.start) + 1
+        label = "UTF-8" if encoding.startswith("utf-8") else encoding
         raise ImportFormatError(
-            path, line, f"byte 0x{data[exc.start]:02x} is not valid {encoding} text"
+            path, line, f"byte 0x{data[exc.start]:02x} is not valid {label} text"
         ) from exc
     if "\x00" in text:
         line = text.count("\n", 0, text.index("\x00")) + 1
