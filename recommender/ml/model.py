@@ -1,0 +1,299 @@
+"""The recommender: a SASRec-style causal encoder and a target-attention scoring head.
+
+For a candidate item i and the encoded history H (B, L, d) the head computes, per head h,
+
+    a_h(i) = softmax_j( q_h(e_i) . k_h(H_j) / sqrt(d_h) )    over real positions j
+    score(i) = sum_h sum_j a_h(i)_j * ( o_h(e_i) . v_h(H_j) )  = e_i-side readout of a(i) . V
+
+so the weights a(i) shown to a person are exactly the ones that produced the score. Scoring
+all N items at all L training positions through the head costs B*L*N*L*d, so a cheap first
+stage (the encoder's dot product e_i . H_t, trained with SASRec's full cross-entropy) picks
+the top ``candidates`` items and the head re-ranks them; the final order is the head's.
+
+``scoring="last"`` turns the same module into plain SASRec (score = e_i . H_t), the baseline.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+NEG_INF = float("-inf")
+
+
+@dataclass
+class ModelConfig:
+    n_items: int  # real items are 1..n_items; 0 is padding
+    max_len: int = 200  # history positions kept (most recent)
+    d_model: int = 64  # embedding width
+    n_layers: int = 2  # encoder blocks
+    n_heads: int = 1  # encoder self-attention heads
+    head_heads: int = 2  # target-attention heads in the scoring head
+    ffn_mult: int = 1  # feed-forward hidden = ffn_mult * d_model (SASRec uses 1)
+    dropout: float = 0.2  # on embeddings, attention outputs and feed-forward
+    n_features: int = 0  # width of the multi-hot item feature vector (0 = none)
+    scoring: str = "head"  # "head": target-attention head (recsite); "last": plain SASRec
+    candidates: int = 100  # first-stage top items the head scores (train and inference)
+    head_positions: int = 4  # positions per sequence where the head is trained (incl. last)
+    head_loss_weight: float = 1.0  # weight of the head's cross-entropy next to the first stage
+    init_std: float = 0.02  # small-std init; N(0, 1) embeddings train far slower
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+class CausalSelfAttention(nn.Module):
+    """Multi-head causal self-attention that can return its weights."""
+
+    def __init__(self, cfg: ModelConfig):
+        super().__init__()
+        assert cfg.d_model % cfg.n_heads == 0
+        self.n_heads = cfg.n_heads
+        self.qkv = nn.Linear(cfg.d_model, 3 * cfg.d_model)
+        self.proj = nn.Linear(cfg.d_model, cfg.d_model)
+        self.drop = nn.Dropout(cfg.dropout)
+
+    def forward(self, x: torch.Tensor, allowed: torch.Tensor, need_weights: bool = False):
+        B, L, d = x.shape
+        nh = self.n_heads
+        q, k, v = self.qkv(x).split(d, dim=2)
+        q = q.view(B, L, nh, d // nh).transpose(1, 2)  # (B, nh, L, dh)
+        k = k.view(B, L, nh, d // nh).transpose(1, 2)  # (B, nh, L, dh)
+        v = v.view(B, L, nh, d // nh).transpose(1, 2)  # (B, nh, L, dh)
+        if need_weights:
+            att = (q @ k.transpose(-2, -1)) / math.sqrt(d // nh)  # (B, nh, L, L)
+            att = att.masked_fill(~allowed, NEG_INF).softmax(dim=-1)
+            y = att @ v  # (B, nh, L, dh)
+        else:  # same maths, fused kernel, no weights (training)
+            att = None
+            y = F.scaled_dot_product_attention(q, k, v, attn_mask=allowed)
+        y = y.transpose(1, 2).reshape(B, L, d)  # (B, L, d)
+        return self.drop(self.proj(y)), att
+
+
+class Block(nn.Module):
+    """Pre-norm transformer block: causal attention, then a position-wise feed-forward."""
+
+    def __init__(self, cfg: ModelConfig):
+        super().__init__()
+        self.ln1 = nn.LayerNorm(cfg.d_model)
+        self.attn = CausalSelfAttention(cfg)
+        self.ln2 = nn.LayerNorm(cfg.d_model)
+        hidden = cfg.ffn_mult * cfg.d_model
+        self.ffn = nn.Sequential(
+            nn.Linear(cfg.d_model, hidden), nn.GELU(), nn.Dropout(cfg.dropout),
+            nn.Linear(hidden, cfg.d_model), nn.Dropout(cfg.dropout),
+        )
+
+    def forward(self, x, allowed, need_weights=False):
+        y, att = self.attn(self.ln1(x), allowed, need_weights)
+        x = x + y
+        return x + self.ffn(self.ln2(x)), att
+
+
+class TargetAttentionHead(nn.Module):
+    """Scores candidates by attending from each candidate item over the encoded history."""
+
+    def __init__(self, cfg: ModelConfig):
+        super().__init__()
+        d, nh = cfg.d_model, cfg.head_heads
+        assert d % nh == 0
+        self.nh, self.dh = nh, d // nh
+        self.q = nn.Linear(d, d, bias=False)  # from the candidate's embedding
+        self.k = nn.Linear(d, d)  # from the encoded history
+        self.v = nn.Linear(d, d)
+        self.o = nn.Linear(d, d, bias=False)  # readout: score = o(e_i) . v(H), per head
+
+    def forward(
+        self, H: torch.Tensor, allowed: torch.Tensor, cand: torch.Tensor, uniform: bool = False
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Return (scores (B, M), weights (B, nh, M, L)) for candidate embeddings ``cand``.
+
+        H: (B, L, d) encoded history; cand: (B, M, d); allowed: (B, M, L) bool, the history
+        positions each candidate may attend to (real and not after its position). Weights
+        sum to 1 over allowed positions and are exactly 0 elsewhere. ``uniform=True``
+        replaces the learned weights by uniform ones (the ablation).
+        """
+        B, L, _ = H.shape
+        M = cand.shape[1]
+        nh, dh = self.nh, self.dh
+        k = self.k(H).view(B, L, nh, dh).transpose(1, 2)  # (B, nh, L, dh)
+        v = self.v(H).view(B, L, nh, dh).transpose(1, 2)  # (B, nh, L, dh)
+        q = self.q(cand).view(B, M, nh, dh).transpose(1, 2)  # (B, nh, M, dh)
+        u = self.o(cand).view(B, M, nh, dh).transpose(1, 2)  # (B, nh, M, dh)
+        att = (q @ k.transpose(-2, -1)) / math.sqrt(dh)  # (B, nh, M, L)
+        if uniform:
+            att = torch.zeros_like(att)
+        att = att.float().masked_fill(~allowed.unsqueeze(1), NEG_INF).softmax(dim=-1)
+        G = (u @ v.transpose(-2, -1)).float()  # (B, nh, M, L): o(e_i) . v(H_j)
+        scores = (att * G).sum(dim=-1).sum(dim=1)  # (B, M) = sum_h a_h(i) . (o_h(e_i) . V_h)
+        return scores, att
+
+
+class Recommender(nn.Module):
+    """SASRec encoder + target-attention head, with a RecBole-like interface."""
+
+    def __init__(self, cfg: ModelConfig, item_features: torch.Tensor | None = None):
+        super().__init__()
+        self.cfg = cfg
+        d = cfg.d_model
+        self.item_emb = nn.Embedding(cfg.n_items + 1, d, padding_idx=0)
+        self.pos_emb = nn.Embedding(cfg.max_len + 1, d, padding_idx=0)  # 0 at padding
+        if cfg.n_features:
+            if item_features is None:
+                item_features = torch.zeros(cfg.n_items + 1, cfg.n_features)
+            feats = item_features.float()
+            feats = feats / feats.sum(dim=1, keepdim=True).clamp(min=1.0)  # mean of genres
+            self.register_buffer("item_features", feats)
+            self.feat_proj = nn.Linear(cfg.n_features, d, bias=False)
+        self.drop = nn.Dropout(cfg.dropout)
+        self.blocks = nn.ModuleList(Block(cfg) for _ in range(cfg.n_layers))
+        self.ln_f = nn.LayerNorm(d)
+        self.head = TargetAttentionHead(cfg) if cfg.scoring == "head" else None
+        self.apply(self._init)
+        with torch.no_grad():
+            self.item_emb.weight[0].zero_()
+            self.pos_emb.weight[0].zero_()
+
+    def _init(self, m: nn.Module) -> None:
+        if isinstance(m, (nn.Linear, nn.Embedding)):
+            nn.init.normal_(m.weight, std=self.cfg.init_std)
+        if isinstance(m, nn.Linear) and m.bias is not None:
+            nn.init.zeros_(m.bias)
+
+    # ---- encoder -----------------------------------------------------------------------
+    def item_vectors(self) -> torch.Tensor:
+        """Return the embedding of every item, features included: (n_items + 1, d)."""
+        E = self.item_emb.weight
+        if self.cfg.n_features:
+            E = E + self.feat_proj(self.item_features)
+        return E
+
+    def encode(self, seq: torch.Tensor, need_weights: bool = False):
+        """Encode left-padded histories (B, L) into H (B, L, d); padding rows are 0."""
+        B, L = seq.shape
+        d = self.cfg.d_model
+        real = seq != 0  # (B, L)
+        # position max_len is always the most recent item, whatever the batch width
+        pos = torch.arange(self.cfg.max_len - L + 1, self.cfg.max_len + 1, device=seq.device)
+        pos = pos.unsqueeze(0) * real  # (B, L), 0 at padding
+        x = self.item_vectors()[seq] * math.sqrt(d) + self.pos_emb(pos)  # (B, L, d)
+        x = self.drop(x) * real.unsqueeze(-1)
+        causal = torch.ones(L, L, dtype=torch.bool, device=seq.device).tril()  # (L, L)
+        eye = torch.eye(L, dtype=torch.bool, device=seq.device)
+        # a padding query sees only itself (avoids an all-masked row); real queries see
+        # real keys at or before them
+        allowed = (causal & real[:, None, :]) | eye  # (B, L, L)
+        allowed = allowed.unsqueeze(1)  # (B, 1, L, L)
+        atts = []
+        for block in self.blocks:
+            x, att = block(x, allowed, need_weights)
+            x = x * real.unsqueeze(-1)
+            atts.append(att)
+        return self.ln_f(x) * real.unsqueeze(-1), real, atts
+
+    # ---- RecBole-like interface ----------------------------------------------------------
+    def first_stage(self, H: torch.Tensor, E: torch.Tensor) -> torch.Tensor:
+        """Return the cheap dot-product scores e_i . H_t over all items: (..., N)."""
+        return H @ E[1:].t()
+
+    def calculate_loss(self, seq: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+        """Return the training loss for (B, L) left-padded inputs and next-item targets.
+
+        First stage: full-catalogue cross-entropy at every real position (SASRec's strong
+        recipe). Head (``scoring="head"``): cross-entropy over the target and the first
+        stage's top ``candidates`` items, at the last and ``head_positions - 1`` random
+        real positions of each sequence; the same candidates it re-ranks at inference.
+        """
+        cfg = self.cfg
+        H, real, _ = self.encode(seq)
+        E = self.item_vectors()
+        mask = targets != 0
+        logits = self.first_stage(H[mask], E)  # (n_real, N): only real positions are scored
+        loss = F.cross_entropy(logits.float(), targets[mask] - 1)
+        if self.head is None:
+            return loss
+        B, L = seq.shape
+        P = min(cfg.head_positions, L)
+        pick = torch.rand(B, L, device=seq.device).masked_fill(~mask, -1.0)
+        pick[:, -1] = 2.0  # always train the position used at inference
+        pos = pick.topk(P, dim=1).indices  # (B, P)
+        valid = mask.gather(1, pos)  # (B, P) a short history may yield fewer real positions
+        # map each picked (b, t) to its row in `logits` (rows follow mask order)
+        row = (mask.flatten().cumsum(0) - 1).view(B, L).gather(1, pos)  # (B, P)
+        row_logits = logits.detach()[row.clamp(min=0).flatten()]  # (B*P, N)
+        tgt = targets.gather(1, pos).flatten()  # (B*P,)
+        C = min(cfg.candidates, E.shape[0] - 1)
+        top = row_logits.topk(C, dim=1).indices + 1  # (B*P, C) item indices
+        cand = torch.cat([tgt.clamp(min=1).unsqueeze(1), top], dim=1)  # (B*P, 1 + C), target first
+        dup = torch.cat([torch.zeros_like(tgt, dtype=torch.bool).unsqueeze(1),
+                         top == tgt.unsqueeze(1)], dim=1)  # (B*P, 1 + C)
+        j = torch.arange(L, device=seq.device)
+        allowed = real.unsqueeze(1) & (j.view(1, 1, L) <= pos.unsqueeze(-1))  # (B, P, L)
+        allowed = allowed.unsqueeze(2).expand(B, P, C + 1, L).reshape(B, P * (C + 1), L)
+        cand_emb = E[cand].view(B, P * (C + 1), -1)  # (B, P*(1+C), d)
+        scores, _ = self.head(H, allowed, cand_emb)  # (B, P*(1+C))
+        scores = scores.view(B * P, C + 1).masked_fill(dup, NEG_INF)
+        keep = valid.flatten()
+        zero = torch.zeros(int(keep.sum()), dtype=torch.long, device=seq.device)
+        head_loss = F.cross_entropy(scores[keep], zero)  # the target sits in column 0
+        return loss + cfg.head_loss_weight * head_loss
+
+    def full_sort_predict(
+        self, seq: torch.Tensor, exclude: torch.Tensor | None = None, uniform: bool = False
+    ) -> torch.Tensor:
+        """Score every item after each history (B, L): (B, n_items + 1), column 0 = -inf.
+
+        ``exclude`` (B, n_items + 1) bool marks items that may not be candidates (the
+        history). With the head, the first stage's top ``candidates`` allowed items get the
+        head's scores and every other item is placed below them in first-stage order, so the
+        final ranking of the candidates is the head's. ``uniform`` is the ablation.
+        """
+        H, real, _ = self.encode(seq)
+        E = self.item_vectors()
+        first = self.first_stage(H[:, -1], E).float()  # (B, N)
+        pad = torch.full_like(first[:, :1], NEG_INF)
+        first = torch.cat([pad, first], dim=1)  # (B, N + 1)
+        if exclude is not None:
+            first = first.masked_fill(exclude, NEG_INF)
+        if self.head is None:
+            return first
+        B, L = seq.shape
+        C = min(self.cfg.candidates, E.shape[0] - 1)
+        top = first.topk(C, dim=1).indices  # (B, C)
+        allowed = real.unsqueeze(1).expand(B, C, L)  # (B, C, L)
+        head, _ = self.head(H, allowed, E[top], uniform=uniform)  # (B, C)
+        # everything outside the candidates ranks below the lowest candidate
+        floor = head.min(dim=1, keepdim=True).values - 1.0  # (B, 1)
+        finite = first > NEG_INF
+        hi = first.masked_fill(~finite, 0.0).amax(dim=1, keepdim=True)  # (B, 1)
+        scores = (floor - (hi - first)).scatter(1, top, head)
+        return scores.masked_fill(~finite, NEG_INF)  # excluded items stay out
+
+    def predict(self, seq: torch.Tensor, items: torch.Tensor) -> torch.Tensor:
+        """Score the given candidates (B, C) for each history (B, L) through the head: (B, C)."""
+        H, real, _ = self.encode(seq)
+        E = self.item_vectors()
+        if self.head is None:
+            return (H[:, -1:] * E[items]).sum(-1)
+        allowed = real.unsqueeze(1).expand(-1, items.shape[1], -1)
+        return self.head(H, allowed, E[items])[0]
+
+    def explain(self, seq: torch.Tensor, items: torch.Tensor) -> dict:
+        """Return scores and attention for candidates ``items`` (B, C) after histories (B, L).
+
+        ``scores``: (B, C) head scores; ``head``: (B, head_heads, C, L) target-attention
+        weights (0 at padding) that produced them; ``encoder``: one (B, n_heads, L, L)
+        self-attention tensor per layer. With ``scoring="last"`` ``head`` is None.
+        """
+        H, real, atts = self.encode(seq, need_weights=True)
+        E = self.item_vectors()
+        if self.head is None:
+            return {"scores": (H[:, -1:] * E[items]).sum(-1), "head": None, "encoder": atts}
+        allowed = real.unsqueeze(1).expand(-1, items.shape[1], -1)
+        scores, weights = self.head(H, allowed, E[items])
+        return {"scores": scores, "head": weights, "encoder": atts}

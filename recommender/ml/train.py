@@ -1,0 +1,249 @@
+"""Training: AdamW, full-catalogue cross-entropy, early stopping on validation NDCG@10.
+
+The trainer knows nothing of the model's internals (it calls ``calculate_loss``), reports
+through callbacks, and can stop after any number of epochs and resume from its checkpoint
+in another process with identical results: each epoch's batch order and dropout draws
+depend only on (seed, epoch).
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from .checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+from .data import SequenceData, Split, leave_one_out, training_batches
+from .evaluate import evaluate_model
+from .model import ModelConfig, Recommender
+
+
+@dataclass
+class TrainConfig:
+    lr: float = 1e-3  # AdamW learning rate
+    weight_decay: float = 0.0  # AdamW weight decay
+    batch_size: int = 128  # people per step
+    max_epochs: int = 200  # hard cap on epochs
+    patience: int = 5  # evaluations without a better validation NDCG@10 before stopping
+    eval_every: int = 1  # epochs between validation evaluations
+    val_users: int = 0  # people used for validation (0 = all); a fixed seeded subset
+    seed: int = 0  # fixes init, batch order and dropout
+    bf16: bool = True  # bfloat16 autocast on CPU (12-17% faster step here)
+    grad_clip: float = 1.0  # max gradient norm (0 = off)
+    time_budget_s: float = 0.0  # stop after the epoch that crosses it (0 = none)
+    device: str = "auto"  # "auto" = cuda when present, else cpu
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class Progress:
+    """What a progress callback receives after each epoch."""
+
+    epoch: int
+    loss: float
+    val_ndcg: float | None  # None when this epoch was not evaluated
+    val_hr: float | None
+    elapsed_s: float
+    best_epoch: int
+    done: bool
+
+
+@dataclass
+class TrainState:
+    """Everything needed to continue training: weights, optimizer, best-so-far, history."""
+
+    model: Recommender
+    optimizer: torch.optim.Optimizer
+    epoch: int = 0  # epochs completed
+    best_ndcg: float = -1.0
+    best_epoch: int = 0
+    best_state: dict[str, torch.Tensor] | None = None
+    bad_evals: int = 0
+    elapsed_s: float = 0.0
+    history: list[dict[str, Any]] = field(default_factory=list)
+    done: bool = False
+
+    def best_model(self) -> Recommender:
+        """Return a copy of the model with the best validation weights (eval mode)."""
+        model = copy.deepcopy(self.model)
+        if self.best_state is not None:
+            model.load_state_dict(self.best_state)
+        return model.eval()
+
+
+ProgressCallback = Callable[[Progress], None]
+
+
+class Trainer:
+    """Train a Recommender on leave-one-out sequences, in resumable chunks of epochs."""
+
+    def __init__(
+        self,
+        data: SequenceData,
+        model_cfg: ModelConfig,
+        train_cfg: TrainConfig | None = None,
+        callbacks: list[ProgressCallback] | None = None,
+    ):
+        if model_cfg.n_items != data.n_items:
+            raise ValueError("model_cfg.n_items must equal the data's item count")
+        self.data = data
+        self.model_cfg = model_cfg
+        self.cfg = train_cfg or TrainConfig()
+        self.callbacks = list(callbacks or [])
+        self.split: Split = leave_one_out(data)
+        self.device = torch.device(
+            ("cuda" if torch.cuda.is_available() else "cpu") if self.cfg.device == "auto"
+            else self.cfg.device
+        )
+        valid = list(self.split.valid)
+        if self.cfg.val_users and self.cfg.val_users < len(valid):
+            g = torch.Generator().manual_seed(self.cfg.seed)
+            keep = torch.randperm(len(valid), generator=g)[: self.cfg.val_users].tolist()
+            valid = [valid[i] for i in sorted(keep)]
+        self.valid = valid
+
+    # ---- state ---------------------------------------------------------------------------
+    def init_state(self) -> TrainState:
+        """Return a fresh state: seeded initial weights and optimizer."""
+        torch.manual_seed(self.cfg.seed)
+        feats = None
+        if self.model_cfg.n_features and self.data.item_features is not None:
+            feats = torch.as_tensor(self.data.item_features)
+        model = Recommender(self.model_cfg, feats).to(self.device)
+        return TrainState(model, self._optimizer(model))
+
+    def _optimizer(self, model: Recommender) -> torch.optim.Optimizer:
+        return torch.optim.AdamW(
+            model.parameters(), lr=self.cfg.lr, weight_decay=self.cfg.weight_decay,
+            betas=(0.9, 0.98),
+        )
+
+    def save(self, state: TrainState, path: str | Path) -> str:
+        """Checkpoint the state atomically; return the file's payload sha256."""
+        payload = {
+            "model": state.model.state_dict(),
+            "best": state.best_state,
+            "optimizer": state.optimizer.state_dict(),
+        }
+        meta = {
+            "train_config": self.cfg.to_dict(),
+            "data_fingerprint": self.data.fingerprint(),
+            "epoch": state.epoch,
+            "best_epoch": state.best_epoch,
+            "best_ndcg": state.best_ndcg,
+            "bad_evals": state.bad_evals,
+            "elapsed_s": state.elapsed_s,
+            "history": state.history,
+            "done": state.done,
+        }
+        metrics = {"val_ndcg@10": state.best_ndcg, "best_epoch": state.best_epoch}
+        return save_checkpoint(
+            path, config=self.model_cfg, item_map=self.data.item_map, payload=payload,
+            metrics=metrics, meta=meta,
+        )
+
+    def load(self, path: str | Path) -> TrainState:
+        """Restore a state saved by ``save``; refuse one from other data or settings."""
+        ckpt = load_checkpoint(path)
+        meta = ckpt.meta
+        if meta.get("data_fingerprint") != self.data.fingerprint():
+            raise CheckpointError(f"{path} was trained on different data")
+        if ckpt.config != self.model_cfg:
+            raise CheckpointError(f"{path} has a different model config")
+        if "optimizer" not in ckpt.payload:
+            raise CheckpointError(f"{path} holds no training state")
+        model = ckpt.build_model("model").to(self.device).train()
+        opt = self._optimizer(model)
+        opt.load_state_dict(ckpt.payload["optimizer"])
+        return TrainState(
+            model, opt, epoch=meta["epoch"], best_ndcg=meta["best_ndcg"],
+            best_epoch=meta["best_epoch"], best_state=ckpt.payload.get("best"),
+            bad_evals=meta["bad_evals"], elapsed_s=meta["elapsed_s"],
+            history=list(meta["history"]), done=meta["done"],
+        )
+
+    # ---- training ------------------------------------------------------------------------
+    def train_epochs(
+        self, state: TrainState, n: int, checkpoint_path: str | Path | None = None
+    ) -> TrainState:
+        """Run up to ``n`` more epochs (fewer if early stopping or the budget ends it).
+
+        Saves a checkpoint after every epoch when ``checkpoint_path`` is given.
+        """
+        for _ in range(n):
+            if state.done:
+                break
+            self._one_epoch(state)
+            if checkpoint_path is not None:
+                self.save(state, checkpoint_path)
+        return state
+
+    def fit(
+        self,
+        max_epochs: int | None = None,
+        resume_from: str | Path | None = None,
+        checkpoint_path: str | Path | None = None,
+    ) -> TrainState:
+        """Train from scratch (or from ``resume_from``) until done or ``max_epochs`` more."""
+        state = self.load(resume_from) if resume_from else self.init_state()
+        return self.train_epochs(state, max_epochs or self.cfg.max_epochs, checkpoint_path)
+
+    def _one_epoch(self, state: TrainState) -> None:
+        cfg = self.cfg
+        model = state.model.train()
+        start = time.perf_counter()
+        epoch = state.epoch + 1
+        torch.manual_seed(cfg.seed * 100_003 + epoch)  # dropout draws depend on (seed, epoch)
+        total, steps = 0.0, 0
+        amp = cfg.bf16 and self.device.type == "cpu"
+        for seq, targets in training_batches(
+            self.split.train, max_len=self.model_cfg.max_len, batch_size=cfg.batch_size,
+            seed=cfg.seed, epoch=epoch,
+        ):
+            seq, targets = seq.to(self.device), targets.to(self.device)
+            with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=amp):
+                loss = model.calculate_loss(seq, targets)
+            state.optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            if cfg.grad_clip:
+                torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
+            state.optimizer.step()
+            total += float(loss.detach())
+            steps += 1
+        state.epoch = epoch
+        loss = total / max(steps, 1)
+        if not math.isfinite(loss):
+            raise FloatingPointError(f"training loss became {loss} at epoch {epoch}")
+        val = None
+        if epoch % cfg.eval_every == 0 or epoch >= cfg.max_epochs:
+            val = evaluate_model(model, self.valid)
+            if val["ndcg@10"] > state.best_ndcg:
+                state.best_ndcg, state.best_epoch, state.bad_evals = val["ndcg@10"], epoch, 0
+                state.best_state = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
+            else:
+                state.bad_evals += 1
+        state.elapsed_s += time.perf_counter() - start
+        state.done = (
+            state.bad_evals >= cfg.patience
+            or epoch >= cfg.max_epochs
+            or bool(cfg.time_budget_s and state.elapsed_s >= cfg.time_budget_s)
+        )
+        state.history.append({
+            "epoch": epoch, "loss": loss, "elapsed_s": state.elapsed_s,
+            "val_ndcg@10": val["ndcg@10"] if val else None,
+            "val_hr@10": val["hr@10"] if val else None,
+        })
+        progress = Progress(
+            epoch, loss, val["ndcg@10"] if val else None, val["hr@10"] if val else None,
+            state.elapsed_s, state.best_epoch, state.done,
+        )
+        for cb in self.callbacks:
+            cb(progress)
