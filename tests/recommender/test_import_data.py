@@ -5,6 +5,7 @@ import pytest
 from django.contrib.auth import authenticate
 from django.core.exceptions import ValidationError
 from django.core.management import CommandError, call_command
+from django.db import connection
 
 from recommender.importing import loader
 from recommender.importing.readers import EventRecord, ItemRecord, ParsedDataset, read_dataset
@@ -148,3 +149,20 @@ def test_loader_refuses_inconsistent_records():
     with pytest.raises(ValueError, match="Source"):
         loader.dataset_import(ParsedDataset("x", [item], []), source="Bad:Source")
     assert counts() == (0, 0, 0, 0)
+
+
+def test_postgresql_bulk_mode_keeps_foreign_keys(tmp_path, monkeypatch):
+    """The bulk path drops and re-adds the events' foreign keys exactly as they were."""
+    if connection.vendor != "postgresql":
+        pytest.skip("bulk mode is PostgreSQL only")
+    query = ("SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint "
+             "WHERE conrelid = 'recommender_event'::regclass AND contype = 'f' ORDER BY conname")
+    with connection.cursor() as cursor:
+        cursor.execute(query)
+        before = cursor.fetchall()
+    monkeypatch.setattr(loader, "PG_BULK_ROWS", 1)
+    run_import(files.ml100k(tmp_path))
+    with connection.cursor() as cursor:
+        cursor.execute(query)
+        assert cursor.fetchall() == before and len(before) == 2
+    assert Event.objects.count() == 4
