@@ -149,30 +149,37 @@ def model_version_active() -> ModelVersion | None:
 
 
 def recommendations_mark_stale(*, user: User) -> None:
-    """Record in the database that this person's list must be recomputed, then ask a
-    worker for it on commit (coalesced: one pending refresh per person)."""
-    now = timezone.now()
-    state, created = ScoringState.objects.get_or_create(user=user, defaults={"stale_since": now})
-    if not created and state.stale_since is None:
-        ScoringState.objects.filter(pk=user.pk, stale_since__isnull=True).update(stale_since=now)
+    """Record in the database that this person's list must be recomputed and, if it was
+    not already pending, ask a worker for it on commit.
+
+    The flag is the coalescing: while a refresh is pending, further events add no task;
+    the worker clears the flag when it starts, so an event during scoring asks again.
+    """
     from .tasks import scoring_refresh_user
 
-    transaction.on_commit(lambda: refresh_notify(user.pk, scoring_refresh_user))
+    now = timezone.now()
+    _, created = ScoringState.objects.get_or_create(user=user, defaults={"stale_since": now})
+    became_stale = created or ScoringState.objects.filter(
+        pk=user.pk, stale_since__isnull=True).update(stale_since=now)
+    if became_stale:
+        _enqueue(scoring_refresh_user, user.pk)
 
 
-def refresh_notify(user_id: int, task) -> None:
-    """Enqueue one refresh for this person unless one is already pending."""
-    from django.core.cache import cache
-
-    key = f"recsite:refresh-pending:{user_id}"
-    try:
-        if cache.add(key, 1, timeout=30) and not send_task(task, user_id):
-            cache.delete(key)
-    except Exception as exc:  # noqa: BLE001 - cache down: the sweep catches up
-        log.warning("refresh of person %s not enqueued: %s", user_id, exc)
+def stale_claim(user_ids: list[int]) -> list[int]:
+    """Clear the stale flag of these people as their scoring starts; return whose it was."""
+    claimed = list(ScoringState.objects.filter(user_id__in=user_ids, stale_since__isnull=False)
+                   .values_list("user_id", flat=True))
+    ScoringState.objects.filter(user_id__in=claimed).update(stale_since=None)
+    return claimed
 
 
-def stale_people(*, older_than_s: float = 5.0, limit: int = 5000) -> list[int]:
+def stale_restore(user_ids: list[int]) -> None:
+    """Flag these people stale again after their scoring failed, for the sweep to find."""
+    ScoringState.objects.filter(user_id__in=user_ids, stale_since__isnull=True).update(
+        stale_since=timezone.now())
+
+
+def stale_people(*, older_than_s: float = 30.0, limit: int = 5000) -> list[int]:
     """Return people whose lists are stale (for at least `older_than_s`) or who have
     events newer than their last scoring, most recently active first."""
     cutoff = timezone.now() - timezone.timedelta(seconds=older_than_s)

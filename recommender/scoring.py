@@ -16,7 +16,7 @@ import torch
 from recommender.ml.checkpoint import load_checkpoint
 from recommender.ml.data import pad_left
 
-from . import dataset
+from . import dataset, pipeline
 from .models import ModelVersion, Recommendation, ScoringState
 
 log = logging.getLogger(__name__)
@@ -65,9 +65,17 @@ def score_people(user_ids: list[int], *, version_id: int | None) -> int:
     version = ModelVersion.objects.filter(is_active=True).first()
     if version is None or (version_id is not None and version.pk != version_id):
         return 0
-    started = timezone.now()
-    scorer = scorer_for(version.pk, version.checksum)
     user_ids = sorted(set(user_ids))
+    claimed = pipeline.stale_claim(user_ids)
+    try:
+        return _score_and_store(user_ids, version)
+    except BaseException:
+        pipeline.stale_restore(claimed)
+        raise
+
+
+def _score_and_store(user_ids: list[int], version: ModelVersion) -> int:
+    scorer = scorer_for(version.pk, version.checksum)
     histories = dataset.histories(user_ids, max_len=scorer.max_len)
     blocked = dataset.seen_and_blocked(user_ids)
     watermark = dataset.event_watermark()
@@ -92,6 +100,4 @@ def score_people(user_ids: list[int], *, version_id: int | None) -> int:
         ScoringState.objects.filter(user_id__in=user_ids).update(
             model_version=version, scored_at=now, event_watermark=watermark
         )
-        # Clear the stale flag only where nothing new arrived after this scoring began.
-        ScoringState.objects.filter(user_id__in=user_ids, stale_since__lte=started).update(stale_since=None)
     return len(user_ids)

