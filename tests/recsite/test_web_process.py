@@ -1,0 +1,27 @@
+"""The web process must never load torch: it only reads what workers stored."""
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+PROBE = """
+import sys, django
+django.setup()
+from django.test import Client
+from django.urls import get_resolver
+import recsite.urls, recommender.admin, recommender.tasks, recommender.views, recommender.pipeline
+get_resolver().url_patterns
+Client(raise_request_exception=False).get("/")
+print("torch" in sys.modules)
+"""
+
+
+def test_web_process_never_imports_torch():
+    """Loading every URL, view, admin and task module, and serving a page, loads no torch."""
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "recsite.settings.test"}
+    result = subprocess.run([sys.executable, "-c", PROBE], cwd=ROOT, env=env,
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1] == "False"
