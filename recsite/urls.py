@@ -11,5 +11,7 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
     path("accounts/", include("recsite.accounts.urls")),
+    path("api/", include("recommender.api.urls")),
+    path("", include("explain.urls")),
     path("", include("recommender.urls")),
 ]

@@ -62,9 +62,12 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "django.contrib.admin",
     "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
     "django_celery_beat",
     "recsite.accounts",
     "recommender",
+    "explain",
 ]
 
 # AUTHENTICATION

@@ -1,0 +1,1 @@
+"""Explanations: why a person was recommended an item, verified by removal."""

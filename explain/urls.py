@@ -1,0 +1,2 @@
+"""Pages that explain recommendations."""
+urlpatterns: list = []

@@ -1,0 +1,1 @@
+"""The REST API for mobile clients, under /api/v1/."""

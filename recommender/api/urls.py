@@ -1,0 +1,2 @@
+"""URLs of the REST API."""
+urlpatterns: list = []
