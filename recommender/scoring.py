@@ -11,10 +11,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-import torch
-
-from recommender.ml.checkpoint import load_checkpoint
-from recommender.ml.data import pad_left
+from recommender.ml.scorer import Scorer
 
 from . import dataset, pipeline
 from .models import ModelVersion, Recommendation, ScoringState
@@ -22,38 +19,11 @@ from .models import ModelVersion, Recommendation, ScoringState
 log = logging.getLogger(__name__)
 
 
-class Scorer:
-    """Top-k over the whole catalogue for many histories at once (external item ids)."""
-
-    def __init__(self, checkpoint):
-        self.model = checkpoint.build_model()
-        self.item_map = checkpoint.item_map
-        self.index = checkpoint.item_map.index()
-        self.max_len = checkpoint.config.max_len
-
-    @torch.no_grad()
-    def recommend_batch(self, histories: list[list[str]], *, k: int, exclude: list[set[str]]):
-        known = [[self.index[i] for i in h if i in self.index][-self.max_len:] for h in histories]
-        result: list[list[tuple[str, float]]] = [[] for _ in histories]
-        rows = [r for r, h in enumerate(known) if h]  # no known history: no personal list
-        if not rows:
-            return result
-        scores = self.model.full_sort_predict(pad_left([known[r] for r in rows], self.max_len))
-        for b, r in enumerate(rows):
-            blocked = [self.index[i] for i in exclude[r] if i in self.index]
-            scores[b, blocked] = float("-inf")
-        top = scores.topk(min(k, self.item_map.n_items), dim=1)
-        for b, r in enumerate(rows):
-            result[r] = [(self.item_map.external(int(i)), float(v))
-                         for v, i in zip(top.values[b], top.indices[b], strict=True) if v != float("-inf")]
-        return result
-
-
 @lru_cache(maxsize=2)
 def scorer_for(version_id: int, checksum: str) -> Scorer:
     """Return the scorer of a model version, loaded once per process and version."""
     version = ModelVersion.objects.get(pk=version_id)
-    return Scorer(load_checkpoint(version.artifact_path))
+    return Scorer.from_checkpoint(version.artifact_path)
 
 
 def score_people(user_ids: list[int], *, version_id: int | None) -> int:
@@ -76,13 +46,13 @@ def score_people(user_ids: list[int], *, version_id: int | None) -> int:
 
 def _score_and_store(user_ids: list[int], version: ModelVersion) -> int:
     scorer = scorer_for(version.pk, version.checksum)
-    histories = dataset.histories(user_ids, max_len=scorer.max_len)
+    histories = dataset.histories(user_ids, max_len=scorer.model.cfg.max_len)
     blocked = dataset.seen_and_blocked(user_ids)
     watermark = dataset.event_watermark()
-    top = scorer.recommend_batch(
+    top = scorer.recommend_many(
         [[str(i) for i in histories[uid]] for uid in user_ids],
-        k=settings.RECSITE_TOP_N,
-        exclude=[{str(i) for i in blocked[uid]} for uid in user_ids],
+        settings.RECSITE_TOP_N,
+        [{str(i) for i in blocked[uid]} for uid in user_ids],
     )
     now = timezone.now()
     rows = [
