@@ -89,7 +89,8 @@ def demo_catalogue(n_items: int, rng: random.Random, this_year: int) -> tuple[li
                 year = min(this_year, year + rng.randint(2, 4))
             series.append(members)
         else:
-            items.append(ItemRecord(f"m{len(items) + 1:04d}", fresh_title(genre), rng.randint(1965, this_year), genres))
+            year = rng.randint(1965, this_year)
+            items.append(ItemRecord(f"m{len(items) + 1:04d}", fresh_title(genre), year, genres))
     return items, series
 
 

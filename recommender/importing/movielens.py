@@ -165,7 +165,9 @@ def _read_id_map(path: Path, targets: set[str] | dict[str, ItemRecord] | None, w
             continue
         parts = line.split()
         if len(parts) != 2:
-            raise ImportFormatError(path, lineno, f"expected '<sasrec id> <original id>', found {len(parts)} fields")
+            raise ImportFormatError(
+                path, lineno, f"expected '<sasrec id> <original id>', found {len(parts)} fields"
+            )
         sas = str(parse_int(parts[0], f"SASRec {what} id", path, lineno))
         original = str(parse_int(parts[1], f"original {what} id", path, lineno))
         if sas in mapping:
