@@ -16,7 +16,6 @@ from .records import (
     ImportFormatError,
     ItemRecord,
     ParsedDataset,
-    read_lines,
 )
 from .sequences import read_sequence
 
@@ -68,12 +67,25 @@ def detect_format(path: str | Path) -> str:
         return "movielens-latest"
     if path.suffix.lower() == ".csv":
         return "events-csv"
-    first = next((line for line in read_lines(path, "utf-8") if line.strip()), "")
+    first = _first_line(path)
     if "," in first:
         return "events-csv"
     if len(first.split()) >= 2:
         return "sequence"
     raise ImportFormatError(path, 1, "cannot tell the format: expected 'user item ...' or CSV")
+
+
+def _first_line(path: Path) -> str:
+    """Return the first non-blank line, reading only the start of a possibly huge file."""
+    try:
+        with path.open("rb") as handle:
+            head = handle.read(1 << 16)
+    except OSError as exc:
+        raise ImportFormatError(path, None, f"cannot read the file ({exc.strerror})") from exc
+    if not head.strip():
+        raise ImportFormatError(path, None, "the file is empty")
+    text = head.decode("utf-8", errors="replace")
+    return next((line for line in text.splitlines() if line.strip()), "")
 
 
 def read_dataset(path: str | Path, fmt: str = "auto", *, items_csv: str | Path | None = None,

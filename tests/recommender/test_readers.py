@@ -136,6 +136,8 @@ def test_detect_generic_files(tmp_path):
         detect_format(files.write_lines(tmp_path / "odd.txt", ["hello"]))
     with pytest.raises(ImportFormatError, match="no known data set"):
         detect_format(tmp_path)
+    with pytest.raises(ImportFormatError, match="empty.txt: the file is empty"):
+        detect_format(files.write_lines(tmp_path / "empty.txt", ["", "  "]))
 
 
 @pytest.mark.parametrize("case", files.BAD_CASES)
