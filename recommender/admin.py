@@ -104,9 +104,14 @@ class TrainingRunAdmin(admin.ModelAdmin):
     def elapsed_shown(self, obj: TrainingRun) -> str:
         return f"{obj.elapsed_s:.0f} s"
 
-    @admin.display(description=_("time left"))
+    @admin.display(description=_("time left (at most)"))
     def eta_shown(self, obj: TrainingRun) -> str:
-        return "—" if obj.eta_s is None or obj.is_finished else f"~{obj.eta_s:.0f} s"
+        # An upper bound: it assumes every remaining epoch runs, and early stopping
+        # usually ends a run well before its epoch cap.
+        if obj.eta_s is None or obj.is_finished:
+            return "—"
+        minutes, seconds = divmod(int(obj.eta_s), 60)
+        return f"≤ {minutes} min {seconds:02d} s" if minutes else f"≤ {seconds} s"
 
     @admin.display(description=_("error"))
     def error_short(self, obj: TrainingRun) -> str:
