@@ -7,8 +7,6 @@ series in order (part 1, then 2, then 3), and often follow a film with its "comp
 from __future__ import annotations
 
 import random
-from datetime import UTC, datetime
-
 from .records import EventRecord, ItemRecord, ParsedDataset
 
 GENRE_WORDS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
@@ -42,6 +40,9 @@ PLACES = ("Avalon", "Marrow Bay", "Eastport", "the North", "Calder", "Old Town",
 SEQUEL_SUBTITLES = ("Rising", "Reckoning", "Legacy", "Returns", "Origins", "The Last Chapter")
 ROMAN = ("", "II", "III", "IV", "V")
 DAY = 86_400
+# A fixed latest year rather than today's: the same seed then gives the same catalogue in
+# any year, and a demo needs plausible films, not this week's releases.
+LATEST_YEAR = 2024
 
 
 def _title_pool(genre: str, rng: random.Random) -> list[str]:
@@ -55,7 +56,8 @@ def _title_pool(genre: str, rng: random.Random) -> list[str]:
     return pool
 
 
-def demo_catalogue(n_items: int, rng: random.Random, this_year: int) -> tuple[list[ItemRecord], list[list[int]]]:
+def demo_catalogue(n_items: int, rng: random.Random, this_year: int = LATEST_YEAR,
+                   ) -> tuple[list[ItemRecord], list[list[int]]]:
     """Return items and film series (lists of item indices, in release order)."""
     pools = {genre: _title_pool(genre, rng) for genre in GENRES}
     used: set[str] = set()
@@ -134,13 +136,14 @@ def _history(rng: random.Random, items: list[ItemRecord], taste: dict[str, float
 def demo_dataset(*, n_items: int = 300, n_users: int = 300, seed: int = 7, now: int) -> ParsedDataset:
     """Return a demo data set; the same arguments always give the same records.
 
-    Times fall in the 180 days before `now` (unix seconds). Every watch is a `view`; some
+    Times fall in the 180 days before `now` (unix seconds); another `now` shifts every
+    time by the difference and changes nothing else. Every watch is a `view`; some
     are followed by a 1-5 star `rate` (higher in the person's genres) and a `like`.
     """
     if n_items < 20 or n_users < 1:
         raise ValueError("The demo needs at least 20 items and 1 person.")
     rng = random.Random(seed)
-    items, series = demo_catalogue(n_items, rng, datetime.fromtimestamp(now, UTC).year)
+    items, series = demo_catalogue(n_items, rng)
     by_genre: dict[str, list[int]] = {g: [] for g in GENRES}
     for index, item in enumerate(items):
         for genre in item.genres:
@@ -158,8 +161,10 @@ def demo_dataset(*, n_items: int = 300, n_users: int = 300, seed: int = 7, now: 
         favourites = rng.sample(GENRES, rng.randint(1, 3))
         taste = {g: rng.uniform(1, 3) for g in favourites} | {g: 0.15 for g in GENRES if g not in favourites}
         order = _history(rng, items, taste, by_genre, popularity, series_of, companion)
-        start = now - rng.randint(14, 180) * DAY
-        times = sorted(rng.randint(start, now - 3600) for _ in order)
+        # Draw offsets, not absolute times: how many random bits randint consumes depends
+        # on its range, and ranges built from `now` would change everything after them.
+        span = rng.randint(14, 180) * DAY
+        times = sorted(now - rng.randint(3600, span) for _ in order)
         for index, moment in zip(order, times):
             item = items[index].external_id
             events.append(EventRecord(user, item, moment, "view", None))
