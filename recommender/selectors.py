@@ -82,3 +82,27 @@ def recommendation_list_for_user(*, user: User, k: int = 10) -> list:
         .order_by("rank")
     )
     return [r for r in recs[: k + len(blocked)] if r.item_id not in blocked][:k]
+
+
+def item_map(*, ids: list[int]) -> dict[int, Item]:
+    """Return {id: item} for those of these ids that exist."""
+    return Item.objects.in_bulk(set(ids)) if ids else {}
+
+
+def control_list_for_user(*, user: User) -> QuerySet[UserControl]:
+    """Return this person's controls, newest first."""
+    return UserControl.objects.filter(user=user).order_by("-created_at", "-id")
+
+
+def training_run_list() -> QuerySet:
+    """Return every training run, newest first."""
+    from .models import TrainingRun
+
+    return TrainingRun.objects.order_by("-created_at", "-id")
+
+
+def model_version_list() -> QuerySet:
+    """Return every model version, newest first."""
+    from .models import ModelVersion
+
+    return ModelVersion.objects.order_by("-created_at", "-id")

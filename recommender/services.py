@@ -155,3 +155,78 @@ def event_like_withdraw(*, user: User, item: Item) -> int:
     """Delete this person's likes of the item; return how many there were."""
     deleted, _count = Event.objects.filter(user=user, item=item, kind=EventKind.LIKE).delete()
     return deleted
+
+
+# Largest batch one request may send: big enough to catch up after a day offline, small
+# enough to validate and insert in one short transaction.
+EVENT_BATCH_MAX = 1000
+
+
+def events_validate(inputs: list[EventInput]) -> dict[int, dict[str, list[str]]]:
+    """Return {index: {field: [messages]}} for every event of a batch that cannot be stored."""
+    errors: dict[int, dict[str, list[str]]] = {}
+    for index, data in enumerate(inputs):
+        try:
+            event_validate(data)
+        except ValidationError as exc:
+            errors[index] = exc.message_dict
+    return errors
+
+
+class EventBatchInvalid(ValidationError):
+    """Some events of a batch are invalid; nothing was stored. `by_index` says which and why."""
+
+    def __init__(self, by_index: dict[int, dict[str, list[str]]]):
+        super().__init__(_("No event was stored: %(n)d are invalid.") % {"n": len(by_index)})
+        self.by_index = by_index
+
+
+def events_record_batch(*, user: User, inputs: list[EventInput]) -> tuple[int, int]:
+    """Validate a whole batch, then store it in one transaction; return (created, duplicates).
+
+    Any invalid event raises EventBatchInvalid and nothing is stored. An event whose client
+    event id this person already used (earlier, or earlier in this batch) is a duplicate.
+    When the same batch arrives twice at once, the unique constraint stops the second
+    insert; it is rolled back and retried, and then finds the first one's rows.
+    """
+    if len(inputs) > EVENT_BATCH_MAX:
+        raise ValidationError(_("At most %(n)d events per batch.") % {"n": EVENT_BATCH_MAX})
+    errors = events_validate(inputs)
+    if errors:
+        raise EventBatchInvalid(errors)
+    for attempt in range(3):
+        try:
+            return _events_insert(user=user, inputs=inputs)
+        except IntegrityError:
+            if attempt == 2:
+                raise
+    raise AssertionError("unreachable")
+
+
+@transaction.atomic
+def _events_insert(*, user: User, inputs: list[EventInput]) -> tuple[int, int]:
+    ids = [data.client_event_id for data in inputs if data.client_event_id is not None]
+    seen = set(
+        Event.objects.filter(user=user, client_event_id__in=ids).values_list("client_event_id", flat=True)
+    ) if ids else set()
+    now = timezone.now()
+    new: list[Event] = []
+    for data in inputs:
+        if data.client_event_id is not None:
+            if data.client_event_id in seen:
+                continue
+            seen.add(data.client_event_id)
+        new.append(Event(
+            user=user, item=data.item, kind=data.kind,
+            value=None if data.value is None else float(data.value),
+            occurred_at=data.occurred_at or now, client_event_id=data.client_event_id,
+        ))
+    if new:
+        Event.objects.bulk_create(new)
+        not_interested = {e.item.pk for e in new if e.kind == EventKind.NOT_INTERESTED}
+        UserControl.objects.bulk_create(
+            [UserControl(user=user, item_id=pk, kind=ControlKind.NOT_INTERESTED) for pk in not_interested],
+            ignore_conflicts=True,
+        )
+        recommendations_mark_stale(user=user)
+    return len(new), len(inputs) - len(new)

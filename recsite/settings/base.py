@@ -67,6 +67,7 @@ INSTALLED_APPS = [
     "django_celery_beat",
     "recsite.accounts",
     "recommender",
+    "recommender.api",
     "explain",
 ]
 
@@ -96,6 +97,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "recsite.csp.ContentSecurityPolicyMiddleware",
 ]
 
 # STATIC
@@ -104,6 +106,12 @@ MIDDLEWARE = [
 STATIC_URL = "/static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
 STATICFILES_DIRS = [BASE_DIR / "static"]
+# BokehJS from the installed package (only its *.min.js bundles), as static/bokeh/.
+STATICFILES_FINDERS = [
+    "django.contrib.staticfiles.finders.FileSystemFinder",
+    "django.contrib.staticfiles.finders.AppDirectoriesFinder",
+    "explain.staticfiles.BokehFinder",
+]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
@@ -205,11 +213,50 @@ LOGGING = {
 
 # REST FRAMEWORK
 # ------------------------------------------------------------------------------
+# https://www.django-rest-framework.org/api-guide/settings/
+# Per-device tokens for mobile clients first (their 401 carries `WWW-Authenticate: Token`),
+# the session for the browser. JSON only: no form parsing, no browsable HTML.
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
+        "recommender.api.authentication.DeviceTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_SCHEMA_CLASS": "recommender.api.schema.ApiAutoSchema",
+    "DEFAULT_PAGINATION_CLASS": "recommender.api.pagination.PagePagination",
+    "PAGE_SIZE": 50,
+    # Fixed-window counters in the shared cache (Redis when REDIS_URL is set); DRF's own
+    # throttles keep every request's timestamp in one cache value per client.
+    "DEFAULT_THROTTLE_CLASSES": [
+        "recommender.api.throttling.AnonThrottle",
+        "recommender.api.throttling.UserThrottle",
+    ],
+    "DEFAULT_THROTTLE_RATES": {
+        "anon": env("RECSITE_API_ANON_RATE", default="120/min"),
+        "user": env("RECSITE_API_USER_RATE", default="1200/min"),
+        # Signing in: per client address, against password guessing.
+        "auth": env("RECSITE_API_AUTH_RATE", default="10/min"),
+    },
+}
+
+# https://drf-spectacular.readthedocs.io/en/latest/settings.html
+# Swagger UI from the sidecar package's static files: the docs page needs no CDN.
+SPECTACULAR_SETTINGS = {
+    "TITLE": "recsite API",
+    "DESCRIPTION": "Recommendations, explanations and interaction events for mobile clients. "
+    "See docs/api.md.",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "COMPONENT_SPLIT_REQUEST": True,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "recommender.api.schema.postprocess_strict_requests",
+    ],
 }
 
 # RECSITE

@@ -1,0 +1,60 @@
+"""Staff-only API views: training runs and model versions. Everyone else gets 403."""
+from django.core.exceptions import ValidationError as DjangoValidationError
+from drf_spectacular.utils import extend_schema
+from rest_framework import exceptions, generics, status
+from rest_framework.permissions import IsAdminUser
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from .. import pipeline, selectors
+from . import serializers as s
+from .base import BodyLimitMixin, django_errors, parse
+
+
+class TrainingRunListView(BodyLimitMixin, generics.ListAPIView):
+    """Training runs, newest first; POST starts one."""
+
+    permission_classes = [IsAdminUser]
+    serializer_class = s.TrainingRunSerializer
+
+    def get_queryset(self):
+        return selectors.training_run_list()
+
+    @extend_schema(summary="Training runs (staff)")
+    def get(self, request: Request, *args, **kwargs) -> Response:
+        return super().get(request, *args, **kwargs)
+
+    @extend_schema(request=s.TrainingRunInSerializer, responses={202: s.TrainingRunStartedSerializer},
+                   summary="Start a training run (staff)")
+    def post(self, request: Request) -> Response:
+        data = parse(s.TrainingRunInSerializer, request.data)
+        try:
+            run = pipeline.training_run_start(hyperparams=data.get("hyperparams"), requested_by=request.user)
+        except DjangoValidationError as exc:
+            raise exceptions.ValidationError({"hyperparams": django_errors(exc)}) from None
+        return Response({"id": run.pk, "status": run.status}, status=status.HTTP_202_ACCEPTED)
+
+
+class TrainingRunDetailView(generics.RetrieveAPIView):
+    permission_classes = [IsAdminUser]
+    serializer_class = s.TrainingRunSerializer
+    lookup_url_kwarg = "run_id"
+
+    def get_queryset(self):
+        return selectors.training_run_list()
+
+    @extend_schema(summary="One training run and its progress (staff)")
+    def get(self, request: Request, *args, **kwargs) -> Response:
+        return super().get(request, *args, **kwargs)
+
+
+class ModelVersionListView(generics.ListAPIView):
+    permission_classes = [IsAdminUser]
+    serializer_class = s.ModelVersionSerializer
+
+    def get_queryset(self):
+        return selectors.model_version_list()
+
+    @extend_schema(summary="Model versions with metrics; `is_active` marks the one in use (staff)")
+    def get(self, request: Request, *args, **kwargs) -> Response:
+        return super().get(request, *args, **kwargs)

@@ -1,0 +1,336 @@
+"""API views for everyone signed in: tokens, the catalogue, events, recommendations,
+explanations and controls. Each parses, checks who asks, calls one service or selector
+of the site's own, and formats the answer."""
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import Http404
+from django.utils.translation import gettext as _
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
+from rest_framework import exceptions, generics, serializers, status
+from rest_framework.fields import DateTimeField
+from rest_framework.permissions import AllowAny
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from .. import selectors, services
+from ..models import Event, EventKind, Recommendation
+from ..services import EVENT_BATCH_MAX, EventBatchInvalid, EventInput
+from . import serializers as s
+from .base import BodyLimitMixin, django_errors, parse, query_int
+from .pagination import CreatedCursorPagination, NewestFirstCursorPagination
+from .throttling import SignInThrottle
+from .tokens import token_create, token_revoke
+
+EVENT_REF = {"$ref": "#/components/schemas/EventInRequest"}
+EVENTS_BODY = {
+    "oneOf": [EVENT_REF, {"type": "array", "items": EVENT_REF, "minItems": 1, "maxItems": EVENT_BATCH_MAX}]
+}
+
+
+# ---- tokens ------------------------------------------------------------------------------
+class TokenView(BodyLimitMixin, APIView):
+    """Sign a device in (POST) or out (DELETE)."""
+
+    def get_permissions(self):
+        return [AllowAny()] if self.request.method == "POST" else super().get_permissions()
+
+    def get_throttles(self):
+        return [SignInThrottle()] if self.request.method == "POST" else super().get_throttles()
+
+    def get_authenticators(self):
+        # Signing in needs no credentials: a stale token or session must not get in the way.
+        return [] if self.request and self.request.method == "POST" else super().get_authenticators()
+
+    @extend_schema(request=s.TokenInSerializer, responses={201: s.TokenOutSerializer}, auth=[],
+                   summary="Sign in: get a token for this device")
+    def post(self, request: Request) -> Response:
+        from django.contrib.auth import authenticate
+
+        data = parse(s.TokenInSerializer, request.data)
+        user = authenticate(request._request, username=data["username"], password=data["password"])
+        if user is None:
+            raise exceptions.ValidationError({"detail": _("Wrong username or password.")})
+        _token, key = token_create(user=user, device=data.get("device", ""))
+        return Response({"token": key, "device": data.get("device", "")}, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=None, responses={204: None}, summary="Sign out: revoke the token sent")
+    def delete(self, request: Request) -> Response:
+        if request.auth is None:
+            raise exceptions.ValidationError({"detail": _("This request was not signed with a token.")})
+        token_revoke(token=request.auth)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+# ---- catalogue -----------------------------------------------------------------------------
+ITEM_FILTERS = [
+    OpenApiParameter("search", OpenApiTypes.STR, description="Part of the title."),
+    OpenApiParameter("genre", OpenApiTypes.STR, description="A genre name, exactly."),
+]
+
+
+class ItemListView(generics.ListAPIView):
+    """The catalogue, by title."""
+
+    permission_classes = [AllowAny]
+    serializer_class = s.ItemSerializer
+
+    def get_queryset(self):
+        filters = {name: self.request.query_params.get(name, "") for name in ("search", "genre")}
+        for name, value in filters.items():
+            if "\x00" in value or len(value) > 200:
+                raise exceptions.ValidationError({name: [_("At most 200 characters, no NUL.")]})
+        return selectors.item_list(**filters)
+
+    @extend_schema(parameters=ITEM_FILTERS, summary="List items")
+    def get(self, request: Request, *args, **kwargs) -> Response:
+        return super().get(request, *args, **kwargs)
+
+
+class ItemDetailView(generics.RetrieveAPIView):
+    permission_classes = [AllowAny]
+    serializer_class = s.ItemSerializer
+    lookup_url_kwarg = "item_id"
+
+    def get_queryset(self):
+        return selectors.item_list()
+
+    @extend_schema(summary="One item")
+    def get(self, request: Request, *args, **kwargs) -> Response:
+        return super().get(request, *args, **kwargs)
+
+
+# ---- events ------------------------------------------------------------------------------
+class EventListView(BodyLimitMixin, generics.ListAPIView):
+    """My events (newest first), and sending new ones."""
+
+    max_body_bytes = 1 << 20  # a full batch of 1000 verbose events is about 250 KB
+    serializer_class = s.EventSerializer
+    pagination_class = NewestFirstCursorPagination
+
+    def get_queryset(self):
+        return selectors.event_list_for_user(user=self.request.user)
+
+    @extend_schema(summary="My events, newest first")
+    def get(self, request: Request, *args, **kwargs) -> Response:
+        return super().get(request, *args, **kwargs)
+
+    @extend_schema(
+        request={"application/json": EVENTS_BODY},
+        responses={201: s.EventBatchResultSerializer},
+        summary="Send one event or a batch of up to 1000",
+        description="A batch is stored whole or not at all: any invalid event answers 400 with "
+        "`errors`, a list of `{index, fields}`. An event whose `client_event_id` you already sent "
+        "is counted in `duplicates` and not stored again.",
+    )
+    def post(self, request: Request) -> Response:
+        payload = request.data
+        if isinstance(payload, dict):
+            data = parse(s.EventInSerializer, payload)
+            items = selectors.item_map(ids=[data["item"]])
+            if data["item"] not in items:
+                raise exceptions.ValidationError({"item": [_("No item with id %(id)s.") % {"id": data["item"]}]})
+            try:
+                _event, created = services.event_record(user=request.user, data=_event_input(data, items))
+            except DjangoValidationError as exc:
+                raise exceptions.ValidationError(django_errors(exc)) from None
+            return Response({"created": int(created), "duplicates": int(not created)}, status=201)
+        if not isinstance(payload, list) or not payload:
+            raise exceptions.ValidationError({"detail": _("Send one event object or a non-empty list of them.")})
+        if len(payload) > EVENT_BATCH_MAX:
+            raise exceptions.ValidationError({"detail": _("At most %(n)d events per batch.") % {"n": EVENT_BATCH_MAX}})
+        inputs, errors = _parse_batch(payload)
+        if errors:
+            return _batch_refused(_merge_errors(inputs, errors), len(payload))
+        try:
+            created, duplicates = services.events_record_batch(user=request.user, inputs=list(inputs.values()))
+        except EventBatchInvalid as exc:  # every event parsed, so positions are batch indexes
+            return _batch_refused(exc.by_index, len(payload))
+        return Response({"created": created, "duplicates": duplicates}, status=201)
+
+
+def _batch_refused(by_index: dict[int, dict], total: int) -> Response:
+    return Response({
+        "detail": _("No event was stored: %(n)d of %(total)d are invalid.") % {"n": len(by_index), "total": total},
+        "errors": [{"index": i, "fields": by_index[i]} for i in sorted(by_index)],
+    }, status=status.HTTP_400_BAD_REQUEST)
+
+
+def _event_input(data: dict, items: dict) -> EventInput:
+    return EventInput(item=items[data["item"]], kind=data["kind"], value=data.get("value"),
+                      occurred_at=data.get("occurred_at"), client_event_id=data.get("client_event_id"))
+
+
+def _parse_batch(payload: list) -> tuple[dict[int, EventInput], dict[int, dict]]:
+    """Return ({index: input} for events that parse, {index: {field: [messages]}} for the rest)."""
+    # One serializer for the whole batch: building one per event deep-copies its fields.
+    child = s.EventInSerializer()
+    parsed: dict[int, dict] = {}
+    errors: dict[int, dict] = {}
+    for index, raw in enumerate(payload):
+        try:
+            parsed[index] = child.run_validation(raw)
+        except serializers.ValidationError as exc:
+            errors[index] = exc.detail
+    items = selectors.item_map(ids=[data["item"] for data in parsed.values()])
+    inputs: dict[int, EventInput] = {}
+    for index, data in parsed.items():
+        if data["item"] in items:
+            inputs[index] = _event_input(data, items)
+        else:
+            errors[index] = {"item": [_("No item with id %(id)s.") % {"id": data["item"]}]}
+    return inputs, errors
+
+
+def _merge_errors(inputs: dict[int, EventInput], errors: dict[int, dict]) -> dict[int, dict]:
+    """Add the service's verdict on the events that parsed to the parsing errors."""
+    positions = list(inputs)
+    checked = services.events_validate(list(inputs.values()))
+    return {**errors, **{positions[i]: fields for i, fields in checked.items()}}
+
+
+class EventDetailView(generics.RetrieveDestroyAPIView):
+    """One of my events; anyone else's answers 404."""
+
+    serializer_class = s.EventSerializer
+    lookup_url_kwarg = "event_id"
+
+    def get_queryset(self):
+        return selectors.event_list_for_user(user=self.request.user)
+
+    @extend_schema(summary="One of my events")
+    def get(self, request: Request, *args, **kwargs) -> Response:
+        return super().get(request, *args, **kwargs)
+
+    @extend_schema(summary="Delete one of my events")
+    def delete(self, request: Request, *args, **kwargs) -> Response:
+        try:
+            services.event_delete(user=request.user, event_id=int(kwargs["event_id"]))
+        except Event.DoesNotExist:
+            raise Http404 from None
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+# ---- recommendations and explanations --------------------------------------------------------
+class RecommendationListView(APIView):
+    """My current recommendations, best first."""
+
+    @extend_schema(
+        parameters=[OpenApiParameter("k", OpenApiTypes.INT, description="How many: default 10, "
+                                     "at least 1; values above 100 are treated as 100.")],
+        responses={200: s.RecommendationListSerializer},
+        summary="My recommendations",
+    )
+    def get(self, request: Request) -> Response:
+        k = query_int(request, "k", default=10, minimum=1, cap=100)
+        recommendations = selectors.recommendation_list_for_user(user=request.user, k=k)
+        return Response(recommendations_payload(request.user, recommendations))
+
+
+def recommendations_payload(user, recommendations: list[Recommendation]) -> dict:
+    """Return the answer of GET /recommendations/ for this person's stored list."""
+    first = recommendations[0] if recommendations else None
+    reasons = _reasons(user, [r.item_id for r in recommendations])
+    return {
+        "model_version": first.model_version_id if first else None,
+        "computed_at": DateTimeField().to_representation(first.computed_at) if first else None,
+        "results": [
+            {"item": s.item_dict(r.item), "rank": r.rank, "score": r.score, "reason": reasons.get(r.item_id)}
+            for r in recommendations
+        ],
+    }
+
+
+def _reasons(user, item_ids: list[int]) -> dict[int, str]:
+    """Return the reason sentence of each of these recommendations that has been explained."""
+    try:
+        from explain.selectors import explanation_reasons
+    except ImportError:  # explanations not installed yet: no reasons to show
+        return {}
+    return explanation_reasons(user=user, item_ids=item_ids)
+
+
+EXPLANATION_SCHEMA = {
+    "type": "object",
+    "required": ["item", "reason", "weights", "faithfulness", "counterfactual", "graph", "plots"],
+    "properties": {
+        "item": {"description": "The recommended item."},
+        "reason": {"type": "string", "nullable": True},
+        "weights": {"type": "array", "items": {"type": "object", "properties": {
+            "item": {}, "weight": {"type": "number"}}}},
+        "faithfulness": {"type": "object", "properties": {
+            name: {"type": "number", "nullable": True}
+            for name in ("comprehensiveness_at_3", "random_at_3", "loo_at_3", "kendall_tau")
+        } | {"verified": {"type": "boolean"}}},
+        "counterfactual": {"type": "object", "nullable": True, "properties": {
+            "removed": {"type": "array", "items": {}}, "replacement": {}}},
+        "graph": {"type": "object", "properties": {
+            "nodes": {"type": "array", "items": {}}, "edges": {"type": "array", "items": {}}}},
+        "plots": {"type": "object", "description": "Bokeh `json_item` documents for a webview.",
+                  "properties": {"heatmap": {"type": "object"}, "graph": {"type": "object"}}},
+    },
+}
+PREPARING_SCHEMA = {
+    "type": "object", "required": ["status"],
+    "properties": {"status": {"type": "string", "enum": ["queued", "running", "ready"]}},
+}
+
+
+class ExplanationView(APIView):
+    """Why one of my recommendations was made."""
+
+    @extend_schema(
+        responses={200: OpenApiResponse(EXPLANATION_SCHEMA, description="The explanation."),
+                   202: OpenApiResponse(PREPARING_SCHEMA, description="Being prepared: ask again shortly.")},
+        summary="Explanation of one of my recommendations",
+    )
+    def get(self, request: Request, item_id: int) -> Response:
+        from explain.selectors import explanation_payload
+        from explain.services import explanation_request
+
+        try:
+            payload = explanation_payload(user=request.user, item_id=item_id)
+        except Recommendation.DoesNotExist:
+            raise Http404 from None
+        if payload is None:
+            state = explanation_request(user=request.user, item_id=item_id)
+            return Response({"status": state}, status=status.HTTP_202_ACCEPTED)
+        return Response(payload)
+
+
+# ---- controls ----------------------------------------------------------------------------------
+class ControlListView(BodyLimitMixin, generics.ListAPIView):
+    """My controls: items kept out of the model's input or never recommended."""
+
+    serializer_class = s.ControlSerializer
+    pagination_class = CreatedCursorPagination
+
+    def get_queryset(self):
+        return selectors.control_list_for_user(user=self.request.user)
+
+    @extend_schema(summary="My controls")
+    def get(self, request: Request, *args, **kwargs) -> Response:
+        return super().get(request, *args, **kwargs)
+
+    @extend_schema(request=s.ControlInSerializer, responses={200: s.ControlSerializer, 201: s.ControlSerializer},
+                   summary="Turn a control on (201 if new, 200 if it was on)")
+    def post(self, request: Request) -> Response:
+        data = parse(s.ControlInSerializer, request.data)
+        control, created = services.control_set(user=request.user, item=_item(data["item"]), kind=data["control"])
+        return Response(s.ControlSerializer(control).data, status=201 if created else 200)
+
+    @extend_schema(request=s.ControlInSerializer, responses={204: None},
+                   summary="Turn a control off (404 if it was not on)")
+    def delete(self, request: Request) -> Response:
+        data = parse(s.ControlInSerializer, request.data)
+        if not services.control_remove(user=request.user, item=_item(data["item"]), kind=data["control"]):
+            raise exceptions.NotFound(_("That control was not on."))
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+def _item(item_id: int):
+    """Return the item of a request body, or answer 400."""
+    item = selectors.item_map(ids=[item_id]).get(item_id)
+    if item is None:
+        raise exceptions.ValidationError({"item": [_("No item with id %(id)s.") % {"id": item_id}]})
+    return item
