@@ -100,6 +100,9 @@ def main() -> int:
     env = dict(os.environ)
     manager = Manager()
     for name, command in processes(env).items():
+        # honcho runs each line through a shell: `exec` makes the shell become the
+        # process, so stopping `make run` (Ctrl-C or SIGTERM) reaches the process itself.
+        command = f"exec {command}"
         # Training is one process on few cores: two torch threads were ~1.5x faster
         # than one here (PITFALLS.md); scoring keeps one.
         threads = {"RECSITE_TORCH_THREADS": "2"} if name == "training" else {}
