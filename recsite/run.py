@@ -95,7 +95,8 @@ def main() -> int:
         if data_dir:
             _manage("import_data", data_dir)
         else:
-            _manage("generate_demo")
+            _manage("generate_demo", "--if-empty")
+            _manage("create_demo_login")
     _manage("setup_periodic_tasks")
     env = dict(os.environ)
     manager = Manager()
