@@ -1,2 +1,8 @@
 """Pages that explain recommendations."""
-urlpatterns: list = []
+from django.urls import path
+
+from . import views
+
+urlpatterns = [
+    path("recommendations/<int:item_id>/why/", views.why, name="explanation"),
+]

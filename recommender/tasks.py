@@ -70,17 +70,25 @@ def scoring_rescore_all(version_id: int) -> int:
 @shared_task
 def scoring_chunk(version_id: int | None, user_ids: list[int]) -> int:
     """Recompute and store the lists of these people with the version (None = active)."""
+    from explain.services import explanations_after_scoring
+
     from . import scoring
 
-    return scoring.score_people(user_ids, version_id=version_id)
+    written = scoring.score_people(user_ids, version_id=version_id)
+    explanations_after_scoring(user_ids if written else [], urgent=False)  # in the background
+    return written
 
 
 @shared_task
 def scoring_refresh_user(user_id: int) -> int:
     """Recompute one person's list with the active model, right after they acted."""
+    from explain.services import explanations_after_scoring
+
     from . import scoring
 
-    return scoring.score_people([user_id], version_id=None)
+    written = scoring.score_people([user_id], version_id=None)
+    explanations_after_scoring([user_id] if written else [], urgent=True)  # right away
+    return written
 
 
 @shared_task

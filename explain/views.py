@@ -1,0 +1,39 @@
+"""The "why this?" page of each of a person's recommendations."""
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.utils.translation import gettext as _
+
+from recommender.models import Recommendation
+from recsite.accounts.models import User
+
+from . import selectors, services
+
+
+def explanation_page(request: HttpRequest, *, user: User, item_id: int, template: str,
+                     extra: dict | None = None) -> HttpResponse:
+    """Render a person's explanation, or the "being prepared" page after queueing it."""
+    try:
+        view = selectors.explanation_view(user=user, item_id=item_id)
+        status = "ready" if view is not None else services.explanation_request(user=user, item_id=item_id)
+        if view is None and status == "ready":  # finished between the two reads
+            view = selectors.explanation_view(user=user, item_id=item_id)
+    except Recommendation.DoesNotExist:
+        raise Http404(_("This is not one of your current recommendations.")) from None
+    context = {"person": user, "status": status, "view": view, **(extra or {})}
+    if view is not None:
+        context.update({
+            "heatmap": view.heatmap_json(), "heads": view.heads_json(), "graph": view.graph_json(),
+            "weight_rows": view.weight_rows(limit=10), "head_rows": view.head_summaries(),
+        })
+    else:
+        from recommender.models import Item
+
+        context["item"] = Item.objects.get(pk=item_id)
+    return render(request, template, context)
+
+
+@login_required
+def why(request: HttpRequest, item_id: int) -> HttpResponse:
+    """Show why this item is among my recommendations; anyone else's answers 404."""
+    return explanation_page(request, user=request.user, item_id=item_id, template="explain/why.html")

@@ -1,0 +1,50 @@
+"""A hand-checkable stand-in for the recommender, with the interface attribution uses."""
+from types import SimpleNamespace
+
+import torch
+
+
+class BagModel:
+    """score(i | h) = prior[i] + sum_j a_ij * value[i, h_j], with a_i = softmax_j(query[i, h_j]).
+
+    One head; the "encoder" passes items through unchanged (identity attention), so the
+    rollout equals the head's weights.
+    """
+
+    def __init__(self, prior: list[float], query: torch.Tensor, value: torch.Tensor, max_len: int = 10):
+        self.prior = torch.tensor([0.0, *prior])  # index 0 = padding
+        self.query, self.value = query, value  # (N+1, N+1): [candidate, history item]
+        self.cfg = SimpleNamespace(n_items=len(prior), max_len=max_len)
+
+    def _score(self, seq: torch.Tensor, items: torch.Tensor):
+        real = seq != 0  # (B, L)
+        q = self.query[items.unsqueeze(-1), seq.unsqueeze(1)]  # (B, C, L)
+        a = q.masked_fill(~real.unsqueeze(1), float("-inf")).softmax(-1).nan_to_num(0.0)
+        v = self.value[items.unsqueeze(-1), seq.unsqueeze(1)]  # (B, C, L)
+        return self.prior[items] + (a * v).sum(-1), a
+
+    def explain(self, seq, items):
+        scores, a = self._score(seq, items)
+        L = seq.shape[1]
+        eye = torch.eye(L).expand(seq.shape[0], 1, L, L)
+        return {"scores": scores, "head": a.unsqueeze(1), "encoder": [eye]}
+
+    def full_sort_predict(self, seq, exclude=None):
+        n = self.cfg.n_items
+        items = torch.arange(n + 1).expand(seq.shape[0], -1)
+        scores, _ = self._score(seq, items)
+        scores[:, 0] = float("-inf")
+        if exclude is not None:
+            scores = scores.masked_fill(exclude, float("-inf"))
+        return scores
+
+
+def deciding_model() -> BagModel:
+    """Eight items; history item 1 alone lifts item 5 to the top, and attention knows it."""
+    n = 8
+    query = torch.zeros(n + 1, n + 1)
+    value = torch.zeros(n + 1, n + 1)
+    query[5, 1] = 3.0
+    value[5, 1] = 10.0
+    prior = [0.8, 0.7, 0.6, 0.5, 0.1, 0.45, 0.4, 0.35]  # items 1..8
+    return BagModel(prior, query, value)

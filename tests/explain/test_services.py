@@ -1,0 +1,74 @@
+"""Explanation records: computing, requesting and reading them."""
+import pytest
+
+from explain import compute, selectors, services
+from explain.models import Explanation, ExplanationStatus
+from recommender.models import Recommendation
+from recommender.scoring import score_people
+
+
+def first_rec(person) -> Recommendation:
+    return Recommendation.objects.filter(user=person).order_by("rank").first()
+
+
+def test_compute_stores_a_record_per_shown_recommendation(scored_person):
+    """Every one of the top 12 gets a ready record; running again computes nothing."""
+    assert compute.explain_person(scored_person.pk) == 12
+    assert Explanation.objects.filter(user=scored_person, status=ExplanationStatus.READY).count() == 12
+    assert compute.explain_person(scored_person.pk) == 0
+
+
+def test_request_queues_then_reports_ready(scored_person, django_capture_on_commit_callbacks):
+    """A request for a missing explanation queues it once; after computing it is ready."""
+    item_id = first_rec(scored_person).item_id
+    with django_capture_on_commit_callbacks() as callbacks:
+        assert services.explanation_request(user=scored_person, item_id=item_id) == "queued"
+    assert len(callbacks) == 1
+    with django_capture_on_commit_callbacks() as callbacks:
+        assert services.explanation_request(user=scored_person, item_id=item_id) == "queued"
+    assert callbacks == []
+    assert selectors.explanation_payload(user=scored_person, item_id=item_id) is None
+    compute.explain_person(scored_person.pk)
+    assert services.explanation_request(user=scored_person, item_id=item_id) == "ready"
+
+
+def test_payload_has_the_api_shape(scored_person):
+    """The payload carries reason, weights, faithfulness, counterfactual, graph and plots."""
+    compute.explain_person(scored_person.pk)
+    rec = first_rec(scored_person)
+    payload = selectors.explanation_payload(user=scored_person, item_id=rec.item_id)
+    assert payload["item"] == rec.item_id and payload["reason"]
+    assert sum(w["weight"] for w in payload["weights"]) == pytest.approx(1.0, abs=1e-3)
+    assert {"comprehensiveness_at_3", "random_at_3", "loo_at_3", "kendall_tau", "verified"} <= set(payload["faithfulness"])
+    assert set(payload["counterfactual"]) >= {"removed", "replacement"}
+    assert payload["graph"]["nodes"] and set(payload["plots"]) == {"heatmap", "graph"}
+    assert payload["plots"]["heatmap"]["target_id"] == "explain-heatmap"
+
+
+def test_unknown_or_foreign_item_raises(scored_person, make_user, catalogue):
+    """An item outside the person's list raises Recommendation.DoesNotExist."""
+    with pytest.raises(Recommendation.DoesNotExist):
+        selectors.explanation_payload(user=scored_person, item_id=catalogue[0].pk)  # watched
+    with pytest.raises(Recommendation.DoesNotExist):
+        services.explanation_request(user=make_user("bob"), item_id=first_rec(scored_person).item_id)
+
+
+def test_a_new_list_makes_old_records_stale(scored_person):
+    """After rescoring, the old record no longer counts until recomputed."""
+    compute.explain_person(scored_person.pk)
+    score_people([scored_person.pk], version_id=None)
+    item_id = first_rec(scored_person).item_id
+    assert selectors.explanation_payload(user=scored_person, item_id=item_id) is None
+    assert compute.explain_person(scored_person.pk) == 12
+    assert selectors.explanation_payload(user=scored_person, item_id=item_id) is not None
+
+
+def test_after_scoring_sends_urgent_and_background_tasks(monkeypatch):
+    """A person's refresh goes out at once; a bulk rescoring goes out in low-priority chunks."""
+    sent = []
+    monkeypatch.setattr(services, "_send", lambda task, args, priority=None: sent.append((task.name, args, priority)))
+    services.explanations_after_scoring([7], urgent=True)
+    services.explanations_after_scoring(list(range(40)), urgent=False)
+    assert sent[0] == ("explain.tasks.explain_person", [7], None)
+    assert [len(a[0]) for _n, a, _p in sent[1:]] == [16, 16, 8]
+    assert all(p == services.BACKGROUND_PRIORITY for _n, _a, p in sent[1:])
