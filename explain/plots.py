@@ -114,8 +114,10 @@ def graph(*, nodes: Sequence[dict], edges: Sequence[dict], title: str = "", targ
                             tooltips=[("", "@title"), ("", "@kind"), ("weight", "@weight{0.000}")]))
     fig.axis.visible = False
     fig.grid.visible = False
-    fig.legend.location = "top_left"
-    fig.legend.background_fill_alpha = 0.7
+    legend = fig.legend[0]
+    legend.orientation = "horizontal"
+    legend.label_text_font_size = "11px"
+    fig.add_layout(legend, "below")  # outside the drawing, so it never hides a node
     return json_item(fig, target)
 
 

@@ -91,6 +91,13 @@ class ExplanationView:
         rows.sort(key=lambda r: -r["weight"])
         return rows[:limit] if limit else rows
 
+    def control_rows(self, most: int = 3) -> list[dict]:
+        """Return the items a person may want to stop using: those the page names first."""
+        d = self.data
+        named = [*d["reason"]["items"], *d["counterfactual"]["removed"], *(r["item"] for r in self.weight_rows(most))]
+        unique = list(dict.fromkeys(named))[:most]
+        return [{"item": pk, "title": self.title(pk)} for pk in unique]
+
     def heatmap_json(self) -> dict:
         cells, loo = [], []
         for row in self.rows:
