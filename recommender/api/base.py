@@ -51,9 +51,17 @@ def django_errors(exc: DjangoValidationError) -> dict | list:
 
 def query_int(request: Request, name: str, *, default: int, minimum: int, cap: int) -> int:
     """Return an integer query parameter, at least `minimum`, values above `cap` lowered to it."""
-    raw = request.query_params.get(name)
-    if raw is None or raw == "":
+    raw = query_value(request, name)
+    if raw is None:
         return default
     if not raw.isascii() or not raw.isdigit() or len(raw) > 9 or int(raw) < minimum:
         raise exceptions.ValidationError({name: [_("A whole number of at least %(min)d.") % {"min": minimum}]})
     return min(int(raw), cap)
+
+
+def query_value(request: Request, name: str) -> str | None:
+    """Return a query parameter given at most once, or None; a repeated one answers 400."""
+    values = request.query_params.getlist(name)
+    if len(values) > 1:
+        raise exceptions.ValidationError({name: [_("Give this parameter once.")]})
+    return values[0] if values else None

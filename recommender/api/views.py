@@ -17,7 +17,7 @@ from .. import selectors, services
 from ..models import Event, EventKind, Recommendation
 from ..services import EVENT_BATCH_MAX, EventBatchInvalid, EventInput
 from . import serializers as s
-from .base import BodyLimitMixin, django_errors, parse, query_int
+from .base import BodyLimitMixin, django_errors, parse, query_int, query_value
 from .pagination import CreatedCursorPagination, NewestFirstCursorPagination
 from .throttling import SignInThrottle
 from .tokens import token_create, token_revoke
@@ -76,7 +76,7 @@ class ItemListView(generics.ListAPIView):
     serializer_class = s.ItemSerializer
 
     def get_queryset(self):
-        filters = {name: self.request.query_params.get(name, "") for name in ("search", "genre")}
+        filters = {name: query_value(self.request, name) or "" for name in ("search", "genre")}
         for name, value in filters.items():
             if "\x00" in value or len(value) > 200:
                 raise exceptions.ValidationError({name: [_("At most 200 characters, no NUL.")]})
@@ -241,13 +241,18 @@ def recommendations_payload(user, recommendations: list[Recommendation]) -> dict
     }
 
 
+_reasons_selector = None
+
+
 def _reasons(user, item_ids: list[int]) -> dict[int, str]:
     """Return the reason sentence of each of these recommendations that has been explained."""
-    try:
-        from explain.selectors import explanation_reasons
-    except ImportError:  # explanations not installed yet: no reasons to show
-        return {}
-    return explanation_reasons(user=user, item_ids=item_ids)
+    global _reasons_selector
+    if _reasons_selector is None:  # looked up once: a failed import is not cached by Python
+        try:
+            from explain.selectors import explanation_reasons as _reasons_selector
+        except ImportError:  # explanations not built yet: no reasons to show
+            _reasons_selector = lambda *, user, item_ids: {}  # noqa: E731
+    return _reasons_selector(user=user, item_ids=item_ids)
 
 
 EXPLANATION_SCHEMA = {
