@@ -34,7 +34,8 @@ def main() -> None:
         stack.manage("generate_demo")
         stack.start_redis()
         stack.start_worker("training", "training", threads=2)
-        stack.start_worker("scoring", "scoring,explain")
+        stack.start_worker("scoring", "scoring")
+        stack.start_worker("explain", "explain")
         stack.django()
 
         from recommender import pipeline
@@ -74,11 +75,13 @@ def main() -> None:
 Command: `.venv/bin/python -m bench.freshness --trials {args.trials}`
 Machine: {platform.machine()}, 2 cores, 24 GiB, no GPU (this project's development machine),
 {datetime.now().strftime('%Y-%m-%d')}. Stack: SQLite, embedded Redis on a unix socket,
-one scoring worker (one torch thread), gunicorn with 2 workers, demo catalogue.
+a training worker (two torch threads), a scoring worker and an explanation worker (one
+torch thread each), as `make run` starts them; gunicorn with 2 workers; demo catalogue.
 
 Each trial rates the top item of the home page through the item page's form, then polls
 the home page every 50 ms until it shows a list computed after the rating (the worker's
-refresh, not the page hiding the rated item).
+refresh, not the page hiding the rated item). The machine was shared: another process was
+training a model on ML-1M with two threads during the run.
 
 | trials | p50 | p95 | max | target |
 |---:|---:|---:|---:|---|

@@ -63,8 +63,12 @@ def processes(env: dict[str, str]) -> dict[str, str]:
     celery = [PYTHON, "-m", "celery", "-A", "recsite"]
     procs["training"] = shlex.join([*celery, "worker", "-Q", "training", "-c", "1",
                                     "-n", "training@%h", "--loglevel", "INFO"])
-    procs["scoring"] = shlex.join([*celery, "worker", "-Q", "scoring,explain", "-c", "1",
+    # Explanations get a process of their own so a person's refresh never waits behind
+    # the background explanation work that follows a new model.
+    procs["scoring"] = shlex.join([*celery, "worker", "-Q", "scoring", "-c", "1",
                                    "-n", "scoring@%h", "--loglevel", "INFO"])
+    procs["explain"] = shlex.join([*celery, "worker", "-Q", "explain", "-c", "1",
+                                   "-n", "explain@%h", "--loglevel", "INFO"])
     procs["beat"] = shlex.join([*celery, "beat", "--loglevel", "INFO",
                                 "--scheduler", "django_celery_beat.schedulers:DatabaseScheduler"])
     return procs
