@@ -62,7 +62,8 @@ Command: `.venv/bin/python -m bench.rescore --epochs {args.epochs}`
 Machine: {platform.machine()}, 2 cores, 24 GiB, no GPU, {datetime.now().strftime('%Y-%m-%d')}.
 Data: ML-1M `ml-1m.txt` imported with `manage.py import_data` into SQLite. One scoring
 worker process (one torch thread), chunks of 256 people, top-50 lists over all 3,416
-items, each chunk written in one transaction.
+items, each chunk written in one transaction. The machine was shared: two other training
+processes and a test run were busy on the same 2 cores (load average about 7).
 
 | people | seconds (activation → last chunk committed) | people/s | target |
 |---:|---:|---:|---|
