@@ -2,10 +2,13 @@
 
 For a candidate item i and the encoded history H (B, L, d) the head computes, per head h,
 
-    a_h(i) = softmax_j( q_h(e_i) . k_h(H_j) / sqrt(d_h) )    over real positions j
+    a_h(i) = softmax_j( q_h(e_i) . k_h(H_j) / sqrt(d_h) + r_h[t - j] )   over real j <= t
     score(i) = sum_h sum_j a_h(i)_j * ( o_h(e_i) . v_h(H_j) )  = e_i-side readout of a(i) . V
 
-so the weights a(i) shown to a person are exactly the ones that produced the score. Scoring
+so the weights a(i) shown to a person are exactly the ones that produced the score. r_h is
+a learned recency prior (one scalar per head and distance; ``recency_init < 0`` removes
+it); with v and o starting at identity the head starts as "mostly the last position", i.e.
+close to SASRec's score, and learns per-candidate attention from there. Scoring
 all N items at all L training positions through the head costs B*L*N*L*d, so a cheap first
 stage (the encoder's dot product e_i . H_t, trained with SASRec's full cross-entropy) picks
 the top ``candidates`` items and the head re-ranks them; the final order is the head's.
@@ -38,8 +41,11 @@ class ModelConfig:
     n_features: int = 0  # width of the multi-hot item feature vector (0 = none)
     scoring: str = "head"  # "head": target-attention head (recsite); "last": plain SASRec
     candidates: int = 100  # first-stage top items the head scores (train and inference)
-    head_positions: int = 4  # positions per sequence where the head is trained (incl. last)
+    head_positions: int = 8  # positions per sequence where the head is trained (incl. last)
     head_loss_weight: float = 1.0  # weight of the head's cross-entropy next to the first stage
+    recency_init: float = 4.0  # head's recency prior starts at -recency_init*log(1+t-j); <0 = none
+    head_identity_init: bool = True  # v and o start as identity: head starts as SASRec's score
+    head_detach: bool = True  # head loss trains only the head, not the shared encoder/items
     init_std: float = 0.02  # small-std init; N(0, 1) embeddings train far slower
 
     def to_dict(self) -> dict:
@@ -107,16 +113,23 @@ class TargetAttentionHead(nn.Module):
         self.k = nn.Linear(d, d)  # from the encoded history
         self.v = nn.Linear(d, d)
         self.o = nn.Linear(d, d, bias=False)  # readout: score = o(e_i) . v(H), per head
+        # learned recency prior per head, indexed by distance t - j; starts favouring the
+        # most recent items so the head begins close to SASRec's last-position score
+        dist = torch.arange(cfg.max_len, dtype=torch.float32)
+        init = -cfg.recency_init * torch.log1p(dist)
+        self.recency = nn.Parameter(init.repeat(nh, 1)) if cfg.recency_init >= 0 else None
 
     def forward(
-        self, H: torch.Tensor, allowed: torch.Tensor, cand: torch.Tensor, uniform: bool = False
+        self, H: torch.Tensor, allowed: torch.Tensor, cand: torch.Tensor, uniform: bool = False,
+        query_pos: torch.Tensor | None = None,
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """Return (scores (B, M), weights (B, nh, M, L)) for candidate embeddings ``cand``.
 
         H: (B, L, d) encoded history; cand: (B, M, d); allowed: (B, M, L) bool, the history
         positions each candidate may attend to (real and not after its position). Weights
         sum to 1 over allowed positions and are exactly 0 elsewhere. ``uniform=True``
-        replaces the learned weights by uniform ones (the ablation).
+        replaces the learned weights by uniform ones (the ablation). ``query_pos`` (B, M)
+        is the position t each candidate is scored at (default: the last, L - 1).
         """
         B, L, _ = H.shape
         M = cand.shape[1]
@@ -126,6 +139,13 @@ class TargetAttentionHead(nn.Module):
         q = self.q(cand).view(B, M, nh, dh).transpose(1, 2)  # (B, nh, M, dh)
         u = self.o(cand).view(B, M, nh, dh).transpose(1, 2)  # (B, nh, M, dh)
         att = (q @ k.transpose(-2, -1)) / math.sqrt(dh)  # (B, nh, M, L)
+        if self.recency is not None:
+            j = torch.arange(L, device=H.device)
+            if query_pos is None:
+                att = att + self.recency[:, (L - 1 - j).clamp(max=self.recency.shape[1] - 1)][None, :, None, :]
+            else:
+                dist = (query_pos.unsqueeze(-1) - j).clamp(0, self.recency.shape[1] - 1)  # (B, M, L)
+                att = att + self.recency[:, dist].permute(1, 0, 2, 3)  # (B, nh, M, L)
         if uniform:
             att = torch.zeros_like(att)
         att = att.float().masked_fill(~allowed.unsqueeze(1), NEG_INF).softmax(dim=-1)
@@ -156,6 +176,10 @@ class Recommender(nn.Module):
         self.head = TargetAttentionHead(cfg) if cfg.scoring == "head" else None
         self.apply(self._init)
         with torch.no_grad():
+            if self.head is not None and cfg.head_identity_init:
+                eye = torch.eye(d)
+                self.head.v.weight.copy_(eye + cfg.init_std * torch.randn(d, d))
+                self.head.o.weight.copy_(eye + cfg.init_std * torch.randn(d, d))
             self.item_emb.weight[0].zero_()
             self.pos_emb.weight[0].zero_()
 
@@ -205,9 +229,10 @@ class Recommender(nn.Module):
         """Return the training loss for (B, L) left-padded inputs and next-item targets.
 
         First stage: full-catalogue cross-entropy at every real position (SASRec's strong
-        recipe). Head (``scoring="head"``): cross-entropy over the target and the first
-        stage's top ``candidates`` items, at the last and ``head_positions - 1`` random
-        real positions of each sequence; the same candidates it re-ranks at inference.
+        recipe). Head (``scoring="head"``): cross-entropy over the first stage's top
+        ``candidates`` items where they contain the target, at the last and
+        ``head_positions - 1`` random real positions of each sequence: the same candidate
+        sets it re-ranks at inference.
         """
         cfg = self.cfg
         H, real, _ = self.encode(seq)
@@ -228,19 +253,24 @@ class Recommender(nn.Module):
         row_logits = logits.detach()[row.clamp(min=0).flatten()]  # (B*P, N)
         tgt = targets.gather(1, pos).flatten()  # (B*P,)
         C = min(cfg.candidates, E.shape[0] - 1)
-        top = row_logits.topk(C, dim=1).indices + 1  # (B*P, C) item indices
-        cand = torch.cat([tgt.clamp(min=1).unsqueeze(1), top], dim=1)  # (B*P, 1 + C), target first
-        dup = torch.cat([torch.zeros_like(tgt, dtype=torch.bool).unsqueeze(1),
-                         top == tgt.unsqueeze(1)], dim=1)  # (B*P, 1 + C)
+        cand = row_logits.topk(C, dim=1).indices + 1  # (B*P, C) item indices
+        # The head learns to re-rank exactly what it re-ranks at inference: the first
+        # stage's top C, and only where the target is among them. Forcing the target into
+        # the set instead teaches the head that items the first stage likes are negatives.
+        hit = cand == tgt.unsqueeze(1)  # (B*P, C)
+        keep = valid.flatten() & hit.any(dim=1)  # (B*P,)
+        if not bool(keep.any()):
+            return loss
         j = torch.arange(L, device=seq.device)
         allowed = real.unsqueeze(1) & (j.view(1, 1, L) <= pos.unsqueeze(-1))  # (B, P, L)
-        allowed = allowed.unsqueeze(2).expand(B, P, C + 1, L).reshape(B, P * (C + 1), L)
-        cand_emb = E[cand].view(B, P * (C + 1), -1)  # (B, P*(1+C), d)
-        scores, _ = self.head(H, allowed, cand_emb)  # (B, P*(1+C))
-        scores = scores.view(B * P, C + 1).masked_fill(dup, NEG_INF)
-        keep = valid.flatten()
-        zero = torch.zeros(int(keep.sum()), dtype=torch.long, device=seq.device)
-        head_loss = F.cross_entropy(scores[keep], zero)  # the target sits in column 0
+        allowed = allowed.unsqueeze(2).expand(B, P, C, L).reshape(B, P * C, L)
+        if cfg.head_detach:  # the first stage stays exactly SASRec; the head learns on top
+            H, E = H.detach(), E.detach()
+        cand_emb = E[cand].view(B, P * C, -1)  # (B, P*C, d)
+        qpos = pos.unsqueeze(-1).expand(B, P, C).reshape(B, P * C)  # (B, P*C)
+        scores, _ = self.head(H, allowed, cand_emb, query_pos=qpos)  # (B, P*C)
+        scores = scores.view(B * P, C)
+        head_loss = F.cross_entropy(scores[keep], hit[keep].float().argmax(dim=1))
         return loss + cfg.head_loss_weight * head_loss
 
     def full_sort_predict(

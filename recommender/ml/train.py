@@ -26,9 +26,9 @@ from .model import ModelConfig, Recommender
 
 @dataclass
 class TrainConfig:
-    lr: float = 1e-3  # AdamW learning rate
+    lr: float = 2e-3  # AdamW learning rate (2e-3 with batch 64 converges faster than 1e-3/128)
     weight_decay: float = 0.0  # AdamW weight decay
-    batch_size: int = 128  # people per step
+    batch_size: int = 64  # people per step
     max_epochs: int = 200  # hard cap on epochs
     patience: int = 5  # evaluations without a better validation NDCG@10 before stopping
     eval_every: int = 1  # epochs between validation evaluations

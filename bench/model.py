@@ -1,0 +1,230 @@
+"""Model quality benchmark: train, evaluate (full ranking, leave-one-out) and time the scorer.
+
+    .venv/bin/python -m bench.model --data ../shared/data/movielens-1m/ml-1m.txt \\
+        [--format auto] [--models recsite,sasrec,popularity] [--seeds 3] \\
+        [--time-budget-min 30] --out results.json
+
+Reads any supported data set through recommender.importing.readers (no Django), trains
+each model with its default configuration per seed, evaluates on the test split (last
+item per person; history excluded; rank = 1 + items scored strictly higher), prints a
+table and writes JSON. The "Model quality" section of docs/benchmarks.md records runs of it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shlex
+import statistics
+import sys
+import time
+from dataclasses import replace
+from datetime import datetime, timezone
+from pathlib import Path
+
+import torch
+
+from recommender.importing.readers import FORMATS, read_dataset
+from recommender.ml.data import SequenceData, build_sequences
+from recommender.ml.evaluate import evaluate_model, evaluate_popularity
+from recommender.ml.metrics import mean_std
+from recommender.ml.model import ModelConfig, Recommender
+from recommender.ml.scorer import Scorer
+from recommender.ml.train import TrainConfig, Trainer
+
+ROOT = Path(__file__).resolve().parent.parent
+PROTOCOL = (
+    "leave-one-out by time (last item = test, second-last = validation), full ranking over "
+    "all items, history items excluded, rank = 1 + items scored strictly higher, "
+    "NDCG@10 / HR@10, mean and sample std over seeds"
+)
+
+
+def load(path: str, fmt: str, features: bool) -> SequenceData:
+    """Read a data set and return per-person sequences (not_interested events dropped)."""
+    parsed = read_dataset(path, fmt)
+    rows = [(e.user, e.item, e.timestamp) for e in parsed.events if e.kind != "not_interested"]
+    genres = {it.external_id: it.genres for it in parsed.items} if features else None
+    return build_sequences(rows, item_genres=genres)
+
+
+def default_configs(data: SequenceData, scoring: str, seed: int, budget_s: float):
+    """Return the default (ModelConfig, TrainConfig) of a model, as the site trains it."""
+    n_features = 0 if data.item_features is None else data.item_features.shape[1]
+    mcfg = ModelConfig(n_items=data.n_items, scoring=scoring, n_features=n_features)
+    tcfg = TrainConfig(seed=seed, time_budget_s=budget_s)
+    return mcfg, tcfg
+
+
+def train_one(data, scoring, seed, budget_s, overrides, log):
+    """Train one model for one seed; return (best model, trainer, state, seconds)."""
+    mcfg, tcfg = default_configs(data, scoring, seed, budget_s)
+    mcfg = replace(mcfg, **{k: v for k, v in overrides.items() if hasattr(mcfg, k)})
+    tcfg = replace(tcfg, **{k: v for k, v in overrides.items() if hasattr(tcfg, k)})
+
+    def progress(p):
+        val = "" if p.val_ndcg is None else f" val ndcg@10 {p.val_ndcg:.4f} hr@10 {p.val_hr:.4f}"
+        log(f"  [{scoring} seed {seed}] epoch {p.epoch} loss {p.loss:.4f}{val} {p.elapsed_s:.0f}s")
+
+    trainer = Trainer(data, mcfg, tcfg, [progress])
+    t0 = time.perf_counter()
+    state = trainer.fit()
+    return state.best_model(), trainer, state, time.perf_counter() - t0
+
+
+def time_scorer(model: Recommender, data: SequenceData, trainer: Trainer, n: int = 300) -> dict:
+    """Return p50/p99 ms of one person's top 10 (one thread) and batched people per second."""
+    threads = torch.get_num_threads()
+    ids = data.item_map.external_ids
+    scorer = Scorer(model, ids)
+    histories = [[ids[i - 1] for i in h] for h, _ in trainer.split.test]
+    g = torch.Generator().manual_seed(0)
+    pick = torch.randint(len(histories), (n,), generator=g).tolist()
+    torch.set_num_threads(1)
+    try:
+        for p in pick[:20]:
+            scorer.recommend(histories[p], 10)  # warm up
+        times = []
+        for p in pick:
+            t = time.perf_counter()
+            scorer.recommend(histories[p], 10)
+            times.append((time.perf_counter() - t) * 1000)
+        times.sort()
+        batch = 256
+        sample = histories[: min(len(histories), 2048)]
+        t = time.perf_counter()
+        for s in range(0, len(sample), batch):
+            scorer.recommend_many(sample[s:s + batch], 10)
+        per_s = len(sample) / (time.perf_counter() - t)
+    finally:
+        torch.set_num_threads(threads)
+    return {
+        "p50_ms": statistics.median(times),
+        "p99_ms": times[min(len(times) - 1, int(0.99 * len(times)))],
+        "users_per_s": per_s,
+        "threads": 1,
+        "batch_size": batch,
+        "people_timed": len(times),
+    }
+
+
+def run(args) -> dict:
+    """Run the benchmark and return the JSON-ready results."""
+    log = lambda msg: print(msg, file=sys.stderr, flush=True)  # noqa: E731
+    torch.set_num_threads(args.threads)
+    t0 = time.perf_counter()
+    data = load(args.data, args.format, args.features)
+    log(f"data: {len(data.sequences)} people, {data.n_items} items, "
+        f"{sum(map(len, data.sequences))} interactions ({time.perf_counter() - t0:.1f}s)")
+    overrides = json.loads(args.override) if args.override else {}
+    budget_s = args.time_budget_min * 60
+    results: dict = {"models": {}}
+    models = [m.strip() for m in args.models.split(",") if m.strip()]
+    scorer_stats, ablation = None, []
+    for name in models:
+        ndcg, hr, secs, epochs, best_epochs, per_seed = [], [], [], [], [], []
+        for seed in range(args.seeds):
+            if name == "popularity":
+                from recommender.ml.data import leave_one_out
+                split = leave_one_out(data)
+                t = time.perf_counter()
+                m = evaluate_popularity(split.train, split.test, data.n_items)
+                secs.append(time.perf_counter() - t)
+                ndcg.append(m["ndcg@10"]), hr.append(m["hr@10"]), epochs.append(0)
+                best_epochs.append(0)
+                per_seed.append({"seed": seed, **m})
+                break  # deterministic: one run is every seed
+            scoring = {"recsite": "head", "sasrec": "last"}[name]
+            model, trainer, state, took = train_one(data, scoring, seed, budget_s, overrides, log)
+            m = evaluate_model(model, trainer.split.test)
+            row = {"seed": seed, **m, "train_seconds": took, "epochs": state.epoch,
+                   "best_epoch": state.best_epoch, "val_ndcg@10": state.best_ndcg}
+            if name == "recsite":
+                u = evaluate_model(model, trainer.split.test, uniform=True)
+                row["ablation_uniform_ndcg@10"] = u["ndcg@10"]
+                row["ablation_uniform_hr@10"] = u["hr@10"]
+                ablation.append(u["ndcg@10"])
+                if scorer_stats is None:
+                    scorer_stats = time_scorer(model, data, trainer)
+                    log(f"  scorer: {scorer_stats}")
+            log(f"  [{name} seed {seed}] test ndcg@10 {m['ndcg@10']:.4f} hr@10 {m['hr@10']:.4f}")
+            ndcg.append(m["ndcg@10"]), hr.append(m["hr@10"]), secs.append(took)
+            epochs.append(state.epoch), best_epochs.append(state.best_epoch)
+            per_seed.append(row)
+            if args.checkpoint_dir:
+                trainer.save(state, Path(args.checkpoint_dir) / f"{name}-seed{seed}.ckpt")
+        results["models"][name] = {
+            "ndcg@10": mean_std(ndcg), "hr@10": mean_std(hr),
+            "train_seconds": statistics.mean(secs), "epochs": statistics.mean(epochs),
+            "best_epoch": statistics.mean(best_epochs), "seeds": per_seed,
+        }
+    if scorer_stats is not None:
+        results["scorer"] = scorer_stats
+    if ablation:
+        results["ablation_uniform"] = {"ndcg@10": mean_std(ablation)}
+    results.update({
+        "data": {"path": str(args.data), "format": args.format, "people": len(data.sequences),
+                 "items": data.n_items, "interactions": sum(map(len, data.sequences))},
+        "protocol": PROTOCOL,
+        "command": "python -m bench.model " + " ".join(shlex.quote(a) for a in sys.argv[1:]),
+        "overrides": overrides,
+        "time_budget_min_per_seed": args.time_budget_min,
+        "machine": {"platform": platform.platform(), "cpus": os.cpu_count(),
+                    "torch": torch.__version__, "threads": args.threads,
+                    "load_average_at_end": os.getloadavg()},
+        "finished": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "wall_seconds": time.perf_counter() - t0,
+    })
+    return results
+
+
+def table(results: dict) -> str:
+    """Return a Markdown table of the results."""
+    lines = ["| model | NDCG@10 | HR@10 | train s / seed | epochs (best) | seeds |",
+             "|---|---|---|---:|---|---:|"]
+    for name, r in results["models"].items():
+        lines.append(
+            f"| {name} | {r['ndcg@10']['mean']:.4f} ± {r['ndcg@10']['std']:.4f} "
+            f"| {r['hr@10']['mean']:.4f} ± {r['hr@10']['std']:.4f} | {r['train_seconds']:.0f} "
+            f"| {r['epochs']:.1f} ({r['best_epoch']:.1f}) | {len(r['seeds'])} |"
+        )
+    if "ablation_uniform" in results:
+        a = results["ablation_uniform"]["ndcg@10"]
+        base = results["models"]["recsite"]["ndcg@10"]["mean"]
+        drop = 100 * (1 - a["mean"] / base) if base else 0.0
+        lines.append(f"| recsite, head weights frozen to uniform | {a['mean']:.4f} ± {a['std']:.4f} "
+                     f"| | | | ({drop:.0f}% lower NDCG@10) |")
+    if "scorer" in results:
+        s = results["scorer"]
+        lines.append("")
+        lines.append(f"Scorer (one thread): top 10 for one person p50 {s['p50_ms']:.2f} ms, "
+                     f"p99 {s['p99_ms']:.2f} ms; batched ({s['batch_size']} per call) "
+                     f"{s['users_per_s']:.0f} people/s.")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", required=True)
+    parser.add_argument("--format", default="auto", choices=("auto",) + FORMATS)
+    parser.add_argument("--models", default="recsite,sasrec,popularity")
+    parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument("--time-budget-min", type=float, default=30.0,
+                        help="training budget per model and seed (stops after the epoch crossing it)")
+    parser.add_argument("--out", required=True)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--features", action="store_true", help="use item genres as features")
+    parser.add_argument("--override", default="", help='JSON of config fields, e.g. {"lr": 0.002}')
+    parser.add_argument("--checkpoint-dir", default="")
+    args = parser.parse_args(argv)
+    results = run(args)
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.out).write_text(json.dumps(results, indent=2))
+    print(table(results))
+    print(f"\n{results['protocol']}\n{results['command']}")
+
+
+if __name__ == "__main__":
+    main()
