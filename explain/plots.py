@@ -5,11 +5,13 @@ No CustomJS (or any model that compiles code in the browser), so pages need no
 """
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
+from functools import lru_cache
 
 import networkx as nx
 from bokeh.embed import json_item
-from bokeh.models import ColorBar, ColumnDataSource, HoverTool, LabelSet, LinearColorMapper
+from bokeh.models import ColorBar, ColumnDataSource, FactorRange, HoverTool, LabelSet, LinearColorMapper
 from bokeh.palettes import Blues256
 from bokeh.plotting import figure
 
@@ -52,12 +54,28 @@ def heatmap(*, rows: Sequence[str], columns: Sequence[str], weights: Sequence[Se
             data["column"].append(column)
             data["weight"].append(float(weights[r][c]))
             data["loo"].append(float(loo[r][c]) if loo is not None else 0.0)
+    item = json.loads(_heatmap_template(title, row_label, column_label))
+    doc = item["doc"]
+    _set_data(_named(doc, "heat-source"), data)
+    _named(doc, "heat-x")["attributes"]["factors"] = xlabels
+    _named(doc, "heat-y")["attributes"]["factors"] = list(reversed(ylabels))
+    doc["roots"][0]["attributes"]["height"] = max(220, 34 * len(rows) + 170)
+    item["target_id"] = target
+    return item
+
+
+# Building a Bokeh figure costs ~0.1-0.3 s here (property defaults and serialisation), far
+# over a page's budget. So each figure's structure is built once per process and labels,
+# and each request only puts its data into a copy of that JSON: still a plain function
+# of its arguments, still built per request from the stored numbers.
+@lru_cache(maxsize=64)
+def _heatmap_template(title: str, row_label: str, column_label: str) -> str:
     mapper = LinearColorMapper(palette=PALETTE, low=0.0, high=1.0)
-    fig = figure(x_range=xlabels, y_range=list(reversed(ylabels)), title=title or None,
-                 height=max(220, 34 * len(rows) + 170), sizing_mode="stretch_width",
-                 tools=TOOLS, toolbar_location="above", x_axis_label=column_label or None,
-                 y_axis_label=row_label or None)
-    fig.rect("x", "y", width=1, height=1, source=ColumnDataSource(data),
+    fig = figure(x_range=FactorRange(name="heat-x"), y_range=FactorRange(name="heat-y"), title=title or None,
+                 height=300, sizing_mode="stretch_width", tools=TOOLS, toolbar_location="above",
+                 x_axis_label=column_label or None, y_axis_label=row_label or None)
+    source = ColumnDataSource({k: [] for k in ("x", "y", "row", "column", "weight", "loo")}, name="heat-source")
+    fig.rect("x", "y", width=1, height=1, source=source,
              fill_color={"field": "weight", "transform": mapper}, line_color="#e5e7eb")
     fig.add_tools(HoverTool(tooltips=[("", "@row"), ("", "@column"), ("weight", "@weight{0.000}"),
                                       ("leave-one-out Δ", "@loo{+0.000}")]))
@@ -65,7 +83,26 @@ def heatmap(*, rows: Sequence[str], columns: Sequence[str], weights: Sequence[Se
     fig.grid.grid_line_color = None
     fig.axis.axis_line_color = None
     fig.add_layout(ColorBar(color_mapper=mapper, width=10), "right")
-    return json_item(fig, target)
+    return json.dumps(json_item(fig, "plot"))
+
+
+def _named(doc: dict, name: str) -> dict:
+    """Return the model called `name` in a serialised Bokeh document."""
+    stack: list = [doc]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            if node.get("type") == "object" and node.get("attributes", {}).get("name") == name:
+                return node
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            stack.extend(node)
+    raise KeyError(name)
+
+
+def _set_data(source: dict, columns: dict[str, list]) -> None:
+    """Replace a serialised ColumnDataSource's columns."""
+    source["attributes"]["data"] = {"type": "map", "entries": [[k, v] for k, v in columns.items()]}
 
 
 def graph_layout(nodes: Sequence[dict], edges: Sequence[dict], seed: int = 7) -> dict[str, tuple[float, float]]:
@@ -82,23 +119,23 @@ def graph(*, nodes: Sequence[dict], edges: Sequence[dict], title: str = "", targ
     """Return a `json_item` force-directed graph.
 
     `nodes`: {"id", "title", "kind" (history, recommended, focus, genre), "weight", "x", "y"};
-    `edges`: {"source", "target", "weight"} with weights in [0, 1] (line width and alpha).
-    Node size grows with weight; colour shows the kind.
+    `edges`: {"source", "target", "weight"} (line width and alpha, relative to the largest).
+    Node size grows with weight (relative to the heaviest); colour shows the kind.
     """
     kind_labels = kind_labels or {}
     where = {n["id"]: (n["x"], n["y"]) for n in nodes}
-    fig = figure(title=title or None, height=460, sizing_mode="stretch_width", tools=TOOLS,
-                 toolbar_location="above", match_aspect=True)
     es = [e for e in edges if e["source"] in where and e["target"] in where]
-    strongest = max((e["weight"] for e in es), default=1.0) or 1.0  # widths relative to it
-    fig.multi_line(
-        xs=[[where[e["source"]][0], where[e["target"]][0]] for e in es],
-        ys=[[where[e["source"]][1], where[e["target"]][1]] for e in es],
-        line_width=[1 + 7 * e["weight"] / strongest for e in es],
-        line_alpha=[0.25 + 0.6 * e["weight"] / strongest for e in es], line_color="#6b7280",
-    )
+    strongest = max((e["weight"] for e in es), default=1.0) or 1.0
     heaviest = max((n["weight"] for n in nodes), default=1.0) or 1.0
-    source = ColumnDataSource({
+    item = json.loads(_graph_template(title))
+    doc = item["doc"]
+    _set_data(_named(doc, "graph-edges"), {
+        "xs": [[where[e["source"]][0], where[e["target"]][0]] for e in es],
+        "ys": [[where[e["source"]][1], where[e["target"]][1]] for e in es],
+        "width": [1 + 7 * e["weight"] / strongest for e in es],
+        "alpha": [0.25 + 0.6 * e["weight"] / strongest for e in es],
+    })
+    _set_data(_named(doc, "graph-nodes"), {
         "x": [n["x"] for n in nodes], "y": [n["y"] for n in nodes],
         "title": [n["title"] for n in nodes], "label": [short(n["title"], 18) for n in nodes],
         "kind": [kind_labels.get(n["kind"], n["kind"]) for n in nodes],
@@ -106,6 +143,18 @@ def graph(*, nodes: Sequence[dict], edges: Sequence[dict], title: str = "", targ
         "size": [12 + 26 * max(n["weight"], 0.0) / heaviest for n in nodes],
         "weight": [float(n["weight"]) for n in nodes],
     })
+    item["target_id"] = target
+    return item
+
+
+@lru_cache(maxsize=16)
+def _graph_template(title: str) -> str:
+    fig = figure(title=title or None, height=460, sizing_mode="stretch_width", tools=TOOLS,
+                 toolbar_location="above", match_aspect=True)
+    edges = ColumnDataSource({"xs": [], "ys": [], "width": [], "alpha": []}, name="graph-edges")
+    fig.multi_line("xs", "ys", line_width="width", line_alpha="alpha", line_color="#6b7280", source=edges)
+    source = ColumnDataSource({k: [] for k in ("x", "y", "title", "label", "kind", "colour", "size", "weight")},
+                              name="graph-nodes")
     nodes_r = fig.scatter("x", "y", size="size", fill_color="colour", line_color="white",
                           source=source, legend_field="kind")
     fig.add_layout(LabelSet(x="x", y="y", text="label", source=source, x_offset=8, y_offset=6,
@@ -118,7 +167,7 @@ def graph(*, nodes: Sequence[dict], edges: Sequence[dict], title: str = "", targ
     legend.orientation = "horizontal"
     legend.label_text_font_size = "11px"
     fig.add_layout(legend, "below")  # outside the drawing, so it never hides a node
-    return json_item(fig, target)
+    return json.dumps(json_item(fig, "plot"))
 
 
 def training_curves(*, runs: Sequence[dict], target: str = "plot", title: str = "") -> dict:

@@ -62,3 +62,14 @@ def test_training_curves_json_item():
     item = plots.training_curves(runs=[{"label": "run 1", "epochs": [1, 2], "ndcg": [0.1, None]}],
                                  target="c")
     assert "Line" in assert_valid(item, "c")
+
+
+def test_filled_template_matches_a_fresh_build():
+    """Data put into the cached structure lands in the source and the ranges."""
+    item = plots.heatmap(rows=["A"], columns=["X", "Y"], weights=[[0.25, 0.75]], target="h")
+    source = plots._named(item["doc"], "heat-source")["attributes"]["data"]["entries"]
+    assert dict((k, v) for k, v in source)["weight"] == [0.25, 0.75]
+    assert plots._named(item["doc"], "heat-x")["attributes"]["factors"] == ["X", "Y"]
+    again = plots.heatmap(rows=["B", "C"], columns=["Z"], weights=[[1.0], [0.0]], target="h")
+    assert plots._named(again["doc"], "heat-y")["attributes"]["factors"] == ["C", "B"]
+    assert plots._named(item["doc"], "heat-x")["attributes"]["factors"] == ["X", "Y"]  # no sharing
