@@ -20,6 +20,7 @@ def not_found(request, *args, **kwargs):
 
 v1 = [
     path("auth/token/", views.TokenView.as_view(), name="api-token"),
+    path("me/", views.MeView.as_view(), name="api-me"),
     path("items/", views.ItemListView.as_view(), name="api-item-list"),
     path("items/<int:item_id>/", views.ItemDetailView.as_view(), name="api-item-detail"),
     path("events/", views.EventListView.as_view(), name="api-event-list"),

@@ -62,6 +62,17 @@ class TokenView(BodyLimitMixin, APIView):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
+class MeView(APIView):
+    """Who this token or session belongs to (no query beyond authentication)."""
+
+    @extend_schema(responses={200: inline_serializer("Me", {
+        "id": serializers.IntegerField(), "username": serializers.CharField(),
+        "is_staff": serializers.BooleanField()})}, summary="Who I am signed in as")
+    def get(self, request: Request) -> Response:
+        user = request.user
+        return Response({"id": user.pk, "username": user.get_username(), "is_staff": user.is_staff})
+
+
 # ---- catalogue -----------------------------------------------------------------------------
 ITEM_FILTERS = [
     OpenApiParameter("search", OpenApiTypes.STR, description="Part of the title."),
@@ -223,20 +234,20 @@ class RecommendationListView(APIView):
     )
     def get(self, request: Request) -> Response:
         k = query_int(request, "k", default=10, minimum=1, cap=100)
-        recommendations = selectors.recommendation_list_for_user(user=request.user, k=k)
+        recommendations = selectors.recommendation_rows_for_user(user=request.user, k=k)
         return Response(recommendations_payload(request.user, recommendations))
 
 
-def recommendations_payload(user, recommendations: list[Recommendation]) -> dict:
-    """Return the answer of GET /recommendations/ for this person's stored list."""
-    first = recommendations[0] if recommendations else None
-    reasons = _reasons(user, [r.item_id for r in recommendations])
+def recommendations_payload(user, rows: list[dict]) -> dict:
+    """Return the answer of GET /recommendations/ for rows of `recommendation_rows_for_user`."""
+    first = rows[0] if rows else None
+    reasons = _reasons(user, [r["item"]["id"] for r in rows]) if rows else {}
     return {
-        "model_version": first.model_version_id if first else None,
-        "computed_at": DateTimeField().to_representation(first.computed_at) if first else None,
+        "model_version": first["model_version_id"] if first else None,
+        "computed_at": DateTimeField().to_representation(first["computed_at"]) if first else None,
         "results": [
-            {"item": s.item_dict(r.item), "rank": r.rank, "score": r.score, "reason": reasons.get(r.item_id)}
-            for r in recommendations
+            {"item": r["item"], "rank": r["rank"], "score": r["score"], "reason": reasons.get(r["item"]["id"])}
+            for r in rows
         ],
     }
 

@@ -83,3 +83,7 @@ def test_sign_in_attempts_are_throttled(alice, monkeypatch):
     codes = [sign_in("alice", "wrong").status_code for _ in range(4)]
     assert codes == [400, 400, 400, 429]
     assert int(sign_in("alice").headers["Retry-After"]) >= 0
+
+
+def test_me_names_the_signed_in_person(alice, api_client_for):
+    assert api_client_for(alice).get("/api/v1/me/").json() == {"id": alice.pk, "username": "alice", "is_staff": False}

@@ -74,3 +74,22 @@ def test_explanation_202_then_200_matching_the_schema(scored_person, api_client_
     jsonschema.validate(body, EXPLANATION_SCHEMA)
     assert body["item"] == item_id and body["plots"]["heatmap"]["doc"]
     assert api_client_for(make_user("bob")).get(url).status_code == 404
+
+
+def test_api_selector_matches_the_pages_selector(alice, make_item, make_recommendations):
+    """The API's SQL-filtered list equals the pages' list (controls, history, k)."""
+    from recommender import selectors
+    from recommender.models import UserControl
+
+    items = [make_item() for _ in range(30)]
+    make_recommendations(alice, items)
+    Event.objects.create(user=alice, item=items[0], kind="view")
+    Event.objects.create(user=alice, item=items[5], kind="rate", value=3)
+    UserControl.objects.create(user=alice, item=items[2], kind="not_interested")
+    UserControl.objects.create(user=alice, item=items[3], kind="exclude")
+    for k in (1, 10, 25, 100):
+        pages = selectors.recommendation_list_for_user(user=alice, k=k)
+        assert selectors.recommendation_top_for_user(user=alice, k=k) == pages
+        rows = selectors.recommendation_rows_for_user(user=alice, k=k)
+        assert [(r["rank"], r["item"]["id"], r["item"]["genres"], r["computed_at"], r["score"]) for r in rows] == \
+            [(r.rank, r.item_id, [g.name for g in r.item.genres.all()], r.computed_at, r.score) for r in pages]
