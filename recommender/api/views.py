@@ -304,6 +304,8 @@ class ExplanationView(APIView):
         from explain.selectors import explanation_payload
         from explain.services import explanation_request
 
+        if item_id > s.MAX_ID:  # no such id can exist; SQLite cannot even compare it
+            raise Http404
         try:
             payload = explanation_payload(user=request.user, item_id=item_id)
         except Recommendation.DoesNotExist:
