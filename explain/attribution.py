@@ -25,7 +25,7 @@ class AttributionConfig:
     random_draws: int = 10  # random k-sets averaged for the random baseline
     seed: int = 0  # fixes the random draws
     max_removals: int = 5  # largest counterfactual set
-    shortlist: int = 3  # leave-one-out leaders tried at each greedy counterfactual step
+    shortlist: int = 2  # leave-one-out leaders tried at each greedy counterfactual step
     batch: int = 256  # sequences per forward pass
 
 

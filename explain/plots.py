@@ -88,16 +88,33 @@ def _heatmap_template(title: str, row_label: str, column_label: str) -> str:
 
 def _named(doc: dict, name: str) -> dict:
     """Return the model called `name` in a serialised Bokeh document."""
-    stack: list = [doc]
-    while stack:
-        node = stack.pop()
-        if isinstance(node, dict):
-            if node.get("type") == "object" and node.get("attributes", {}).get("name") == name:
-                return node
-            stack.extend(node.values())
-        elif isinstance(node, list):
-            stack.extend(node)
-    raise KeyError(name)
+    node = doc
+    for key in _path(name, doc):
+        node = node[key]
+    return node
+
+
+def _path(name: str, doc: dict) -> list:
+    """Return the keys leading to the model called `name` (remembered per template shape)."""
+    fingerprint = (name, doc["roots"][0]["id"], doc["roots"][0]["name"])
+    if fingerprint not in _PATHS:
+        stack: list = [(doc, [])]
+        while stack:
+            node, path = stack.pop()
+            if isinstance(node, dict):
+                if node.get("type") == "object" and node.get("attributes", {}).get("name") == name:
+                    _PATHS[fingerprint] = path
+                    break
+                stack.extend((v, [*path, k]) for k, v in node.items())
+            elif isinstance(node, list):
+                stack.extend((v, [*path, i]) for i, v in enumerate(node))
+        else:
+            raise KeyError(name)
+    return _PATHS[fingerprint]
+
+
+# Where each named model sits in a template's JSON; the root's id identifies the template.
+_PATHS: dict[tuple, list] = {}
 
 
 def _set_data(source: dict, columns: dict[str, list]) -> None:

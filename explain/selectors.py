@@ -62,7 +62,7 @@ class ExplanationView:
     def reason(self) -> str:
         data = self.data
         chosen = [self.items[i] for i in data["reason"]["items"] if i in self.items]
-        genres = set.intersection(*(set(g.name for g in it.genres.all()) for it in chosen)) if chosen else set()
+        genres = set.intersection(*({g.name for g in it.genres.all()} for it in chosen)) if chosen else set()
         with_target = genres & {g.name for g in self.item.genres.all()}
         return reasons.reason_sentence(titles=[i.title for i in chosen], genres=sorted(with_target or genres),
                                        basis=data["reason"]["basis"])
@@ -198,8 +198,13 @@ def explanation_view(*, user: User, item_id: int) -> ExplanationView | None:
         wanted.update(i for i, _w in sorted(contributions(row.data).items(), key=lambda kv: -kv[1])[:EDGES_PER_ITEM])
     if data["counterfactual"].get("replacement"):
         wanted.add(data["counterfactual"]["replacement"])
-    wanted.update(i for i in data["history"])  # titles for the full weight table
-    items = {i.pk: i for i in Item.objects.filter(pk__in=wanted).prefetch_related("genres")}
+    wanted.update(data["history"][u] for u in by_weight[:10])  # the weight table's rows
+    # genres only where the page names them: the reason, this item and the graph
+    with_genres = {item_id, *data["reason"]["items"]}
+    for row in rows:
+        with_genres.update(i for i, _w in sorted(contributions(row.data).items(), key=lambda kv: -kv[1])[:EDGES_PER_ITEM])
+    items = {i.pk: i for i in Item.objects.filter(pk__in=with_genres).prefetch_related("genres")}
+    items.update((i.pk, i) for i in Item.objects.filter(pk__in=wanted - with_genres).only("id", "title"))
     nodes, edges = _graph(items[item_id], rows, items)
     return ExplanationView(item=items[item_id], record=record, items=items, rows=rows, columns=columns,
                            head_columns=head_columns, nodes=nodes, edges=edges)
