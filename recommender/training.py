@@ -21,6 +21,7 @@ from django.utils import timezone
 
 from recommender.ml.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from recommender.ml.data import SequenceData, build_sequences
+from recommender.ml.evaluate import evaluate_model
 from recommender.ml.model import ModelConfig
 from recommender.ml.train import Progress, TrainConfig, Trainer
 
@@ -159,7 +160,10 @@ def run_chunk(run_id: int, owner: str, from_epoch: int = 0) -> str:
 def run_finish(run_id: int, trainer: Trainer, state, data: SequenceData) -> str:
     """Write the artifact, verify it, and activate it if it passes the quality gate."""
     best = state.best_model()
+    # Held-out last items, full ranking (PRODUCT.md section 4): reported, never used to choose.
+    test = evaluate_model(best, trainer.split.test)
     metrics = {"val_ndcg@10": state.best_ndcg, "best_epoch": state.best_epoch,
+               "test_ndcg@10": test["ndcg@10"], "test_hr@10": test["hr@10"],
                "epochs": state.epoch, "train_seconds": round(state.elapsed_s, 1)}
     artifact = model_dir() / f"model-run-{run_id}.ckpt"
     payload_sha = save_checkpoint(
