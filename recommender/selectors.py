@@ -64,26 +64,6 @@ def item_state_for_user(*, user: User, item: Item) -> dict:
     }
 
 
-def recommendation_list_for_user(*, user: User, k: int = 10) -> list:
-    """Return this person's stored top-k recommendations with their items, best first.
-
-    Items the person has since marked "not interested" or interacted with are left out,
-    so an action shows at once even before the worker's refresh lands.
-    """
-    from .models import Recommendation
-
-    blocked = set(
-        UserControl.objects.filter(user=user, kind=ControlKind.NOT_INTERESTED).values_list("item_id", flat=True)
-    ) | set(Event.objects.filter(user=user).values_list("item_id", flat=True))
-    recs = (
-        Recommendation.objects.filter(user=user)
-        .select_related("item", "model_version")
-        .prefetch_related("item__genres")
-        .order_by("rank")
-    )
-    return [r for r in recs[: k + len(blocked)] if r.item_id not in blocked][:k]
-
-
 def item_map(*, ids: list[int]) -> dict[int, Item]:
     """Return {id: item} for those of these ids that exist."""
     return Item.objects.in_bulk(set(ids)) if ids else {}
@@ -108,12 +88,12 @@ def model_version_list() -> QuerySet:
     return ModelVersion.objects.order_by("-created_at", "-id")
 
 
-def recommendation_top_for_user(*, user: User, k: int = 10) -> list:
-    """Return the same list as `recommendation_list_for_user`, filtered in the database.
+def recommendation_list_for_user(*, user: User, k: int = 10) -> list:
+    """Return this person's stored top-k recommendations with their items, best first.
 
-    One query for the k rows (the person's not-interested items and everything they
-    interacted with are excluded by subqueries) and one for their genres, instead of
-    reading every interacted item id and k + that many rows: the API's hot path.
+    Items the person has since marked "not interested" or interacted with are left out
+    (in the database, by subqueries), so an action shows at once, before the worker's
+    refresh lands.
     """
     from .models import Recommendation
 
@@ -148,7 +128,7 @@ ORDER BY r.rank, g.name
 
 
 def recommendation_rows_for_user(*, user: User, k: int = 10) -> list[dict]:
-    """Return `recommendation_top_for_user`'s list as plain dicts (rank, score, model
+    """Return `recommendation_list_for_user`'s list as plain dicts (rank, score, model
     version id, computed time, item fields and genre names) read in one query."""
     from django.db import connection
 
