@@ -39,6 +39,24 @@ def contributions(data: dict) -> dict[int, float]:
     return {item: d / total for item, d in drops.items()}
 
 
+def _reason_text(item: Item, data: dict, items: dict[int, Item]) -> str:
+    """Return the reason sentence: the named items and the genres they share (with the item)."""
+    chosen = [items[i] for i in data["reason"]["items"] if i in items]
+    genres = set.intersection(*({g.name for g in it.genres.all()} for it in chosen)) if chosen else set()
+    with_target = genres & {g.name for g in item.genres.all()}
+    return reasons.reason_sentence(titles=[i.title for i in chosen], genres=sorted(with_target or genres),
+                                   basis=data["reason"]["basis"])
+
+
+def explanation_reasons(*, user: User, item_ids: list[int]) -> dict[int, str]:
+    """Return {item id: reason sentence} for those of these recommendations already explained."""
+    recs = list(Recommendation.objects.filter(user=user, item_id__in=item_ids))
+    current = _current(user, recs)
+    needed = set(current) | {i for e in current.values() for i in e.data["reason"]["items"]}
+    items = {i.pk: i for i in Item.objects.filter(pk__in=needed).prefetch_related("genres")}
+    return {item_id: _reason_text(items[item_id], record.data, items) for item_id, record in current.items()}
+
+
 @dataclass
 class ExplanationView:
     """Everything a page or the API shows about one explained recommendation."""
@@ -60,12 +78,7 @@ class ExplanationView:
         return self.items[pk].title if pk in self.items else "?"
 
     def reason(self) -> str:
-        data = self.data
-        chosen = [self.items[i] for i in data["reason"]["items"] if i in self.items]
-        genres = set.intersection(*({g.name for g in it.genres.all()} for it in chosen)) if chosen else set()
-        with_target = genres & {g.name for g in self.item.genres.all()}
-        return reasons.reason_sentence(titles=[i.title for i in chosen], genres=sorted(with_target or genres),
-                                       basis=data["reason"]["basis"])
+        return _reason_text(self.item, self.data, self.items)
 
     def faithfulness_k(self) -> int:
         return min(3, max(len(self.data["history"]) - 1, 1))

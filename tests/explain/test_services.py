@@ -72,3 +72,12 @@ def test_after_scoring_sends_urgent_and_background_tasks(monkeypatch):
     assert sent[0] == ("explain.tasks.explain_person", [7], None)
     assert [len(a[0]) for _n, a, _p in sent[1:]] == [16, 16, 8]
     assert all(p == services.BACKGROUND_PRIORITY for _n, _a, p in sent[1:])
+
+
+def test_reasons_for_a_list(scored_person):
+    """Only explained recommendations get a reason sentence."""
+    ids = list(Recommendation.objects.filter(user=scored_person).values_list("item_id", flat=True))
+    assert selectors.explanation_reasons(user=scored_person, item_ids=ids) == {}
+    compute.explain_person(scored_person.pk)
+    found = selectors.explanation_reasons(user=scored_person, item_ids=ids)
+    assert len(found) == 12 and all(isinstance(v, str) and v for v in found.values())
