@@ -38,7 +38,8 @@ def _labels(titles: Sequence[str]) -> list[str]:
 
 def heatmap(*, rows: Sequence[str], columns: Sequence[str], weights: Sequence[Sequence[float]],
             loo: Sequence[Sequence[float]] | None = None, title: str = "", target: str = "plot",
-            row_label: str = "", column_label: str = "") -> dict:
+            row_label: str = "", column_label: str = "",
+            hover_labels: tuple[str, str] = ("weight", "leave-one-out Δ")) -> dict:
     """Return a `json_item` heatmap: one row per title in `rows`, one column per `columns`.
 
     `weights[r][c]` in [0, 1] is drawn on a fixed 0-1 scale; `loo[r][c]` (the score change
@@ -54,7 +55,7 @@ def heatmap(*, rows: Sequence[str], columns: Sequence[str], weights: Sequence[Se
             data["column"].append(column)
             data["weight"].append(float(weights[r][c]))
             data["loo"].append(float(loo[r][c]) if loo is not None else 0.0)
-    item = json.loads(_heatmap_template(title, row_label, column_label))
+    item = json.loads(_heatmap_template(title, row_label, column_label, *hover_labels))
     doc = item["doc"]
     _set_data(_named(doc, "heat-source"), data)
     _named(doc, "heat-x")["attributes"]["factors"] = xlabels
@@ -69,7 +70,7 @@ def heatmap(*, rows: Sequence[str], columns: Sequence[str], weights: Sequence[Se
 # and each request only puts its data into a copy of that JSON: still a plain function
 # of its arguments, still built per request from the stored numbers.
 @lru_cache(maxsize=64)
-def _heatmap_template(title: str, row_label: str, column_label: str) -> str:
+def _heatmap_template(title: str, row_label: str, column_label: str, weight_label: str, loo_label: str) -> str:
     mapper = LinearColorMapper(palette=PALETTE, low=0.0, high=1.0)
     fig = figure(x_range=FactorRange(name="heat-x"), y_range=FactorRange(name="heat-y"), title=title or None,
                  height=300, sizing_mode="stretch_width", tools=TOOLS, toolbar_location="above",
@@ -77,8 +78,8 @@ def _heatmap_template(title: str, row_label: str, column_label: str) -> str:
     source = ColumnDataSource({k: [] for k in ("x", "y", "row", "column", "weight", "loo")}, name="heat-source")
     fig.rect("x", "y", width=1, height=1, source=source,
              fill_color={"field": "weight", "transform": mapper}, line_color="#e5e7eb")
-    fig.add_tools(HoverTool(tooltips=[("", "@row"), ("", "@column"), ("weight", "@weight{0.000}"),
-                                      ("leave-one-out Δ", "@loo{+0.000}")]))
+    fig.add_tools(HoverTool(tooltips=[("", "@row"), ("", "@column"), (weight_label, "@weight{0.000}"),
+                                      (loo_label, "@loo{+0.000}")]))
     fig.xaxis.major_label_orientation = 0.9
     fig.grid.grid_line_color = None
     fig.axis.axis_line_color = None
@@ -132,7 +133,7 @@ def graph_layout(nodes: Sequence[dict], edges: Sequence[dict], seed: int = 7) ->
 
 
 def graph(*, nodes: Sequence[dict], edges: Sequence[dict], title: str = "", target: str = "plot",
-          kind_labels: dict[str, str] | None = None) -> dict:
+          kind_labels: dict[str, str] | None = None, weight_label: str = "weight") -> dict:
     """Return a `json_item` force-directed graph.
 
     `nodes`: {"id", "title", "kind" (history, recommended, focus, genre), "weight", "x", "y"};
@@ -144,7 +145,7 @@ def graph(*, nodes: Sequence[dict], edges: Sequence[dict], title: str = "", targ
     es = [e for e in edges if e["source"] in where and e["target"] in where]
     strongest = max((e["weight"] for e in es), default=1.0) or 1.0
     heaviest = max((n["weight"] for n in nodes), default=1.0) or 1.0
-    item = json.loads(_graph_template(title))
+    item = json.loads(_graph_template(title, weight_label))
     doc = item["doc"]
     _set_data(_named(doc, "graph-edges"), {
         "xs": [[where[e["source"]][0], where[e["target"]][0]] for e in es],
@@ -165,7 +166,7 @@ def graph(*, nodes: Sequence[dict], edges: Sequence[dict], title: str = "", targ
 
 
 @lru_cache(maxsize=16)
-def _graph_template(title: str) -> str:
+def _graph_template(title: str, weight_label: str) -> str:
     fig = figure(title=title or None, height=460, sizing_mode="stretch_width", tools=TOOLS,
                  toolbar_location="above", match_aspect=True)
     edges = ColumnDataSource({"xs": [], "ys": [], "width": [], "alpha": []}, name="graph-edges")
@@ -177,7 +178,7 @@ def _graph_template(title: str) -> str:
     fig.add_layout(LabelSet(x="x", y="y", text="label", source=source, x_offset=8, y_offset=6,
                             text_font_size="10px", text_color="#374151"))
     fig.add_tools(HoverTool(renderers=[nodes_r],
-                            tooltips=[("", "@title"), ("", "@kind"), ("weight", "@weight{0.000}")]))
+                            tooltips=[("", "@title"), ("", "@kind"), (weight_label, "@weight{0.000}")]))
     fig.axis.visible = False
     fig.grid.visible = False
     legend = fig.legend[0]

@@ -39,6 +39,10 @@ def contributions(data: dict) -> dict[int, float]:
     return {item: d / total for item, d in drops.items()}
 
 
+def _hover_labels() -> tuple[str, str]:
+    return _("weight"), _("score change without it")
+
+
 def _reason_text(item: Item, data: dict, items: dict[int, Item]) -> str:
     """Return the reason sentence: the named items and the genres they share (with the item)."""
     chosen = [items[i] for i in data["reason"]["items"] if i in items]
@@ -121,7 +125,7 @@ class ExplanationView:
         return plots.heatmap(rows=[self.title(r.item_id) for r in self.rows],
                              columns=[self.title(c) for c in self.columns], weights=cells, loo=loo,
                              target="explain-heatmap", row_label=_("recommended"),
-                             column_label=_("your recent items"))
+                             column_label=_("your recent items"), hover_labels=_hover_labels())
 
     def head_rows(self) -> list[tuple[str, list[float]]]:
         d = self.data
@@ -144,12 +148,14 @@ class ExplanationView:
         return plots.heatmap(rows=[r[0] for r in rows], columns=[self.title(c) for c in self.head_columns],
                              weights=[r[1] for r in rows],
                              loo=[[loo.get(c, 0.0) for c in self.head_columns] for _r in rows],
-                             target="explain-heads", column_label=_("items this recommendation weighs most"))
+                             target="explain-heads", column_label=_("items this recommendation weighs most"),
+                             hover_labels=_hover_labels())
 
     def graph_json(self) -> dict:
         return plots.graph(nodes=self.nodes, edges=self.edges, target="explain-graph",
                            kind_labels={"history": _("your item"), "recommended": _("recommended"),
-                                        "focus": _("this recommendation"), "genre": _("genre")})
+                                        "focus": _("this recommendation"), "genre": _("genre")},
+                           weight_label=_hover_labels()[0])
 
     def edge_rows(self) -> list[dict]:
         name = {n["id"]: n["title"] for n in self.nodes}
