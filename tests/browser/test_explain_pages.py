@@ -42,14 +42,16 @@ def open_why(page, person) -> None:
 
 
 def test_plots_render_without_console_errors(browser_page, scored_person, console_errors, screenshot):
-    """Heatmap, per-head view and graph become Bokeh documents with drawn canvases."""
-    compute.explain_person(scored_person.pk)
+    """Being prepared first; then heatmap, per-head view and graph render with drawn canvases."""
     page = browser_page
     log_in(page, "alice")
-    open_why(page, scored_person)
+    page.goto("/")
+    page.locator(".card-why").first.click()
+    expect(page.locator("[data-explanation-status]")).to_contain_text("being prepared")
+    screenshot("explain-preparing")
+    compute.explain_person(scored_person.pk)  # what the explain worker does meanwhile
+    page.wait_for_function("() => window.Bokeh && Bokeh.documents.length >= 3", timeout=30_000)
     page.wait_for_function(f"() => ({COUNT_CANVASES})() >= 3")
-    print("DEBUG", page.evaluate("""() => { const t = document.querySelectorAll('table.explain-table')[1];
-      return [...t.querySelectorAll('thead,tbody,tr,th,td')].slice(0,6).map(e => [e.tagName, getComputedStyle(e).display, getComputedStyle(e).float, getComputedStyle(e).position, JSON.stringify(e.getBoundingClientRect())]); }"""))
     drawn = page.evaluate("""() => Bokeh.documents.map(d => d.roots().length)""")
     assert drawn == [1, 1, 1]
     expect(page.locator(".reason-text")).not_to_be_empty()
