@@ -69,8 +69,10 @@ def train_one(data, scoring, seed, budget_s, overrides, log):
         log(f"  [{scoring} seed {seed}] epoch {p.epoch} loss {p.loss:.4f}{val} {p.elapsed_s:.0f}s")
 
     trainer = Trainer(data, mcfg, tcfg, [progress])
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     state = trainer.fit()
+    # CPU seconds show how much of the wall time this process actually got on a shared box
+    state.cpu_seconds = time.process_time() - c0
     return state.best_model(), trainer, state, time.perf_counter() - t0
 
 
@@ -139,7 +141,8 @@ def run(args) -> dict:
             scoring = {"recsite": "head", "sasrec": "last"}[name]
             model, trainer, state, took = train_one(data, scoring, seed, budget_s, overrides, log)
             m = evaluate_model(model, trainer.split.test)
-            row = {"seed": seed, **m, "train_seconds": took, "epochs": state.epoch,
+            row = {"seed": seed, **m, "train_seconds": took, "train_cpu_seconds": state.cpu_seconds,
+                   "history": state.history, "epochs": state.epoch,
                    "best_epoch": state.best_epoch, "val_ndcg@10": state.best_ndcg}
             if name == "recsite":
                 u = evaluate_model(model, trainer.split.test, uniform=True)

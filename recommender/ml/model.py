@@ -123,34 +123,33 @@ class TargetAttentionHead(nn.Module):
         self, H: torch.Tensor, allowed: torch.Tensor, cand: torch.Tensor, uniform: bool = False,
         query_pos: torch.Tensor | None = None,
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        """Return (scores (B, M), weights (B, nh, M, L)) for candidate embeddings ``cand``.
+        """Return (scores (B, Q, C), weights (B, nh, Q, C, L)) for candidates ``cand``.
 
-        H: (B, L, d) encoded history; cand: (B, M, d); allowed: (B, M, L) bool, the history
-        positions each candidate may attend to (real and not after its position). Weights
-        sum to 1 over allowed positions and are exactly 0 elsewhere. ``uniform=True``
-        replaces the learned weights by uniform ones (the ablation). ``query_pos`` (B, M)
-        is the position t each candidate is scored at (default: the last, L - 1).
+        H: (B, L, d) encoded history; cand: (B, Q, C, d), C candidates for each of Q query
+        positions; allowed: (B, Q, L) bool, the history positions a query may attend to
+        (real and not after its position); query_pos: (B, Q) those positions t (default:
+        the last, L - 1). Weights sum to 1 over allowed positions and are exactly 0
+        elsewhere. ``uniform=True`` replaces the learned weights by uniform ones (ablation).
         """
         B, L, _ = H.shape
-        M = cand.shape[1]
+        _, Q, C, d = cand.shape
         nh, dh = self.nh, self.dh
         k = self.k(H).view(B, L, nh, dh).transpose(1, 2)  # (B, nh, L, dh)
         v = self.v(H).view(B, L, nh, dh).transpose(1, 2)  # (B, nh, L, dh)
-        q = self.q(cand).view(B, M, nh, dh).transpose(1, 2)  # (B, nh, M, dh)
-        u = self.o(cand).view(B, M, nh, dh).transpose(1, 2)  # (B, nh, M, dh)
-        att = (q @ k.transpose(-2, -1)) / math.sqrt(dh)  # (B, nh, M, L)
+        q = self.q(cand).view(B, Q * C, nh, dh).transpose(1, 2)  # (B, nh, Q*C, dh)
+        u = self.o(cand).view(B, Q * C, nh, dh).transpose(1, 2)  # (B, nh, Q*C, dh)
+        att = (q @ k.transpose(-2, -1)).view(B, nh, Q, C, L) / math.sqrt(dh)  # (B, nh, Q, C, L)
         if self.recency is not None:
             j = torch.arange(L, device=H.device)
-            if query_pos is None:
-                att = att + self.recency[:, (L - 1 - j).clamp(max=self.recency.shape[1] - 1)][None, :, None, :]
-            else:
-                dist = (query_pos.unsqueeze(-1) - j).clamp(0, self.recency.shape[1] - 1)  # (B, M, L)
-                att = att + self.recency[:, dist].permute(1, 0, 2, 3)  # (B, nh, M, L)
+            t = query_pos if query_pos is not None else torch.full((B, Q), L - 1, device=H.device)
+            dist = (t.unsqueeze(-1) - j).clamp(0, self.recency.shape[1] - 1)  # (B, Q, L)
+            att = att + self.recency[:, dist].permute(1, 0, 2, 3).unsqueeze(3)  # (B, nh, Q, 1, L)
         if uniform:
             att = torch.zeros_like(att)
-        att = att.float().masked_fill(~allowed.unsqueeze(1), NEG_INF).softmax(dim=-1)
-        G = (u @ v.transpose(-2, -1)).float()  # (B, nh, M, L): o(e_i) . v(H_j)
-        scores = (att * G).sum(dim=-1).sum(dim=1)  # (B, M) = sum_h a_h(i) . (o_h(e_i) . V_h)
+        mask = ~allowed[:, None, :, None, :]  # (B, 1, Q, 1, L)
+        att = att.float().masked_fill(mask, NEG_INF).softmax(dim=-1)  # (B, nh, Q, C, L)
+        G = (u @ v.transpose(-2, -1)).view(B, nh, Q, C, L).float()  # o(e_i) . v(H_j)
+        scores = (att * G).sum(dim=-1).sum(dim=1)  # (B, Q, C) = sum_h a_h(i) . (o_h(e_i) . V_h)
         return scores, att
 
 
@@ -263,12 +262,10 @@ class Recommender(nn.Module):
             return loss
         j = torch.arange(L, device=seq.device)
         allowed = real.unsqueeze(1) & (j.view(1, 1, L) <= pos.unsqueeze(-1))  # (B, P, L)
-        allowed = allowed.unsqueeze(2).expand(B, P, C, L).reshape(B, P * C, L)
         if cfg.head_detach:  # the first stage stays exactly SASRec; the head learns on top
             H, E = H.detach(), E.detach()
-        cand_emb = E[cand].view(B, P * C, -1)  # (B, P*C, d)
-        qpos = pos.unsqueeze(-1).expand(B, P, C).reshape(B, P * C)  # (B, P*C)
-        scores, _ = self.head(H, allowed, cand_emb, query_pos=qpos)  # (B, P*C)
+        cand_emb = E[cand].view(B, P, C, -1)  # (B, P, C, d)
+        scores, _ = self.head(H, allowed, cand_emb, query_pos=pos)  # (B, P, C)
         scores = scores.view(B * P, C)
         head_loss = F.cross_entropy(scores[keep], hit[keep].float().argmax(dim=1))
         return loss + cfg.head_loss_weight * head_loss
@@ -295,8 +292,8 @@ class Recommender(nn.Module):
         B, L = seq.shape
         C = min(self.cfg.candidates, E.shape[0] - 1)
         top = first.topk(C, dim=1).indices  # (B, C)
-        allowed = real.unsqueeze(1).expand(B, C, L)  # (B, C, L)
-        head, _ = self.head(H, allowed, E[top], uniform=uniform)  # (B, C)
+        head, _ = self.head(H, real.unsqueeze(1), E[top].unsqueeze(1), uniform=uniform)
+        head = head.squeeze(1)  # (B, C)
         # everything outside the candidates ranks below the lowest candidate
         floor = head.min(dim=1, keepdim=True).values - 1.0  # (B, 1)
         finite = first > NEG_INF
@@ -310,8 +307,7 @@ class Recommender(nn.Module):
         E = self.item_vectors()
         if self.head is None:
             return (H[:, -1:] * E[items]).sum(-1)
-        allowed = real.unsqueeze(1).expand(-1, items.shape[1], -1)
-        return self.head(H, allowed, E[items])[0]
+        return self.head(H, real.unsqueeze(1), E[items].unsqueeze(1))[0].squeeze(1)
 
     def explain(self, seq: torch.Tensor, items: torch.Tensor) -> dict:
         """Return scores and attention for candidates ``items`` (B, C) after histories (B, L).
@@ -324,6 +320,5 @@ class Recommender(nn.Module):
         E = self.item_vectors()
         if self.head is None:
             return {"scores": (H[:, -1:] * E[items]).sum(-1), "head": None, "encoder": atts}
-        allowed = real.unsqueeze(1).expand(-1, items.shape[1], -1)
-        scores, weights = self.head(H, allowed, E[items])
-        return {"scores": scores, "head": weights, "encoder": atts}
+        scores, weights = self.head(H, real.unsqueeze(1), E[items].unsqueeze(1))
+        return {"scores": scores.squeeze(1), "head": weights.squeeze(2), "encoder": atts}
