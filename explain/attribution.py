@@ -5,7 +5,8 @@ to its distinct items ("units", ordered by last occurrence, oldest first): remov
 removes every interaction with it, which is what "if you hadn't watched X" means. Every
 removal experiment is a whole re-ranking by ``full_sort_predict`` with the person's real
 exclusion mask, so ranks are the ranks the person would see (rank = 1 + items scored
-strictly higher), and all variants of one person run as one batch.
+strictly higher); the variants of one person run as a few deduplicated batches (leave-one-out
+and random sets, the methods' top-k sets, one per counterfactual step).
 """
 from __future__ import annotations
 
@@ -169,28 +170,33 @@ def explain_history(
     weights = head_u.mean(dim=0)  # (C, n)
     rollout = (head.mean(dim=0) @ roll) @ scatter  # (C, n)
 
-    # 2. leave-one-out: the unchanged history and each unit removed, one batch
+    # 2. leave-one-out (the unchanged history and each unit removed) and 3. faithfulness
+    # (the top-k by each method, and random k-sets shared by all items): one deduplicated
+    # batch; every single-item removal is a leave-one-out variant already
     ranker = _Ranker(model, history, pos_unit, exclude_mask, item_t, cfg.batch)
-    loo_sets = [frozenset()] + [frozenset({u}) for u in range(n)]
-    s, r, full = ranker.run(loo_sets)
-    base_score, base_rank = s[0], r[0]  # (C,)
-    loo_delta = base_score - s[1:]  # (n, C)
-    loo_delta = torch.where(torch.isfinite(loo_delta), loo_delta, torch.zeros_like(loo_delta))
-    loo_rank = r[1:]  # (n, C)
-    finite = torch.isfinite(full[0])
-    top_list = full[0].topk(min(cfg.top_k, int(finite.sum()))).indices.tolist()
-
-    # 3. faithfulness: remove the top-k by each method, and random k-sets (shared by items)
-    gen = torch.Generator().manual_seed(cfg.seed)
     sets: dict[frozenset[int], int] = {}
 
     def want(units_: Iterable[int]) -> int:
-        key = frozenset(units_)
-        return sets.setdefault(key, len(sets))
+        return sets.setdefault(frozenset(units_), len(sets))
 
+    want([])
+    for u in range(n):
+        want([u])
+    gen = torch.Generator().manual_seed(cfg.seed)
     ks = {k: min(k, max(n - 1, 0)) for k in cfg.ks}
     random_sets = {k: [want(torch.randperm(n, generator=gen)[:kk].tolist())
                        for _ in range(cfg.random_draws)] for k, kk in ks.items()}
+    # leave-one-out drops pick its own top-k sets, so those go in a second, smaller pass
+    loo_only = len(sets)
+    order = sorted(sets, key=sets.__getitem__)
+    s, r, full = ranker.run(order[:loo_only])
+    base_score, base_rank = s[0], r[0]  # (C,)
+    loo_delta = base_score - s[1:n + 1]  # (n, C)
+    loo_delta = torch.where(torch.isfinite(loo_delta), loo_delta, torch.zeros_like(loo_delta))
+    loo_rank = r[1:n + 1]  # (n, C)
+    finite = torch.isfinite(full[0])
+    top_list = full[0].topk(min(cfg.top_k, int(finite.sum()))).indices.tolist()
+
     method_sets: list[dict[str, dict[int, int]]] = []
     per_item_values = []
     for c in range(C):
@@ -200,7 +206,8 @@ def explain_history(
         method_sets.append({m: {k: want(top_units(v, kk)) for k, kk in ks.items()}
                             for m, v in values.items()})
     order = sorted(sets, key=sets.__getitem__)
-    fs, fr, _ = ranker.run(order)  # (S, C)
+    fs2, fr2, _ = ranker.run(order[loo_only:]) if len(order) > loo_only else (s[:0], r[:0], None)
+    fs, fr = torch.cat([s, fs2]), torch.cat([r, fr2])  # (S, C), indexed by `sets`
     drop = base_score[None, :] - fs  # (S, C)
 
     # 4. counterfactual: greedy, at most max_removals, over the leave-one-out leaders
