@@ -1,5 +1,6 @@
 """Writes: ask for explanations to be prepared. Web-side, no torch: rows and task sends."""
 import logging
+import time
 from datetime import timedelta
 
 from django.db import transaction
@@ -21,12 +22,23 @@ BACKGROUND_CHUNK = 16
 REQUEUE_AFTER = timedelta(minutes=2)
 
 
+# After a failed send, skip sending for this long: each attempt against a dead broker costs
+# about a second (as in recommender.pipeline). Nothing is lost for good: a page or API
+# request for a missing explanation queues it again.
+BROKER_BACKOFF_S = 10.0
+_broker_down_until = 0.0
+
+
 def _send(task, args: list, *, priority: int | None = None) -> bool:
     """Send a task; return False (logged, not raised) if the broker is unreachable."""
+    global _broker_down_until
+    if time.monotonic() < _broker_down_until:
+        return False
     try:
         task.apply_async(args, priority=priority)
         return True
-    except Exception as exc:  # noqa: BLE001 - any broker failure; a later request re-sends
+    except Exception as exc:  # noqa: BLE001 - any broker failure
+        _broker_down_until = time.monotonic() + BROKER_BACKOFF_S
         log.warning("could not enqueue %s%s: %s", task.name, args, exc)
         return False
 

@@ -81,3 +81,21 @@ def test_reasons_for_a_list(scored_person):
     compute.explain_person(scored_person.pk)
     found = selectors.explanation_reasons(user=scored_person, item_ids=ids)
     assert len(found) == 12 and all(isinstance(v, str) and v for v in found.values())
+
+
+def test_a_dead_broker_is_not_retried_for_every_person(monkeypatch):
+    """After one failed send, further sends are skipped for a while instead of each waiting."""
+    calls = []
+
+    class DeadTask:
+        name = "dead"
+
+        def apply_async(self, args, priority=None):
+            calls.append(args)
+            raise ConnectionError("broker down")
+
+    monkeypatch.setattr(services, "_broker_down_until", 0.0)
+    assert services._send(DeadTask(), [1]) is False
+    assert services._send(DeadTask(), [2]) is False
+    assert calls == [[1]]
+    monkeypatch.setattr(services, "_broker_down_until", 0.0)
