@@ -252,18 +252,11 @@ def recommendations_payload(user, rows: list[dict]) -> dict:
     }
 
 
-_reasons_selector = None
-
-
 def _reasons(user, item_ids: list[int]) -> dict[int, str]:
     """Return the reason sentence of each of these recommendations that has been explained."""
-    global _reasons_selector
-    if _reasons_selector is None:  # looked up once: a failed import is not cached by Python
-        try:
-            from explain.selectors import explanation_reasons as _reasons_selector
-        except ImportError:  # explanations not built yet: no reasons to show
-            _reasons_selector = lambda *, user, item_ids: {}  # noqa: E731
-    return _reasons_selector(user=user, item_ids=item_ids)
+    from explain.selectors import explanation_reasons
+
+    return explanation_reasons(user=user, item_ids=item_ids)
 
 
 EXPLANATION_SCHEMA = {
