@@ -1,12 +1,12 @@
 """Writes: ask for explanations to be prepared. Web-side, no torch: rows and task sends."""
 import logging
-import time
 from datetime import timedelta
 
 from django.db import transaction
 from django.utils import timezone
 
 from recommender.models import Recommendation
+from recommender.pipeline import send_task
 from recsite.accounts.models import User
 
 from .models import Explanation, ExplanationStatus
@@ -22,27 +22,6 @@ BACKGROUND_CHUNK = 16
 REQUEUE_AFTER = timedelta(minutes=2)
 
 
-# After a failed send, skip sending for this long: each attempt against a dead broker costs
-# about a second (as in recommender.pipeline). Nothing is lost for good: a page or API
-# request for a missing explanation queues it again.
-BROKER_BACKOFF_S = 10.0
-_broker_down_until = 0.0
-
-
-def _send(task, args: list, *, priority: int | None = None) -> bool:
-    """Send a task; return False (logged, not raised) if the broker is unreachable."""
-    global _broker_down_until
-    if time.monotonic() < _broker_down_until:
-        return False
-    try:
-        task.apply_async(args, priority=priority)
-        return True
-    except Exception as exc:  # noqa: BLE001 - any broker failure
-        _broker_down_until = time.monotonic() + BROKER_BACKOFF_S
-        log.warning("could not enqueue %s%s: %s", task.name, args, exc)
-        return False
-
-
 def explanations_after_scoring(user_ids: list[int], *, urgent: bool) -> None:
     """Queue explanations of freshly scored lists: at once for a person who just acted,
     behind everything else for a rescoring of everyone."""
@@ -50,10 +29,10 @@ def explanations_after_scoring(user_ids: list[int], *, urgent: bool) -> None:
 
     if urgent:
         for user_id in user_ids:
-            _send(explain_person, [user_id])
+            send_task(explain_person, user_id)
         return
     for start in range(0, len(user_ids), BACKGROUND_CHUNK):
-        _send(explain_people, [user_ids[start:start + BACKGROUND_CHUNK]], priority=BACKGROUND_PRIORITY)
+        send_task(explain_people, user_ids[start:start + BACKGROUND_CHUNK], priority=BACKGROUND_PRIORITY)
 
 
 @transaction.atomic
@@ -80,5 +59,5 @@ def explanation_request(*, user: User, item_id: int) -> str:
         defaults={"model_version_id": rec.model_version_id, "for_computed_at": rec.computed_at,
                   "status": ExplanationStatus.QUEUED, "requested_at": now, "error": ""},
     )
-    transaction.on_commit(lambda: _send(explain_person, [user.pk]))
+    transaction.on_commit(lambda: send_task(explain_person, user.pk))
     return ExplanationStatus.QUEUED

@@ -70,13 +70,13 @@ BROKER_BACKOFF_S = 10.0
 _broker_down_until = 0.0
 
 
-def send_task(task, *args) -> bool:
+def send_task(task, *args, priority: int | None = None) -> bool:
     """Send a task now; return False (logged, not raised) if the broker is unreachable."""
     global _broker_down_until
     if time.monotonic() < _broker_down_until:
         return False
     try:
-        task.delay(*args)
+        task.apply_async(args, priority=priority)
         return True
     except Exception as exc:  # noqa: BLE001 - any broker failure
         _broker_down_until = time.monotonic() + BROKER_BACKOFF_S

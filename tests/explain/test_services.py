@@ -66,7 +66,8 @@ def test_a_new_list_makes_old_records_stale(scored_person):
 def test_after_scoring_sends_urgent_and_background_tasks(monkeypatch):
     """A person's refresh goes out at once; a bulk rescoring goes out in low-priority chunks."""
     sent = []
-    monkeypatch.setattr(services, "_send", lambda task, args, priority=None: sent.append((task.name, args, priority)))
+    monkeypatch.setattr(services, "send_task",
+                        lambda task, *args, priority=None: sent.append((task.name, list(args), priority)))
     services.explanations_after_scoring([7], urgent=True)
     services.explanations_after_scoring(list(range(40)), urgent=False)
     assert sent[0] == ("explain.tasks.explain_person", [7], None)
@@ -84,18 +85,21 @@ def test_reasons_for_a_list(scored_person):
 
 
 def test_a_dead_broker_is_not_retried_for_every_person(monkeypatch):
-    """After one failed send, further sends are skipped for a while instead of each waiting."""
+    """After one failed send, further sends are skipped for a while instead of each waiting
+    (the one back-off in recommender.pipeline, shared with the explain queue)."""
+    from recommender import pipeline
+
     calls = []
 
     class DeadTask:
         name = "dead"
 
         def apply_async(self, args, priority=None):
-            calls.append(args)
+            calls.append(list(args))
             raise ConnectionError("broker down")
 
-    monkeypatch.setattr(services, "_broker_down_until", 0.0)
-    assert services._send(DeadTask(), [1]) is False
-    assert services._send(DeadTask(), [2]) is False
+    monkeypatch.setattr(pipeline, "_broker_down_until", 0.0)
+    assert pipeline.send_task(DeadTask(), 1) is False
+    assert pipeline.send_task(DeadTask(), 2, priority=9) is False
     assert calls == [[1]]
-    monkeypatch.setattr(services, "_broker_down_until", 0.0)
+    monkeypatch.setattr(pipeline, "_broker_down_until", 0.0)
