@@ -70,11 +70,11 @@ def test_api_conforms_to_its_schema(case, who, people):
     case.validate_response(response, checks=CHECKS)
 
 
-def test_sweep_sent_enough_examples_per_operation():
+def test_sweep_sent_enough_examples_per_operation(request):
     """Runs after the sweep (same module): each person sent at least EXAMPLES requests to
     every documented operation (the sweep also probes undocumented methods)."""
-    if not calls:
-        pytest.skip("the sweep did not run in this session")
+    if not any(item.name.startswith("test_api_conforms_to_its_schema[") for item in request.session.items):
+        pytest.skip("the sweep was deselected from this run (e.g. with -k), so there is nothing to count")
     operations = [(method.upper(), path) for path, item in schema.raw_schema["paths"].items()
                   for method in item]
     counts = {(who, *op): calls[(who, *op)] for who in ("person", "staff") for op in operations}

@@ -28,16 +28,19 @@ ACTION_TIMEOUT_MS = 20_000
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator["object"]:
-    """Return a headless Chromium shared by the test module; skip if none is installed.
+    """Return a headless Chromium shared by the test module; fail if none is installed.
 
     While it runs, Playwright's sync API keeps an event loop in this thread, so Django
     would refuse ORM calls from tests and fixtures: DJANGO_ALLOW_ASYNC_UNSAFE is set for
     exactly that time (module scope, so it never leaks into other tests or their
     subprocesses, where `check --deploy` warns about it).
     """
-    sync_api = pytest.importorskip("playwright.sync_api")
+    from playwright import sync_api
+
     if not CHROMIUM.exists():
-        pytest.skip(f"no Chromium at {CHROMIUM} (set RECSITE_CHROMIUM)")
+        # A missing browser is a broken setup, not a passing page: say how to fix it.
+        pytest.fail(f"no Chromium at {CHROMIUM}: `apt-get install chromium`, or point "
+                    "RECSITE_CHROMIUM at one", pytrace=False)
     previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
     os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
     try:
