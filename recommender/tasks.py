@@ -67,8 +67,8 @@ def scoring_rescore_all(version_id: int) -> int:
     return len(people)
 
 
-@shared_task
-def scoring_chunk(version_id: int | None, user_ids: list[int]) -> int:
+@shared_task(bind=True)
+def scoring_chunk(self, version_id: int | None, user_ids: list[int]) -> int:
     """Recompute and store the lists of these people with the version (None = active)."""
     from explain.services import explanations_after_scoring
 
@@ -76,6 +76,12 @@ def scoring_chunk(version_id: int | None, user_ids: list[int]) -> int:
 
     written = scoring.score_people(user_ids, version_id=version_id)
     explanations_after_scoring(user_ids if written else [], urgent=False)  # in the background
+    # Which worker scored which chunk, once it is stored: with several worker machines on
+    # one queue this is how an operator (and the scale-out test) sees who did the work.
+    chunk = {"chunk": self.request.id, "people": len(user_ids), "written": written,
+             "worker": self.request.hostname}
+    log.info("scoring chunk done chunk=%(chunk)s people=%(people)d written=%(written)d "
+             "worker=%(worker)s", chunk, extra=chunk)
     return written
 
 
