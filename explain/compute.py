@@ -8,7 +8,7 @@ import time
 from django.db import transaction
 from django.utils import timezone
 
-from recommender import dataset
+from recommender import answer_cache, dataset
 from recommender.models import ModelVersion, Recommendation
 from recommender.scoring import scorer_for
 
@@ -67,6 +67,7 @@ def explain_person(user_id: int) -> int:
         return 0
     Explanation.objects.filter(user_id=user_id, item_id__in=[r.item_id for r in wanted]).update(
         status=ExplanationStatus.RUNNING)
+    answer_cache.people_changed([user_id])
     blocked = dataset.seen_and_blocked([user_id])[user_id]
     started = time.perf_counter()
     person = explain_history(
@@ -91,6 +92,7 @@ def explain_person(user_id: int) -> int:
                           "computed_at": now, "compute_ms": per_item_ms, "error": ""},
             )
             written += 1
+        answer_cache.people_changed([user_id])
     return written
 
 
@@ -123,3 +125,4 @@ def explain_failed(user_id: int, message: str) -> None:
     """Mark the person's running explanations failed (a later request queues them again)."""
     Explanation.objects.filter(user_id=user_id, status=ExplanationStatus.RUNNING).update(
         status=ExplanationStatus.FAILED, error=message[:2000])
+    answer_cache.people_changed([user_id])

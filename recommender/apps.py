@@ -6,3 +6,19 @@ from django.utils.translation import gettext_lazy as _
 class RecommenderConfig(AppConfig):
     name = "recommender"
     verbose_name = _("Recommender")
+
+    def ready(self) -> None:
+        from django.db.models.signals import m2m_changed, post_delete, post_save
+
+        from . import answer_cache
+        from .models import Genre, Item
+
+        # Titles, years and genres are part of every cached recommendations answer; staff
+        # edit them one at a time in the admin, so signals catch every such change.
+        for model in (Item, Genre):
+            post_save.connect(answer_cache.catalogue_signal, sender=model,
+                              dispatch_uid=f"answer-cache-{model.__name__}-save")
+            post_delete.connect(answer_cache.catalogue_signal, sender=model,
+                                dispatch_uid=f"answer-cache-{model.__name__}-delete")
+        m2m_changed.connect(answer_cache.catalogue_signal, sender=Item.genres.through,
+                            dispatch_uid="answer-cache-item-genres")

@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 
 from recsite.accounts.models import User
 
+from . import answer_cache
 from .models import Event, ModelVersion, RunStatus, ScoringState, TrainingRun
 
 log = logging.getLogger(__name__)
@@ -157,6 +158,7 @@ def recommendations_mark_stale(*, user: User) -> None:
     """
     from .tasks import scoring_refresh_user
 
+    answer_cache.people_changed([user.pk])
     now = timezone.now()
     _, created = ScoringState.objects.get_or_create(user=user, defaults={"stale_since": now})
     became_stale = created or ScoringState.objects.filter(

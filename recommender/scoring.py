@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from recommender.ml.scorer import Scorer
 
-from . import dataset, pipeline
+from . import answer_cache, dataset, pipeline
 from .models import ModelVersion, Recommendation, ScoringState
 
 log = logging.getLogger(__name__)
@@ -54,20 +54,27 @@ def _score_and_store(user_ids: list[int], version: ModelVersion) -> int:
         settings.RECSITE_TOP_N,
         [{str(i) for i in blocked[uid]} for uid in user_ids],
     )
-    now = timezone.now()
+    _store(dict(zip(user_ids, top, strict=True)), version, timezone.now(), watermark)
+    return len(user_ids)
+
+
+def _store(top: dict[int, list[tuple[str, float]]], version: ModelVersion, now, watermark: int) -> None:
+    """Replace these people's stored lists ({person: [(item pk, score)], best first}) in
+    one transaction, and retire their cached API answers when it commits."""
+    user_ids = list(top)
     rows = [
         Recommendation(user_id=uid, item_id=int(item), rank=rank, score=score,
                        model_version=version, computed_at=now)
-        for uid, ranked in zip(user_ids, top, strict=True)
+        for uid, ranked in top.items()
         for rank, (item, score) in enumerate(ranked, start=1)
     ]
     with transaction.atomic():
         Recommendation.objects.filter(user_id__in=user_ids).delete()
         Recommendation.objects.bulk_create(rows, batch_size=2000)
+        answer_cache.people_changed(user_ids)
         ScoringState.objects.bulk_create(
             [ScoringState(user_id=uid) for uid in user_ids], ignore_conflicts=True
         )
         ScoringState.objects.filter(user_id__in=user_ids).update(
             model_version=version, scored_at=now, event_watermark=watermark
         )
-    return len(user_ids)

@@ -14,6 +14,7 @@ from django.utils.translation import gettext as _
 
 from recsite.accounts.models import User
 
+from . import answer_cache
 from .models import ControlKind, Event, EventKind, Item, UserControl
 from .pipeline import recommendations_mark_stale
 
@@ -154,6 +155,8 @@ def event_record_view(*, user: User, item: Item) -> Event | None:
 def event_like_withdraw(*, user: User, item: Item) -> int:
     """Delete this person's likes of the item; return how many there were."""
     deleted, _count = Event.objects.filter(user=user, item=item, kind=EventKind.LIKE).delete()
+    if deleted:
+        answer_cache.people_changed([user.pk])
     return deleted
 
 

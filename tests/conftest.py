@@ -1,10 +1,27 @@
 """Shared fixtures: people and items made in the database."""
 import pytest
+from django.conf import settings
+from django.core.cache import cache
 
 from recommender.models import Genre, Item
 from recsite.accounts.models import User
 
 PASSWORD = "a-Strong-passw0rd!"
+
+
+@pytest.fixture(autouse=True)
+def _fresh_shared_cache():
+    """Forget this run's cache keys after each test, as the database forgets its rows: ids
+    are reused after a rollback, so a cached answer or throttle counter must not outlive
+    its test. Only this run's keys (its KEY_PREFIX) in a shared Redis are touched."""
+    yield
+    if settings.CACHES["default"]["BACKEND"].endswith("RedisCache"):
+        client = cache._cache.get_client(write=True)
+        keys = list(client.scan_iter(match=f"{cache.key_prefix}:*", count=1000))
+        if keys:
+            client.delete(*keys)
+    else:
+        cache.clear()
 
 
 @pytest.fixture

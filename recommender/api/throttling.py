@@ -3,11 +3,14 @@
 DRF's SimpleRateThrottle stores the timestamp of every request in the window in one cache
 value, which it reads and rewrites whole on each request; a counter is one `incr`.
 """
+import logging
 import time
 
 from django.core.cache import cache
 from rest_framework import throttling
 from rest_framework.request import Request
+
+log = logging.getLogger(__name__)
 
 
 class FixedWindowThrottle(throttling.SimpleRateThrottle):
@@ -24,9 +27,16 @@ class FixedWindowThrottle(throttling.SimpleRateThrottle):
         window = int(now // self.duration)
         key = f"{ident}:{window}"
         try:
-            count = cache.incr(key)
-        except ValueError:  # first request of the window
-            count = 1 if cache.add(key, 1, self.duration + 1) else cache.incr(key)
+            try:
+                count = cache.incr(key)
+            except ValueError:  # first request of the window
+                count = 1 if cache.add(key, 1, self.duration + 1) else cache.incr(key)
+        except Exception:  # noqa: BLE001 - the cache (Redis) is down
+            # Fail open: rate limits smooth load, they are not what keeps accounts safe
+            # (login lockout is, in the database); an outage of Redis must not take the
+            # API down with it.
+            log.warning("throttle counters unavailable; %s not counted", key, exc_info=True)
+            return True
         self.retry_after = (window + 1) * self.duration - now
         return count <= self.num_requests
 

@@ -13,7 +13,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from .. import selectors, services
+from .. import answer_cache, selectors, services
 from ..models import Event, EventKind, Recommendation
 from ..services import EVENT_BATCH_MAX, EventBatchInvalid, EventInput
 from . import serializers as s
@@ -234,8 +234,10 @@ class RecommendationListView(APIView):
     )
     def get(self, request: Request) -> Response:
         k = query_int(request, "k", default=10, minimum=1, cap=100)
-        recommendations = selectors.recommendation_rows_for_user(user=request.user, k=k)
-        return Response(recommendations_payload(request.user, recommendations))
+        user = request.user
+        return Response(answer_cache.recommendations_answer(
+            user_id=user.pk, k=k,
+            build=lambda: recommendations_payload(user, selectors.recommendation_rows_for_user(user=user, k=k))))
 
 
 def recommendations_payload(user, rows: list[dict]) -> dict:

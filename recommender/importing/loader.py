@@ -31,6 +31,7 @@ from django.contrib.auth.hashers import make_password
 from django.db import connection, transaction
 from django.utils import timezone
 
+from recommender import answer_cache
 from recommender.models import Event, Genre, Item
 from recsite.accounts.models import User
 
@@ -315,4 +316,5 @@ def dataset_import(parsed: ParsedDataset, *, source: str, progress: Progress | N
     expected = sum(1 for event in parsed.events if event.user in new_users)
     batches = _event_batches(parsed.events, _RowMaker(user_ids, item_ids), old_users)
     created = insert(batches, progress, expected)
+    answer_cache.catalogue_changed()  # new events may hide recommended items; new genres
     return ImportResult(items_created, len(new_users), created, len(parsed.events) - created)

@@ -161,10 +161,15 @@ if REDIS_URL:
         "default": {
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": REDIS_URL,
+            # Fail fast when Redis is away: readers fall back to the database.
+            "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
         }
     }
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+# How long the API keeps a person's recommendations answer (recommender/answer_cache.py).
+# Only with a cache every process shares: a per-process cache could not see a worker's change.
+RECSITE_ANSWER_CACHE_SECONDS = env.int("RECSITE_ANSWER_CACHE_SECONDS", default=300 if REDIS_URL else 0)
 
 # CELERY
 # ------------------------------------------------------------------------------

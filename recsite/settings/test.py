@@ -33,3 +33,9 @@ REST_FRAMEWORK = {  # noqa: F405
     **REST_FRAMEWORK,  # noqa: F405
     "DEFAULT_THROTTLE_RATES": {"anon": "100000/min", "user": "100000/min", "auth": "100000/min"},
 }
+
+# A cache shared with other runs (CI's Redis) must not hand one run's cached answers to the
+# next, whose fresh test database reuses the same ids: keys are private to this run, and
+# shared with the worker subprocesses it starts (they inherit the environment).
+os.environ.setdefault("RECSITE_TEST_CACHE_PREFIX", f"test-{os.getpid()}")
+CACHES["default"]["KEY_PREFIX"] = os.environ["RECSITE_TEST_CACHE_PREFIX"]  # noqa: F405

@@ -10,6 +10,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 
+from recommender import answer_cache
 from recommender.models import Event
 from recsite.accounts.models import User
 
@@ -47,6 +48,7 @@ class Command(BaseCommand):
             for e in Event.objects.filter(user=source).order_by("occurred_at", "id")
         ]
         Event.objects.bulk_create(copies, ignore_conflicts=True)
+        answer_cache.people_changed([user.pk])
         self.stdout.write(self.style.SUCCESS(
             f"Log in as {username!r} with password {password!r} "
             f"({len(copies)} events copied from {from_person!r})."))
