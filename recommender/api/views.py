@@ -47,10 +47,15 @@ class TokenView(BodyLimitMixin, APIView):
     def post(self, request: Request) -> Response:
         from django.contrib.auth import authenticate
 
+        from recsite.accounts.lockout import login_failures_reset
+
         data = parse(s.TokenInSerializer, request.data)
-        user = authenticate(request._request, username=data["username"], password=data["password"])
+        # Django's request, the one axes' middleware sees: a refusal counts as a failure, and a
+        # locked-out account or address turns this answer into 429 (recsite/accounts/lockout.py).
+        user = authenticate(request=request._request, username=data["username"], password=data["password"])
         if user is None:
             raise exceptions.ValidationError({"detail": _("Wrong username or password.")})
+        login_failures_reset(request=request._request, user=user)
         _token, key = token_create(user=user, device=data.get("device", ""))
         return Response({"token": key, "device": data.get("device", "")}, status=status.HTTP_201_CREATED)
 

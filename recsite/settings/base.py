@@ -1,4 +1,5 @@
 """Settings shared by every environment, read from environment variables."""
+from datetime import timedelta
 from pathlib import Path
 
 import environ
@@ -65,6 +66,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_celery_beat",
+    "axes",
     "recsite.accounts",
     "recommender",
     "recommender.api",
@@ -75,6 +77,12 @@ INSTALLED_APPS = [
 # ------------------------------------------------------------------------------
 # https://docs.djangoproject.com/en/5.2/topics/auth/customizing/#substituting-a-custom-user-model
 AUTH_USER_MODEL = "accounts.User"
+# https://docs.djangoproject.com/en/5.2/ref/settings/#authentication-backends
+# django-axes first: it refuses a locked-out account or address before a password is checked.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "home"
@@ -98,6 +106,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "recsite.csp.ContentSecurityPolicyMiddleware",
+    # Last, so its lockout answer still passes through the headers middleware above.
+    "axes.middleware.AxesMiddleware",
 ]
 
 # STATIC
@@ -142,6 +152,30 @@ CSRF_COOKIE_HTTPONLY = False
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
+# Reverse proxies in front of the site whose X-Forwarded-For entries are trusted (0: none,
+# the client is REMOTE_ADDR). Used for login lockout by address and for API throttling.
+RECSITE_NUM_PROXIES = env.int("RECSITE_NUM_PROXIES", default=0)
+
+# LOGIN LOCKOUT
+# ------------------------------------------------------------------------------
+# https://django-axes.readthedocs.io/en/latest/4_configuration.html
+# Web login, admin login and the API token endpoint all call authenticate(request=...), so
+# one lockout covers the three. recsite/accounts/lockout.py explains the two limits.
+AXES_HANDLER = "recsite.accounts.lockout.AccountAndAddressHandler"
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+# Failures that lock one account (from any address)...
+AXES_FAILURE_LIMIT = env.int("RECSITE_LOCKOUT_ACCOUNT_LIMIT", default=10)
+# ...and, much higher, those that lock one address (for every account), so that one person
+# guessing cannot lock out everyone behind the same NAT.
+RECSITE_LOCKOUT_ADDRESS_LIMIT = env.int("RECSITE_LOCKOUT_ADDRESS_LIMIT", default=100)
+# Failures older than this are forgotten, and a lockout ends this long after the last one.
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("RECSITE_LOCKOUT_COOLOFF_MINUTES", default=15))
+# Attempts while locked are refused without being counted: a phone retrying a stale password
+# neither extends its own lockout forever nor pushes its shared address to the address limit.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+AXES_RESET_ON_SUCCESS = True
+AXES_CLIENT_IP_CALLABLE = "recsite.accounts.lockout.client_address"
+AXES_LOCKOUT_CALLABLE = "recsite.accounts.lockout.lockout_response"
 
 # EMAIL
 # ------------------------------------------------------------------------------
@@ -232,6 +266,8 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "recommender.api.schema.ApiAutoSchema",
     "DEFAULT_PAGINATION_CLASS": "recommender.api.pagination.PagePagination",
     "PAGE_SIZE": 50,
+    # Throttles count per client address: REMOTE_ADDR unless trusted proxies sit in front.
+    "NUM_PROXIES": RECSITE_NUM_PROXIES,
     # Fixed-window counters in the shared cache (Redis when REDIS_URL is set); DRF's own
     # throttles keep every request's timestamp in one cache value per client.
     "DEFAULT_THROTTLE_CLASSES": [

@@ -1,6 +1,7 @@
 """Tests for the local demo login."""
 import pytest
 from django.core.management import CommandError, call_command
+from django.http import HttpRequest
 from django.test import Client
 
 from recommender.models import Event
@@ -19,7 +20,8 @@ def test_demo_login_copies_a_history_and_can_log_in(demo_data, settings):
     call_command("create_demo_login", "--password", "Pw-for-tests-1", stdout=open("/dev/null", "w"))
     demo, source = User.objects.get(username="demo"), User.objects.get(username="demo:u0001")
     assert Event.objects.filter(user=demo).count() == Event.objects.filter(user=source).count() > 0
-    assert Client().login(username="demo", password="Pw-for-tests-1")
+    # With a request, as every login path passes one (axes refuses calls without).
+    assert Client().login(request=HttpRequest(), username="demo", password="Pw-for-tests-1")
 
 
 def test_demo_login_refused_without_debug(demo_data, settings):
