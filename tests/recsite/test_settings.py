@@ -5,6 +5,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from .production_probe import production_probe
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -32,3 +34,39 @@ def test_production_refuses_to_start_without_a_key():
     result = _manage("check", DJANGO_ALLOWED_HOSTS="example.com")
     assert result.returncode != 0
     assert "DJANGO_SECRET_KEY" in result.stderr
+
+
+def test_production_sends_the_security_headers():
+    """HTTPS only (redirect and HSTS with preload), no sniffing, no framing, same-origin
+    referrers and opener, and the site's CSP without unsafe-eval or inline scripts."""
+    probe = production_probe()
+    headers = probe["headers"]
+    assert probe["plain_status"] == 301 and probe["plain_location"] == "https://example.com/healthz"
+    assert headers["Strict-Transport-Security"] == "max-age=31536000; includeSubDomains; preload"
+    assert headers["X-Content-Type-Options"] == "nosniff"
+    assert headers["X-Frame-Options"] == "DENY"
+    assert headers["Referrer-Policy"] == "same-origin"
+    assert headers["Cross-Origin-Opener-Policy"] == "same-origin"
+    csp = dict(d.strip().split(" ", 1) for d in headers["Content-Security-Policy"].split(";"))
+    assert csp["script-src"] == "'self'" and csp["frame-ancestors"] == "'none'"
+    assert "unsafe-eval" not in headers["Content-Security-Policy"]
+
+
+def test_production_cookies_passwords_and_lockout():
+    """Secure cookies, the password validators and a slow hasher on, lockout enabled."""
+    probe = production_probe()
+    settings = probe["settings"]
+    assert settings["DEBUG"] is False
+    assert settings["SESSION_COOKIE_SECURE"] and settings["SESSION_COOKIE_HTTPONLY"] and settings["CSRF_COOKIE_SECURE"]
+    assert probe["language_cookie"] == {"secure": True, "httponly": True, "samesite": "Lax"}
+    assert len(settings["AUTH_PASSWORD_VALIDATORS"]) == 4
+    assert "MD5" not in settings["PASSWORD_HASHERS"][0] and "PBKDF2" in settings["PASSWORD_HASHERS"][0]
+    assert settings["AXES_ENABLED"] and settings["AXES_FAILURE_LIMIT"] == 10
+
+
+def test_only_the_test_settings_hash_passwords_fast():
+    """The fast MD5 hasher is the test settings' alone; base and local keep Django's default."""
+    from recsite.settings import base, local, test
+
+    assert test.PASSWORD_HASHERS == ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    assert not hasattr(base, "PASSWORD_HASHERS") and not hasattr(local, "PASSWORD_HASHERS")

@@ -1,0 +1,48 @@
+"""Ask the production settings what they send: Django under `recsite.settings.production`
+in a subprocess (its own settings, its own environment), answering a few requests."""
+import functools
+import json
+import os
+import secrets
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+# /healthz and the language switch touch neither the database nor the static manifest
+# (which exists only after collectstatic), so the probe needs nothing set up.
+PROBE = r"""
+import json
+import django
+django.setup()
+from django.conf import settings
+from django.test import Client
+
+client = Client(HTTP_HOST="example.com")
+secure = client.get("/healthz", secure=True)
+plain = client.get("/healthz")
+language = client.post("/i18n/setlang/", {"language": "zh-hans", "next": "/"}, secure=True)
+cookie = language.cookies[settings.LANGUAGE_COOKIE_NAME]
+print(json.dumps({
+    "headers": dict(secure.headers),
+    "plain_status": plain.status_code,
+    "plain_location": plain.get("Location"),
+    "language_cookie": {"secure": bool(cookie["secure"]), "httponly": bool(cookie["httponly"]),
+                        "samesite": cookie["samesite"]},
+    "settings": {name: getattr(settings, name) for name in (
+        "DEBUG", "SESSION_COOKIE_SECURE", "SESSION_COOKIE_HTTPONLY", "CSRF_COOKIE_SECURE",
+        "PASSWORD_HASHERS", "AUTH_PASSWORD_VALIDATORS", "AXES_ENABLED", "AXES_FAILURE_LIMIT")},
+}))
+"""
+
+
+@functools.cache
+def production_probe() -> dict:
+    """Return the headers, redirect, cookie flags and settings that production uses (once per run)."""
+    environment = {**os.environ, "DJANGO_SETTINGS_MODULE": "recsite.settings.production",
+                   "DJANGO_SECRET_KEY": secrets.token_urlsafe(60), "DJANGO_ALLOWED_HOSTS": "example.com"}
+    result = subprocess.run([sys.executable, "-c", PROBE], cwd=ROOT, env=environment,
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout.strip().splitlines()[-1])
