@@ -8,6 +8,11 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "recsite.settings.local")
 
 app = Celery("recsite")
 app.config_from_object("django.conf:settings", namespace="CELERY")
+# A new pool process imports torch before it reports up (below), which took over 4 s on a
+# busy machine: with Celery's default of 4 s the worker killed every replacement of a
+# process that had died, over and over, and the task delivered again never ran (found by
+# bench/faults.py).
+app.conf.worker_proc_alive_timeout = 60.0
 app.autodiscover_tasks()
 
 
