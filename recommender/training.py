@@ -133,6 +133,7 @@ def run_chunk(run_id: int, owner: str, from_epoch: int = 0) -> str:
     TrainingRun.objects.filter(pk=run_id).update(max_epochs=max_epochs)
     trainer = Trainer(data, model_cfg, train_cfg, callbacks=[_report(run_id, owner, max_epochs)])
     checkpoint = model_dir() / f"run-{run_id}.train.ckpt"
+    run_leftovers_remove(run_id)
     try:
         if checkpoint.exists():
             state = trainer.load(checkpoint)
@@ -155,6 +156,23 @@ def run_chunk(run_id: int, owner: str, from_epoch: int = 0) -> str:
     lease_release(run_id, owner)
     checkpoint.unlink(missing_ok=True)
     return status
+
+
+def run_leftovers_remove(run_id: int) -> list[str]:
+    """Delete the partly written temp files of this run's checkpoints; return their names.
+
+    A worker killed while writing a checkpoint leaves its temp file behind (the rename
+    never happened). Only the task holding the run's lease writes the run's files, so
+    when it starts, any temp file of the run is such a leftover.
+    """
+    removed = []
+    for pattern in (f"run-{run_id}.train.ckpt.*.tmp", f"model-run-{run_id}.ckpt.*.tmp"):
+        for path in model_dir().glob(pattern):
+            path.unlink(missing_ok=True)
+            removed.append(path.name)
+    if removed:
+        log.info("run %s: removed partly written files %s", run_id, removed)
+    return removed
 
 
 def run_finish(run_id: int, trainer: Trainer, state, data: SequenceData) -> str:

@@ -1,0 +1,31 @@
+"""Tests of the worker side of training (recommender/training.py), in this process."""
+from datetime import timedelta
+
+from django.utils import timezone
+
+from recommender import training
+from recommender.models import Event, RunStatus, TrainingRun
+
+TINY = {"d_model": 16, "n_layers": 1, "max_len": 10, "batch_size": 8, "max_epochs": 1, "patience": 1}
+
+
+def test_a_chunk_removes_the_partial_files_a_killed_worker_left(make_user, make_item, settings, tmp_path):
+    """A worker killed mid-write leaves a checkpoint's temp file; the chunk that takes the
+    run over deletes the run's temp files (and no other run's) and finishes the run."""
+    settings.RECSITE_MODEL_DIR = tmp_path
+    items = [make_item() for _ in range(6)]
+    start = timezone.now() - timedelta(days=1)
+    for p in range(4):
+        person = make_user(f"p{p}")
+        Event.objects.bulk_create([Event(user=person, item=items[(p + t) % 6], kind="view",
+                                         occurred_at=start + timedelta(minutes=t)) for t in range(5)])
+    run = TrainingRun.objects.create(hyperparams=TINY)
+    leftovers = [tmp_path / f"run-{run.pk}.train.ckpt.k1ll3d.tmp", tmp_path / f"model-run-{run.pk}.ckpt.k1ll3d.tmp"]
+    other = tmp_path / f"run-{run.pk}0.train.ckpt.busy.tmp"
+    for path in [*leftovers, other]:
+        path.write_bytes(b"RECSITE-CHECKPOINT\nhalf")
+
+    assert training.run_chunk(run.pk, owner="task-2") == RunStatus.SUCCEEDED
+    assert not any(path.exists() for path in leftovers)
+    assert other.exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([other.name, f"model-run-{run.pk}.ckpt"])
