@@ -53,12 +53,20 @@ def _reason_text(item: Item, data: dict, items: dict[int, Item]) -> str:
 
 
 def explanation_reasons(*, user: User, item_ids: list[int]) -> dict[int, str]:
-    """Return {item id: reason sentence} for those of these recommendations already explained."""
-    recs = list(Recommendation.objects.filter(user=user, item_id__in=item_ids))
-    current = _current(user, recs)
-    needed = set(current) | {i for e in current.values() for i in e.data["reason"]["items"]}
+    """Return {item id: reason sentence} for those of these recommendations already explained.
+
+    Reads only the reason of each record (a JSON key, extracted by the database), not the
+    ~1,000 numbers around it: this is on the API's list path.
+    """
+    lists = {item: (at, version) for item, at, version in Recommendation.objects.filter(
+        user=user, item_id__in=item_ids).values_list("item_id", "computed_at", "model_version_id")}
+    records = Explanation.objects.filter(user=user, item_id__in=list(lists), status=ExplanationStatus.READY)
+    current = {item: reason for item, at, version, reason
+               in records.values_list("item_id", "for_computed_at", "model_version_id", "data__reason")
+               if lists[item] == (at, version) and reason}
+    needed = set(current) | {i for reason in current.values() for i in reason["items"]}
     items = {i.pk: i for i in Item.objects.filter(pk__in=needed).prefetch_related("genres")}
-    return {item_id: _reason_text(items[item_id], record.data, items) for item_id, record in current.items()}
+    return {item_id: _reason_text(items[item_id], {"reason": reason}, items) for item_id, reason in current.items()}
 
 
 @dataclass

@@ -76,6 +76,23 @@ def test_explanation_202_then_200_matching_the_schema(scored_person, api_client_
     assert api_client_for(make_user("bob")).get(url).status_code == 404
 
 
+def test_list_carries_each_explained_reason(scored_person, api_client_for, django_capture_on_commit_callbacks):
+    """Once explained, each listed recommendation carries the same reason sentence as its
+    explanation; before that, none (and the list does not wait for it)."""
+    from explain import compute
+
+    client = api_client_for(scored_person)
+    assert all(r["reason"] is None for r in client.get(URL).json()["results"])
+    with django_capture_on_commit_callbacks(execute=True):  # as the worker's commit would
+        compute.explain_person(scored_person.pk)
+    results = client.get(URL).json()["results"]
+    explained = [r for r in results if r["reason"]]
+    assert explained, "the person's top recommendations are explained"
+    for r in explained:
+        detail = client.get(f"{URL}{r['item']['id']}/explanation/").json()
+        assert r["reason"] == detail["reason"]
+
+
 def test_api_selector_matches_the_pages_selector(alice, make_item, make_recommendations):
     """The API's SQL-filtered list equals the pages' list (controls, history, k)."""
     from recommender import selectors
