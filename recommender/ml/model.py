@@ -146,8 +146,14 @@ class TargetAttentionHead(nn.Module):
             att = att + self.recency[:, dist].permute(1, 0, 2, 3).unsqueeze(3)  # (B, nh, Q, 1, L)
         if uniform:
             att = torch.zeros_like(att)
-        mask = ~allowed[:, None, :, None, :]  # (B, 1, Q, 1, L)
+        # A query with no allowed position (training picks padding positions in a history
+        # shorter than head_positions, then leaves their loss out) gets all-zero weights,
+        # not softmax's NaN: a zero gradient times NaN is still NaN, and it would poison the
+        # head's parameters.
+        empty = ~allowed.any(dim=-1)  # (B, Q)
+        mask = ~(allowed | empty.unsqueeze(-1))[:, None, :, None, :]  # (B, 1, Q, 1, L)
         att = att.float().masked_fill(mask, NEG_INF).softmax(dim=-1)  # (B, nh, Q, C, L)
+        att = att.masked_fill(empty[:, None, :, None, None], 0.0)
         G = (u @ v.transpose(-2, -1)).view(B, nh, Q, C, L).float()  # o(e_i) . v(H_j)
         scores = (att * G).sum(dim=-1).sum(dim=1)  # (B, Q, C) = sum_h a_h(i) . (o_h(e_i) . V_h)
         return scores, att

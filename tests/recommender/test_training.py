@@ -29,3 +29,26 @@ def test_a_chunk_removes_the_partial_files_a_killed_worker_left(make_user, make_
     assert not any(path.exists() for path in leftovers)
     assert other.exists()
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted([other.name, f"model-run-{run.pk}.ckpt"])
+
+
+def test_people_with_short_histories_train_to_finite_weights(make_user, make_item, settings, tmp_path):
+    """Histories shorter than the head's training positions (a newcomer's few clicks) train
+    to a model with finite weights instead of ending in a NaN loss."""
+    import torch
+
+    from recommender.ml.checkpoint import load_checkpoint
+
+    settings.RECSITE_MODEL_DIR = tmp_path
+    settings.RECSITE_EPOCHS_PER_CHUNK = 3
+    items = [make_item() for _ in range(8)]
+    start = timezone.now() - timedelta(days=1)
+    for p in range(12):
+        person = make_user(f"p{p}")
+        Event.objects.bulk_create([Event(user=person, item=items[(p + t) % 8], kind="view",
+                                         occurred_at=start + timedelta(minutes=t)) for t in range(4 + p % 3)])
+    run = TrainingRun.objects.create(hyperparams={**TINY, "max_epochs": 3, "patience": 3})
+
+    assert training.run_chunk(run.pk, owner="task-1") == RunStatus.SUCCEEDED
+    run.refresh_from_db()
+    weights = load_checkpoint(run.model_version.artifact_path).payload["model"]
+    assert all(torch.isfinite(w).all() for w in weights.values())
