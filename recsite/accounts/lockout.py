@@ -74,7 +74,6 @@ class AccountAndAddressHandler(AxesDatabaseHandler):
 def login_failures_reset(*, request: HttpRequest, user: User) -> int:
     """Forget the account's failures after a sign-in that did not go through `login()`
     (an API token): the same as a web login does through axes' `user_logged_in` handler."""
-    AxesProxyHandler.update_request(request)
     return AxesProxyHandler.get_implementation().reset_user_attempts(
         request, get_credentials(user.get_username()))
 
