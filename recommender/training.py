@@ -229,5 +229,11 @@ def run_fail(run_id: int, message: str) -> None:
 
 
 def run_error(run_id: int, message: str) -> None:
-    """Record a chunk's error while the task retries; the run stays resumable."""
-    TrainingRun.objects.filter(pk=run_id).update(error=message[:5000], lease_owner="", lease_expires_at=None)
+    """Record a chunk's error while the task retries; the run stays resumable.
+
+    The task keeps its lease: Celery's retry has the same task id and arguments, and by now
+    the run's epoch may be past the one the task was sent for, so only the lease lets the
+    retry back in (a released lease left it 'busy' and the run stalled until the sweep).
+    If the retry never comes, the lease expires and the sweep resumes the run.
+    """
+    TrainingRun.objects.filter(pk=run_id).update(error=message[:5000])

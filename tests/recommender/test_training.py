@@ -52,3 +52,16 @@ def test_people_with_short_histories_train_to_finite_weights(make_user, make_ite
     run.refresh_from_db()
     weights = load_checkpoint(run.model_version.artifact_path).payload["model"]
     assert all(torch.isfinite(w).all() for w in weights.values())
+
+
+def test_a_retry_after_progress_takes_the_run_back(db):
+    """A chunk that fails after it reported an epoch is retried by Celery with the same task
+    id and arguments: the retry retakes the lease; another task's stale duplicate may not."""
+    run = TrainingRun.objects.create()
+    assert training.lease_acquire(run.pk, "task-1", 0)
+    TrainingRun.objects.filter(pk=run.pk).update(epoch=1)  # progress, then the chunk raised
+    training.run_error(run.pk, "OSError: [Errno 28] No space left on device")
+
+    assert training.lease_acquire(run.pk, "task-1", 0)
+    assert not training.lease_acquire(run.pk, "task-2", 0)
+    assert TrainingRun.objects.get(pk=run.pk).error.startswith("OSError")
