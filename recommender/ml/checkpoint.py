@@ -132,7 +132,8 @@ def load_checkpoint(path: str | Path, *, expected_sha256: str | None = None) -> 
     if expected_sha256 is not None and digest != expected_sha256:
         raise CheckpointError(f"{path} is not the expected checkpoint (sha256 {digest})")
     try:
-        config = ModelConfig(**header["config"])
+        # files written before the residual head existed scored without the first-stage term
+        config = ModelConfig(**{"head_residual": False, **header["config"]})
     except TypeError as exc:
         raise CheckpointError(f"{path} has an incompatible config: {exc}") from None
     item_map = ItemIdMap(tuple(header["item_ids"]))

@@ -89,3 +89,15 @@ def test_resume_on_other_data_is_refused(tmp_path):
     other = build_sequences(successor_rows(n_users=20, n_items=10, length=6, seed=1))
     with pytest.raises(CheckpointError, match="different data"):
         Trainer(other, cfg, tcfg).fit(resume_from=ckpt)
+
+
+def test_checkpoint_from_before_the_residual_head_keeps_its_scoring(tmp_path, monkeypatch):
+    """A stored config without head_residual loads as the non-residual head it was trained as."""
+    cfg = ModelConfig(n_items=5, max_len=6, d_model=8, candidates=3, head_residual=False)
+    old = {k: v for k, v in cfg.to_dict().items() if k != "head_residual"}
+    monkeypatch.setattr(ModelConfig, "to_dict", lambda self: old)
+    path = tmp_path / "old.ckpt"
+    save_checkpoint(path, config=cfg, item_map=ItemIdMap(tuple("abcde")),
+                    payload={"model": Recommender(cfg).state_dict()})
+    monkeypatch.undo()
+    assert load_checkpoint(path).config == cfg

@@ -71,3 +71,39 @@ def test_learns_the_successor_rule_quickly(successor_data):
     metrics = evaluate_model(state.best_model(), trainer.split.test)
     assert metrics["hr@10"] >= 0.9, metrics
     assert time.perf_counter() - t0 < 30
+
+
+def test_residual_head_adds_its_attention_term_to_the_first_stage_logit():
+    """With the attention term's readout zeroed, the head's score is the first stage's e_i . H_t."""
+    model = _model()
+    with torch.no_grad():
+        model.head.o.weight.zero_()
+    seq = torch.tensor([[0, 0, 3, 4, 5, 6, 7, 8]])
+    items = torch.tensor([[9, 10, 11]])
+    H, _, _ = model.encode(seq)
+    first = H[:, -1] @ model.item_vectors()[items[0]].t()  # (1, 3)
+    assert torch.allclose(model.explain(seq, items)["scores"], first, atol=1e-5)
+    assert torch.allclose(model.predict(seq, items), first, atol=1e-5)
+
+
+def test_head_trains_on_candidates_outside_the_history():
+    """As at inference, the head never learns on the items already in the history."""
+    model = _model().train()
+    seen = []
+    forward = model.head.forward
+
+    def record(H, allowed, cand, **kw):
+        seen.append((cand.detach(), kw["query_pos"]))
+        return forward(H, allowed, cand, **kw)
+
+    model.head.forward = record
+    seq = torch.tensor([[0, 1, 2, 3, 4, 5, 6, 7], [8, 9, 10, 11, 12, 13, 14, 15]])
+    targets = torch.cat([seq[:, 1:], torch.tensor([[8], [16]])], dim=1)
+    model.calculate_loss(seq, targets)
+    cand, pos = seen[0]  # (B, P, C, d), (B, P)
+    E = model.item_vectors().detach()
+    for b in range(2):
+        for p in range(pos.shape[1]):
+            history = [i for i in seq[b, : pos[b, p] + 1].tolist() if i]
+            match = (cand[b, p].unsqueeze(1) - E[history].unsqueeze(0)).abs().sum(-1) == 0
+            assert not match.any()

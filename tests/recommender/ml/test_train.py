@@ -1,0 +1,42 @@
+"""Trainer: the learning-rate schedule and the time budget."""
+
+import types
+
+import pytest
+
+from recommender.ml.data import build_sequences
+from recommender.ml.model import ModelConfig
+from recommender.ml.train import Trainer, TrainConfig
+
+from .conftest import successor_rows
+
+
+def _trainer(**kw) -> Trainer:
+    data = build_sequences(successor_rows(n_users=24, n_items=10, length=6))
+    cfg = ModelConfig(n_items=data.n_items, max_len=6, d_model=8, candidates=5)
+    return Trainer(data, cfg, TrainConfig(batch_size=8, bf16=False, **kw))
+
+
+def test_learning_rate_warms_up_then_decays_to_zero():
+    """Linear warm-up over warmup_epochs, then linear or cosine decay to 0 at the horizon."""
+    lin = _trainer(lr=1e-2, warmup_epochs=1.0, lr_schedule="linear")
+    assert lin.lr_at(0.0, 10) == 0.0
+    assert lin.lr_at(0.5, 10) == pytest.approx(0.5 * 1e-2 * 0.95)
+    assert lin.lr_at(5.0, 10) == pytest.approx(0.5e-2)
+    assert lin.lr_at(10.0, 10) == 0.0
+    cos = _trainer(lr=1e-2, warmup_epochs=0.0, lr_schedule="cosine")
+    assert cos.lr_at(0.0, 10) == pytest.approx(1e-2)
+    assert cos.lr_at(5.0, 10) == pytest.approx(0.5e-2)
+    assert _trainer(lr=1e-2, warmup_epochs=0.0, lr_schedule="constant").lr_at(9.0, 10) == 1e-2
+
+
+def test_time_budget_stops_before_an_epoch_that_would_not_fit(monkeypatch):
+    """Epochs of 10 s under a 35 s budget: 3 epochs, the rate decaying to 0 over those 3."""
+    clock = iter(range(0, 1000, 10))  # an epoch reads the clock at its start and end: 10 s
+    monkeypatch.setattr("recommender.ml.train.time", types.SimpleNamespace(perf_counter=lambda: next(clock)))
+    trainer = _trainer(time_budget_s=35.0, max_epochs=50, patience=50)
+    state = trainer.fit()
+    assert state.epoch == 3 and state.done and state.elapsed_s <= 35.0
+    assert state.horizon == 3.0
+    lrs = [h["lr"] for h in state.history]
+    assert lrs[1] > lrs[2] > 0.0
