@@ -109,6 +109,7 @@ def case_redis_kill_queued(d: Drill, r: Result) -> None:
     queued = d.queued("scoring")["scoring_refresh_user"]
     d.stack.kill("redis", signal.SIGKILL)
     killed_at = time.monotonic()
+    time.sleep(2)  # down long enough for every process to lose its connections
     d.restart_redis()
     after = d.queued("scoring")["scoring_refresh_user"]
     r.notes.append(f"{queued} refresh tasks queued for {len(people)} people; Redis SIGKILLed and restarted "

@@ -169,6 +169,28 @@ total includes the demo's).
 {table(results)}
 
 {details}
+
+Found by this drill and fixed, each in a commit of its own with a test:
+- A replacement Celery pool process imports torch before it reports up, which took longer
+  than Celery's default 4 s (`worker_proc_alive_timeout`) on this busy machine: after a
+  SIGKILL the worker killed every replacement in a loop, and the redelivered training
+  chunk never ran. The worker now waits up to 60 s (`recsite/celery.py`).
+- A worker killed while writing a checkpoint left its temp file in the model folder for
+  good. A chunk now deletes its run's partly written files before it starts.
+- People with a few events (histories shorter than the head's 8 training positions) gave
+  the head's attention NaN weights for the padding positions it picked; left out of the
+  loss, they still made every gradient of the head NaN, so training on the drill's data
+  ended in a NaN loss (with a single batch, in a model of NaN weights). Such queries now
+  get zero weights.
+- A training chunk that failed after it had reported an epoch released its lease, so
+  Celery's retry (same task id, same arguments) was refused as a stale duplicate and the
+  run stalled until the sweep resumed it two minutes later. The lease now stays with the
+  task while it retries.
+
+Not drilled: SIGKILL of a whole worker (its main process too, as when a machine is lost).
+Its unacknowledged task then stays in Redis until the visibility timeout (1 h) before it
+is delivered again; a training run is resumed earlier, by the sweep, once its lease
+expires (15 min).
 """
 
 
