@@ -20,8 +20,10 @@ import json
 import math
 import re
 import resource
+import shlex
 import statistics
 import subprocess
+import sys
 import threading
 import time
 import urllib.request
@@ -219,7 +221,7 @@ def machine_busy_s() -> float:
 class Sampler(threading.Thread):
     """Every 5 s: CPU per process group, load average, queue backlogs, the run's epochs."""
 
-    def __init__(self, redis_client, run_id: int, meter: CpuMeter):
+    def __init__(self, redis_client, run_id: int | None, meter: CpuMeter):
         super().__init__(daemon=True)
         self.redis, self.run_id, self.meter = redis_client, run_id, meter
         self.rows: list[dict] = []
@@ -233,7 +235,8 @@ class Sampler(threading.Thread):
         started = time.monotonic()
         while True:
             self.meter.sample()
-            run = TrainingRun.objects.filter(pk=self.run_id).values("status", "history").first()
+            run = TrainingRun.objects.filter(pk=self.run_id).values("status", "history").first() or {
+                "status": "none", "history": []}
             self.rows.append({"t": round(time.monotonic() - started), "load": load_average(),
                               "backlog": queue_backlog(self.redis), "epochs": len(run["history"]),
                               "status": run["status"]})
@@ -261,6 +264,33 @@ def stats(values: list[float]) -> dict:
             "p99": percentile(values, 99), "max": max(values)}
 
 
+def warm_up(base: str, setup: dict, rounds: int = 12) -> int:
+    """Serve each request type `rounds` times from two threads before measuring, so both
+    gunicorn workers have imported their code and built the plot structures (the cost of
+    a cold process is measured on its own, by `request_costs`). Return the requests sent."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    def person(n: int) -> int:
+        me = setup["people"][n % len(setup["people"])]
+        page = {"Cookie": f"{setup['session_cookie']}={me['session']}"}
+        api = {"Authorization": f"Token {me['token']}"}
+
+        def get(path: str, headers: dict) -> bytes:
+            with urllib.request.urlopen(urllib.request.Request(base + path, headers=headers), timeout=60) as r:
+                return r.read()
+
+        items = [row["item"]["id"] for row in json.loads(get("/api/v1/recommendations/", api))["results"]]
+        get("/", page)
+        get("/history/", page)
+        if items:
+            get(f"/recommendations/{items[0]}/why/", page)
+            get(f"/api/v1/recommendations/{items[0]}/explanation/", api)
+        return 5
+
+    with ThreadPoolExecutor(2) as pool:
+        return sum(pool.map(person, range(rounds)))
+
+
 def staff_get(base: str, token: str, path: str) -> dict:
     request = urllib.request.Request(base + path, headers={"Authorization": f"Token {token}"})
     with urllib.request.urlopen(request, timeout=30) as response:
@@ -285,11 +315,15 @@ def main() -> None:
     parser.add_argument("--ml-people", type=int, default=300,
                         help="MovieLens people imported, with all their events (default 300 of 943)")
     parser.add_argument("--first-epochs", type=int, default=3, help="epochs of the model trained before the soak")
+    parser.add_argument("--training-nice", type=int, default=TRAINING_NICE,
+                        help=f"niceness of the training worker (default {TRAINING_NICE})")
+    parser.add_argument("--no-training", action="store_true",
+                        help="diagnosis only: no background training run, to measure its effect")
     parser.add_argument("--keep", action="store_true", help="keep the stack's folder (logs) afterwards")
     parser.add_argument("--no-write", action="store_true", help="print only, leave docs/benchmarks.md alone")
     args = parser.parse_args()
-    command = "  ".join(["`.venv/bin/python -m bench.soak", f"--minutes {args.minutes:g}", f"--users {args.users}",
-                         f"--wait {args.wait[0]:g} {args.wait[1]:g}`"]).replace("  ", " ")
+    shown = [a for a in sys.argv[1:] if a not in ("--no-write", "--keep")]
+    command = f"`{shlex.join(['.venv/bin/python', '-m', 'bench.soak', *shown])}`"
     wall_started, date = time.monotonic(), datetime.now(UTC)
 
     psql(f"DROP DATABASE IF EXISTS {DB_NAME} WITH (FORCE)")
@@ -311,7 +345,7 @@ def main() -> None:
 
         # Training is batch work: an operator runs it niced beside the web server, with the
         # two torch threads that were ~1.5x faster than one here (PITFALLS.md).
-        stack.start_worker("training", "training", threads=2, nice=TRAINING_NICE)
+        stack.start_worker("training", "training", threads=2, nice=args.training_nice)
         stack.start_worker("scoring", "scoring")
         stack.start_worker("explain", "explain")
         first = first_model(setup["people"], args.first_epochs, redis_client) | {"ml_events": setup["ml_events"]}
@@ -321,22 +355,25 @@ def main() -> None:
         connections.close_all()
 
         base = stack.start_web(free_port(), workers=2, access_log_format=ACCESS_FORMAT)
+        warmed = warm_up(base, setup)
         soak_s = args.minutes * 60
         # Enough epochs that the run outlasts the soak even if it had the machine to itself;
         # patience as large, so early stopping does not end it either.
         epochs = min(500, math.ceil(1.5 * soak_s / first["epoch_s"]) + 2)
-        started_run = staff_post(base, setup["staff_token"], "/api/v1/training-runs/",
-                                 {"hyperparams": {"max_epochs": epochs, "patience": epochs}})
-        run_id = started_run["id"]
-        wait(lambda: staff_get(base, setup["staff_token"], f"/api/v1/training-runs/{run_id}/")["status"]
-             == "running", 120, "background training", 0.5)
-        log(f"background training run {run_id} running (max {epochs} epochs, nice {TRAINING_NICE}); "
-            f"soak of {args.users} people for {args.minutes:g} min against {base}")
+        run_id = None
+        if not args.no_training:
+            run_id = staff_post(base, setup["staff_token"], "/api/v1/training-runs/",
+                                {"hyperparams": {"max_epochs": epochs, "patience": epochs}})["id"]
+            wait(lambda: staff_get(base, setup["staff_token"], f"/api/v1/training-runs/{run_id}/")["status"]
+                 == "running", 120, "background training", 0.5)
+            log(f"background training run {run_id} running (max {epochs} epochs, nice {args.training_nice})")
+        log(f"soak of {args.users} people for {args.minutes:g} min against {base}")
 
         setup_file, out_file = stack.dir / "soak-setup.json", stack.dir / "soak-out.json"
         setup_file.write_text(json.dumps(setup))
         sampler = Sampler(redis_client, run_id, CpuMeter(lambda: process_groups(stack)))
         load_before, busy_before, children_before = load_average(), machine_busy_s(), _children_cpu_s()
+        log_offset = len(stack.log("web"))  # warm-up and set-up requests are not counted
         soak_started = time.monotonic()
         sampler.start()
         locust = subprocess.Popen(
@@ -356,17 +393,17 @@ def main() -> None:
         log(f"load finished (locust exit {locust_rc}); load average {load_after}")
 
         results = json.loads(out_file.read_text())
-        run = staff_get(base, setup["staff_token"], f"/api/v1/training-runs/{run_id}/")
+        run = staff_get(base, setup["staff_token"], f"/api/v1/training-runs/{run_id}/") if run_id else None
         from recommender.models import Event, TrainingRun
 
         stored = Event.objects.filter(client_event_id__startswith="soak-").count()
-        history = TrainingRun.objects.get(pk=run_id).history
+        history = TrainingRun.objects.get(pk=run_id).history if run_id else []
         costs = request_costs(setup)
         connections.close_all()
-        server = server_times(stack.log("web"))
+        server = server_times(stack.log("web")[log_offset:])
         worker_errors = {name: len(re.findall(r"\b(?:ERROR|CRITICAL)\b|^Traceback", stack.log(name), re.M))
                          for name in ("web", "training", "scoring", "explain", "beat")}
-        report = _report(args, command, date, first, run, history, epochs, results, stored, server,
+        report = _report(args, command, date, first | {"warmed": warmed}, run, history, epochs, results, stored, server,
                          worker_errors, cpu, busy_s, soak_wall, sampler.rows, costs,
                          load_before, load_after, time.monotonic() - wall_started)
     finally:
@@ -399,6 +436,7 @@ def request_costs(setup: dict, people: int = 30) -> dict:
     from recommender.models import Recommendation
 
     rows: dict[str, list[dict]] = defaultdict(list)
+    cold: dict[str, float] = {}
     profile = ""
     for n, person in enumerate(setup["people"][:people + 1]):
         item = (Recommendation.objects.filter(user_id=person["id"]).order_by("rank")
@@ -421,8 +459,10 @@ def request_costs(setup: dict, people: int = 30) -> dict:
                 cpu, wall = time.process_time(), time.perf_counter()
                 response = call()
                 cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
+            if n == 0:  # this process's first request of the kind: imports, plot structures
+                cold[name] = cpu * 1000
             if n == 0 or response.status_code != 200 or b"data-explanation-status=" in response.content:
-                continue  # the first person warms code and templates; only stored explanations count
+                continue  # only warm requests and stored explanations count below
             rows[name].append({"cpu": cpu * 1000, "wall": wall * 1000, "queries": len(queries),
                                "db": sum(float(q["time"]) for q in queries.captured_queries) * 1000})
         if n == 1:
@@ -431,7 +471,7 @@ def request_costs(setup: dict, people: int = 30) -> dict:
             out = io.StringIO()
             pstats.Stats(profiler, stream=out).sort_stats("tottime").print_stats(12)
             profile = out.getvalue()
-    return {"rows": rows, "profile": profile}
+    return {"rows": rows, "cold": cold, "profile": profile}
 
 
 def _client_rows(results: dict) -> tuple[list[str], int, int]:
@@ -466,7 +506,7 @@ def _minute_rows(results: dict, samples: list[dict]) -> list[str]:
     return rows
 
 
-def _report(args, command: str, date: datetime, first: dict, run: dict, history: list[dict], epochs: int,
+def _report(args, command: str, date: datetime, first: dict, run: dict | None, history: list[dict], epochs: int,
             results: dict, stored: int, server: dict, worker_errors: dict, cpu: dict, busy_s: float,
             soak_s: float, samples: list[dict], costs: dict, load_before: str, load_after: str,
             total_s: float) -> str:
@@ -481,7 +521,8 @@ def _report(args, command: str, date: datetime, first: dict, run: dict, history:
     cost_rows = []
     for name, values in sorted(costs["rows"].items()):
         c, w = stats([v["cpu"] for v in values]), stats([v["wall"] for v in values])
-        cost_rows.append(f"| {name} | {c['n']} | {c['p50']:.0f} | {c['p99']:.0f} | {w['p50']:.0f} | {w['p99']:.0f} | "
+        cost_rows.append(f"| {name} | {costs['cold'].get(name, math.nan):.0f} | {c['n']} | {c['p50']:.0f} | "
+                         f"{c['p99']:.0f} | {w['p50']:.0f} | {w['p99']:.0f} | "
                          f"{statistics.median(v['queries'] for v in values):.0f} | "
                          f"{statistics.median(v['db'] for v in values):.1f} |")
     tally = results["tally"]
@@ -507,6 +548,12 @@ def _report(args, command: str, date: datetime, first: dict, run: dict, history:
         ("p99 GET /api/v1/recommendations/ ≤ 100 ms", recs["p99"] <= 100, f"{recs['p99']:.0f} ms"),
         ('p99 "why this?" page (stored explanation) ≤ 150 ms', why["p99"] <= 150, f"{why['p99']:.0f} ms"),
     ]
+    training = "**Background training**: none (`--no-training`, a diagnostic run: not a soak)" if run is None else (
+        f"**Background training**: run {run['id']}, started through `POST /api/v1/training-runs/` with "
+        f"max_epochs = patience = {epochs} so that neither ends it during the load; {epochs_in_soak} epochs "
+        f"during the load ({per_epoch:.0f} s per epoch on average, against {first['epoch_s']:.0f} s for the "
+        f"first model before the load); status at the end `{run['status']}`, error: {run.get('error') or 'none'}; "
+        "it was stopped with the stack (its checkpoint and lease would let a worker resume it)")
     check_rows = "\n".join(f"| {what} | {value} | {'pass' if ok else '**FAIL**'} |" for what, ok, value in checks)
     failure_list = "\n".join(f"- `{f}`" for f in results["failures"][:10]) or "- none"
     nl = "\n"
@@ -521,7 +568,7 @@ processes (load generator included) {ours:.2f}.
 created and dropped by the run; persistent connections); its own embedded Redis on a TCP
 port with append-only persistence (`appendfsync everysec`) as broker, cache and throttle
 store (site default rate, 1200/min per person); one Celery worker process each for
-`training` (under `nice -n {TRAINING_NICE}`, two torch threads: batch work yields the CPU to
+`training` (under `nice -n {args.training_nice}`, two torch threads: batch work yields the CPU to
 the web, as an operator would run it), `scoring` and `explain` (one torch thread each, normal
 priority: a person's refresh and its explanations are user-facing); beat with the database
 scheduler (the sweeps every minute).
@@ -541,7 +588,10 @@ then one card's "why this?" page 3 (a page still being prepared reloads after 3 
 refresh does); event batch 2 (1–20 events of view/click/rate/like, each with a client event id;
 5% of sends repeat the previous batch whole, as a client that lost an answer does; a 5xx or
 network error is retried with the same ids); API list then one explanation 1 (a 202 is asked
-again after 2 s); history page 1. **Achieved {requests / soak_s:.1f} requests/s** ({requests:,}
+again after 2 s); history page 1. Before the load, {first['warmed']} warm-up requests of every kind
+from two threads let both web workers import their code and build the plot structures; they
+are not counted (a cold process's first request of each kind is measured on its own below).
+**Achieved {requests / soak_s:.1f} requests/s** ({requests:,}
 requests in {soak_s:.0f} s).
 
 Client-side times (ms, request sent to last byte read, measured by locust):
@@ -574,12 +624,7 @@ duplicates (= the repeated events); **{stored:,} stored** in the database afterw
 {tally.get('retried_batches', 0)}; refused (4xx): {tally.get('refused_batches', 0)}; never acknowledged:
 {tally.get('unacknowledged_batches', 0)}.
 
-**Background training**: run {run['id']}, started through `POST /api/v1/training-runs/` with
-max_epochs = patience = {epochs} so that neither ends it during the load; {epochs_in_soak} epochs
-during the load ({per_epoch:.0f} s per epoch on average, against {first['epoch_s']:.0f} s for the first
-model before the load); status at the end `{run['status']}`, error: {run.get('error') or 'none'}; it
-was stopped with the stack (its checkpoint and lease would let a worker resume it). Queue
-backlog (sampled every 5 s): scoring at most {backlog_max['scoring']}, explain at most
+{training}. Queue backlog (sampled every 5 s): scoring at most {backlog_max['scoring']}, explain at most
 {backlog_max['explain']}. Log lines at ERROR or worse: {', '.join(f'{k} {v}' for k, v in worker_errors.items())}.
 
 CPU during the load (cores, user + system, from /proc):
@@ -593,8 +638,8 @@ CPU during the load (cores, user + system, from /proc):
 Cost of one request, served in-process by Django's test client after the load (each soak
 person once, stored explanations only; CPU = this process's CPU time, DB = time in queries):
 
-| request | n | CPU p50 | CPU p99 | wall p50 | wall p99 | queries | DB ms |
-|---|---:|---:|---:|---:|---:|---:|---:|
+| request | CPU, first in a process | n | CPU p50 | CPU p99 | wall p50 | wall p99 | queries | DB ms |
+|---|---:|---:|---:|---:|---:|---:|---:|---:|
 {nl.join(cost_rows)}
 
 **Checks**:
