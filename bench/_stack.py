@@ -22,8 +22,8 @@ PY = sys.executable
 class Stack:
     """Processes sharing one database and broker; `stop()` ends them all."""
 
-    def __init__(self, *, database_url: str | None = None, keep: bool = False):
-        self.dir = Path(tempfile.mkdtemp(prefix="recsite-bench-"))
+    def __init__(self, *, database_url: str | None = None, keep: bool = False, prefix: str = "recsite-bench-"):
+        self.dir = Path(tempfile.mkdtemp(prefix=prefix))
         self.keep = keep
         self.socket = self.dir / "redis.sock"
         self.env = {
