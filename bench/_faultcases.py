@@ -32,7 +32,7 @@ def case_worker_kill_training(d: Drill, r: Result) -> None:
     run resumes from its last epoch checkpoint and finishes; one active model, verified."""
     from django.conf import settings
 
-    epochs = 6
+    epochs = 8  # the kill comes at epoch 2: six epochs of margin on a fast, quiet machine
     log_at = len(d.stack.log("training"))
     run = d.train({"max_epochs": epochs, "patience": epochs})
     at = wait(lambda: (x := d.run(run.pk)) and x.epoch >= 2 and x, 600, "epoch 2", 0.05)
@@ -75,10 +75,13 @@ def case_worker_kill_scoring(d: Drill, r: Result) -> None:
         d.post_events(person, d.new_events(1, "drill:score"))
     everyone = list(Event.objects.order_by().values_list("user_id", flat=True).distinct())
     lost_line = "Task handler raised error: WorkerLostError"
-    kills = 0
+    def scored() -> int:
+        return d.db(lambda: ScoringState.objects.filter(scored_at__gte=since).count(), 0)
+
+    kills, seen = 0, 0
     for _ in range(3):  # until a kill lands inside a task
-        wait(lambda: d.db(lambda: ScoringState.objects.filter(scored_at__gte=since).exists()), 120,
-             "first chunk", 0.02)
+        # right after a chunk commits, the worker is inside the next one
+        seen = wait(lambda: (n := scored()) > seen and n, 120, "a chunk committed", 0.02)
         d.kill_pool("scoring")
         kills += 1
         if poll(lambda: lost_line in log_since(d, "scoring", log_at), 15, 0.1):
