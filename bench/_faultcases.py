@@ -75,6 +75,7 @@ def case_worker_kill_scoring(d: Drill, r: Result) -> None:
         d.post_events(person, d.new_events(1, "drill:score"))
     everyone = list(Event.objects.order_by().values_list("user_id", flat=True).distinct())
     lost_line = "Task handler raised error: WorkerLostError"
+
     def scored() -> int:
         return d.db(lambda: ScoringState.objects.filter(scored_at__gte=since).count(), 0)
 
