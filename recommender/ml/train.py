@@ -36,8 +36,11 @@ class TrainConfig:
     seed: int = 0  # fixes init, batch order and dropout
     bf16: bool = True  # bfloat16 autocast on CPU (12-17% faster step here)
     grad_clip: float = 1.0  # max gradient norm (0 = off)
-    lr_schedule: str = "linear"  # "constant", "linear" or "cosine" decay to 0 over the horizon
-    warmup_epochs: float = 1.0  # linear warm-up from 0 to lr
+    # "constant", or "linear"/"cosine" decay to 0 over the horizon (max_epochs, or the epochs
+    # the time budget holds). Constant by default: on ML-1M a linear decay over 20 epochs led
+    # until epoch 13 and then stalled (validation NDCG@10 0.161 at epoch 20, constant 0.167).
+    lr_schedule: str = "constant"
+    warmup_epochs: float = 0.0  # linear warm-up from 0 to lr
     time_budget_s: float = 0.0  # stop before an epoch that would not fit (0 = none)
     device: str = "auto"  # "auto" = cuda when present, else cpu
 

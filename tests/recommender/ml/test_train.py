@@ -34,7 +34,7 @@ def test_time_budget_stops_before_an_epoch_that_would_not_fit(monkeypatch):
     """Epochs of 10 s under a 35 s budget: 3 epochs, the rate decaying to 0 over those 3."""
     clock = iter(range(0, 1000, 10))  # an epoch reads the clock at its start and end: 10 s
     monkeypatch.setattr("recommender.ml.train.time", types.SimpleNamespace(perf_counter=lambda: next(clock)))
-    trainer = _trainer(time_budget_s=35.0, max_epochs=50, patience=50)
+    trainer = _trainer(time_budget_s=35.0, max_epochs=50, patience=50, lr_schedule="linear")
     state = trainer.fit()
     assert state.epoch == 3 and state.done and state.elapsed_s <= 35.0
     assert state.horizon == 3.0
