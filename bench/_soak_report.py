@@ -74,7 +74,7 @@ def _reading(results: dict, server: dict, costs: dict, machine: float, loads: li
     return "\n".join(lines)
 
 
-def soak_section(args, command: str, date: datetime, facts: dict, run: dict | None, history: list[dict], epochs: int,
+def soak_section(args, command: str, date: datetime, facts: dict, run: dict | None, hyperparams: dict, history: list[dict],
             results: dict, stored: int, server: dict, worker_errors: dict, cpu: dict, busy_s: float,
             soak_s: float, samples: list[dict], costs: dict, load_before: str, load_after: str,
             total_s: float) -> str:
@@ -110,18 +110,23 @@ def soak_section(args, command: str, date: datetime, facts: dict, run: dict | No
                      if name.startswith("GET /recommendations/[id]/why/") for _t, m in series])
     checks = [
         ("server errors (5xx in gunicorn's access log)", server_5xx == 0, f"{server_5xx}"),
-        ("failed requests (locust: non-2xx/3xx or network error)", failures == 0, f"{failures}"),
+        ("failed requests (locust: non-2xx/3xx or network error)", failures == 0, f"{failures}" + (
+            f" ({tally['why_404_replaced']} of them a 404 for a \"why this?\" link whose recommendation a "
+            "rescoring replaced between the home page and the click)" if tally.get("why_404_replaced") else "")),
         ("events lost (created in 201 answers − stored)",
          lost == 0 and tally.get("unacknowledged_batches", 0) == 0, f"{created:,} − {stored:,} = {lost}"),
         ("p99 GET /api/v1/recommendations/ ≤ 100 ms", recs["p99"] <= 100, f"{recs['p99']:.0f} ms"),
         ('p99 "why this?" page (stored explanation) ≤ 150 ms', why["p99"] <= 150, f"{why['p99']:.0f} ms"),
     ]
+    params = ", ".join(f"{k} {v}" for k, v in hyperparams.items())
     training = "**Background training**: none (`--no-training`, a diagnostic run: not a soak)" if run is None else (
-        f"**Background training**: run {run['id']}, started through `POST /api/v1/training-runs/` with "
-        f"max_epochs = patience = {epochs} so that neither ends it during the load; {epochs_in_soak} epochs "
-        f"during the load ({per_epoch:.0f} s per epoch on average, against {facts['epoch_s']:.0f} s for the "
-        f"first model before the load); status at the end `{run['status']}`, error: {run.get('error') or 'none'}; "
-        "it was stopped with the stack (its checkpoint and lease would let a worker resume it)")
+        f"**Background training**: run {run['id']}, started through `POST /api/v1/training-runs/` with {params} "
+        f"(a larger candidate than the served d=64 model: at this data size a d=64 run meets early stopping "
+        f"within minutes); {epochs_in_soak} epochs during the load ({per_epoch:.0f} s per epoch on average; "
+        f"the served model's were {facts['epoch_s']:.0f} s before the load); status at the end "
+        f"`{run['status']}`, error: {run.get('error') or 'none'}"
+        + ("; stopped with the stack after the load (its checkpoint and lease would let a worker resume it)"
+           if run["status"] == "running" else ""))
     check_rows = "\n".join(f"| {what} | {value} | {'pass' if ok else '**FAIL**'} |" for what, ok, value in checks)
     reading = _reading(results, server, costs, machine, loads)
     failure_list = "\n".join(f"- `{f}`" for f in results["failures"][:10]) or "- none"
@@ -188,7 +193,7 @@ backlog of that minute's samples):
 
 **Events**: {tally.get('new_events', 0):,} sent in new batches and {tally.get('resent_events', 0):,} in
 repeated batches; 201 answers counted **{created:,} created** and {tally.get('duplicates', 0):,}
-duplicates (= the repeated events); **{stored:,} stored** in the database afterwards;
+duplicates; **{stored:,} stored** in the database afterwards;
 {results['acked_ids']:,} distinct client ids acknowledged. Batches retried:
 {tally.get('retried_batches', 0)}; refused (4xx): {tally.get('refused_batches', 0)}; never acknowledged:
 {tally.get('unacknowledged_batches', 0)}.

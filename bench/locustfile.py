@@ -36,6 +36,7 @@ RECS = "GET /api/v1/recommendations/"
 EXPLANATION = "GET /api/v1/recommendations/[id]/explanation/"
 EXPLANATION_PREPARING = EXPLANATION + " (202 being prepared)"
 EVENTS = "POST /api/v1/events/"
+RECHECK = "GET /api/v1/recommendations/?k=100 (after a 404)"
 
 BATCH_MAX = 20  # events a phone collects between two sends
 RESEND_SHARE = 0.05  # sends repeated whole, as by a client that lost the answer
@@ -153,9 +154,19 @@ class Person(FastHttpUser):
                 preparing = response.status_code == 200 and PREPARING_MARK in (response.text or "")
                 if preparing:
                     response.request_meta["name"] = WHY_PREPARING
+            if response.status_code == 404:
+                self._after_404(item)
             if not preparing:
                 return
             gevent.sleep(3.0)
+
+    def _after_404(self, item: int) -> None:
+        """Tell a link whose recommendation was replaced meanwhile (the list was rescored
+        between the home page and the click) from a 404 for an item still listed."""
+        response = self.client.get("/api/v1/recommendations/?k=100", headers=self._api(), name=RECHECK)
+        listed = response.status_code == 200 and any(
+            row["item"]["id"] == item for row in response.json()["results"])
+        TALLY["why_404_still_listed" if listed else "why_404_replaced"] += 1
 
     def _new_batch(self) -> list[dict]:
         now = datetime.now(UTC)

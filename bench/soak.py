@@ -39,6 +39,7 @@ DB_NAME = "recsite_soak"
 DATA = Path("/work/shared/data/movielens-100k")
 HISTORY = 40  # events copied into each soak person's history
 TRAINING_NICE = 10
+BACKGROUND_RUN = {"max_epochs": 500, "patience": 100, "d_model": 256, "n_layers": 4}
 
 def log(message: str, started: float = time.monotonic()) -> None:
     elapsed = time.monotonic() - started
@@ -231,16 +232,16 @@ def main() -> None:
         base = stack.start_web(free_port(), workers=2, access_log_format=ACCESS_FORMAT)
         warmed = warm_up(base, setup)
         soak_s = args.minutes * 60
-        # Enough epochs that the run outlasts the soak even if it had the machine to itself;
-        # patience as large, so early stopping does not end it either.
-        epochs = min(500, math.ceil(1.5 * soak_s / first["epoch_s"]) + 2)
+        # A larger candidate than the served model: its epochs (~6x the cost of a d=64 one)
+        # keep it training through the load, where a d=64 run on this data met early stopping
+        # (patience is at most 100 epochs) after about six minutes and was activated mid-soak.
         run_id = None
         if not args.no_training:
             run_id = staff_post(base, setup["staff_token"], "/api/v1/training-runs/",
-                                {"hyperparams": {"max_epochs": epochs, "patience": epochs}})["id"]
+                                {"hyperparams": BACKGROUND_RUN})["id"]
             wait(lambda: staff_get(base, setup["staff_token"], f"/api/v1/training-runs/{run_id}/")["status"]
                  == "running", 120, "background training", 0.5)
-            log(f"background training run {run_id} running (max {epochs} epochs, nice {args.training_nice})")
+            log(f"background training run {run_id} running ({BACKGROUND_RUN}, nice {args.training_nice})")
         log(f"soak of {args.users} people for {args.minutes:g} min against {base}")
 
         setup_file, out_file = stack.dir / "soak-setup.json", stack.dir / "soak-out.json"
@@ -277,7 +278,8 @@ def main() -> None:
         server = server_times(stack.log("web")[log_offset:])
         worker_errors = {name: len(re.findall(r"\b(?:ERROR|CRITICAL)\b|^Traceback", stack.log(name), re.M))
                          for name in ("web", "training", "scoring", "explain", "beat")}
-        report = soak_section(args, command, date, first | {"warmed": warmed, "database": DB_NAME, "history": HISTORY}, run, history, epochs, results, stored, server,
+        facts = first | {"warmed": warmed, "database": DB_NAME, "history": HISTORY}
+        report = soak_section(args, command, date, facts, run, BACKGROUND_RUN, history, results, stored, server,
                          worker_errors, cpu, busy_s, soak_wall, sampler.rows, costs,
                          load_before, load_after, time.monotonic() - wall_started)
     finally:
