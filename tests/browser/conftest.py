@@ -10,6 +10,9 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import expect
+
+from tests.conftest import PASSWORD
 
 CHROMIUM = Path(os.environ.get("RECSITE_CHROMIUM", "/usr/bin/chromium"))
 CHROMIUM_ARGS = [
@@ -87,3 +90,12 @@ def screenshot(browser_page) -> Callable[[str], Path]:
         return path
 
     return take
+
+
+def log_in(page, username: str) -> None:
+    """Log in through the site's own form and wait until the page names the person."""
+    page.goto("/accounts/login/")
+    page.locator("#id_username").fill(username)
+    page.locator("#id_password").fill(PASSWORD)
+    page.locator("main").get_by_role("button", name="Log in").click()
+    expect(page.locator(".whoami")).to_have_text(username)

@@ -6,11 +6,11 @@ from explain import compute
 from recommender.models import Recommendation
 from recommender.scoring import score_people
 
+from .conftest import log_in
 from ..explain.conftest import catalogue, model_version, scored_person  # noqa: F401 - fixtures
 
 pytestmark = pytest.mark.browser
 
-PASSWORD = "a-Strong-passw0rd!"
 COUNT_CANVASES = """() => {
   let n = 0;
   const walk = (root) => {
@@ -21,13 +21,6 @@ COUNT_CANVASES = """() => {
   return n;
 }"""
 
-
-def log_in(page, username: str) -> None:
-    page.goto("/accounts/login/")
-    page.locator("#id_username").fill(username)
-    page.locator("#id_password").fill(PASSWORD)
-    page.locator("main").get_by_role("button", name="Log in").click()
-    expect(page.locator(".whoami")).to_have_text(username)
 
 
 def top_items(person) -> list[int]:

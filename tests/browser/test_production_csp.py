@@ -26,12 +26,14 @@ from recommender.api.tokens import token_create
 from recommender.models import ControlKind, Recommendation, RunStatus, TrainingRun, UserControl
 from recsite.accounts.models import User
 
+from tests.conftest import PASSWORD
+
+from .conftest import log_in
 from ..explain.conftest import catalogue, model_version, scored_person  # noqa: F401 - fixtures
 from ..recsite.production_probe import production_probe
 
 pytestmark = pytest.mark.browser
 
-PASSWORD = "a-Strong-passw0rd!"
 # Runs in every document before its own scripts (not subject to the page's CSP) and reports
 # each violation to Python at once, so a page that reloads itself loses none.
 REPORT_VIOLATIONS = """
@@ -106,13 +108,6 @@ def assert_clean(watch: Watch, production_csp: str) -> None:
     wrong = [(url, status, csp) for url, status, csp in watch.documents if csp != production_csp]
     assert wrong == []
 
-
-def log_in(page, username: str) -> None:
-    page.goto("/accounts/login/")
-    page.locator("#id_username").fill(username)
-    page.locator("#id_password").fill(PASSWORD)
-    page.locator("main").get_by_role("button", name="Log in").click()
-    expect(page.locator(".whoami")).to_have_text(username)
 
 
 def test_the_watch_sees_a_violation(watched):
