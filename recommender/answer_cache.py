@@ -20,6 +20,7 @@ falls back to the database: Redis being down never fails a read.
 """
 from __future__ import annotations
 
+import json
 import logging
 import secrets
 from collections.abc import Callable, Iterable
@@ -46,10 +47,14 @@ def _enabled() -> bool:
     return settings.RECSITE_ANSWER_CACHE_SECONDS > 0
 
 
-def recommendations_answer(*, user_id: int, k: int, build: Callable[[], dict]) -> dict:
-    """Return this person's cached answer for `k`, or `build()` it and cache it."""
+def recommendations_answer(*, user_id: int, k: int, build: Callable[[], dict]) -> bytes:
+    """Return this person's answer for `k` as JSON bytes: cached, or `build()` and cache it.
+
+    The JSON is stored rendered, as DRF's JSON renderer writes it (compact, UTF-8), so a
+    hit costs neither unpickling a structure nor rendering it again.
+    """
     if not _enabled():
-        return build()
+        return _render(build())
     language = translation.get_language() or settings.LANGUAGE_CODE
     person_key, answer_key = _person_key(user_id), _answer_key(user_id, k, language)
     try:
@@ -61,13 +66,17 @@ def recommendations_answer(*, user_id: int, k: int, build: Callable[[], dict]) -
         tags = (_token(person_key, found), _token(CATALOGUE_KEY, found))
     except Exception:  # noqa: BLE001 - any cache failure: answer from the database
         log.warning("answer cache unavailable; reading from the database", exc_info=True)
-        return build()
-    answer = build()
+        return _render(build())
+    answer = _render(build())
     try:
         cache.set(answer_key, (tags, answer), settings.RECSITE_ANSWER_CACHE_SECONDS)
     except Exception:  # noqa: BLE001
         log.warning("answer cache unavailable; answer not cached", exc_info=True)
     return answer
+
+
+def _render(answer: dict) -> bytes:
+    return json.dumps(answer, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode()
 
 
 def _token(key: str, found: dict) -> str:

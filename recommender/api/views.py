@@ -2,7 +2,7 @@
 explanations and controls. Each parses, checks who asks, calls one service or selector
 of the site's own, and formats the answer."""
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.http import Http404
+from django.http import Http404, HttpResponse
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
@@ -240,9 +240,11 @@ class RecommendationListView(APIView):
     def get(self, request: Request) -> Response:
         k = query_int(request, "k", default=10, minimum=1, cap=100)
         user = request.user
-        return Response(answer_cache.recommendations_answer(
+        body = answer_cache.recommendations_answer(
             user_id=user.pk, k=k,
-            build=lambda: recommendations_payload(user, selectors.recommendation_rows_for_user(user=user, k=k))))
+            build=lambda: recommendations_payload(user, selectors.recommendation_rows_for_user(user=user, k=k)))
+        # Already rendered JSON (the API's only renderer, settings.REST_FRAMEWORK).
+        return HttpResponse(body, content_type="application/json")
 
 
 def recommendations_payload(user, rows: list[dict]) -> dict:

@@ -119,5 +119,17 @@ def test_off_without_a_shared_cache(settings):
     settings.RECSITE_ANSWER_CACHE_SECONDS = 0
     calls = []
     for _ in range(2):
-        answer_cache.recommendations_answer(user_id=1, k=10, build=lambda: calls.append(1) or {})
+        body = answer_cache.recommendations_answer(user_id=1, k=10, build=lambda: calls.append(1) or {"a": "é"})
+        assert body == '{"a":"é"}'.encode()
     assert len(calls) == 2
+
+
+@pytest.mark.django_db
+def test_cached_bytes_equal_what_drf_renders(alice, api_client_for, make_item, make_recommendations, settings):
+    """The pre-rendered answer is byte for byte what DRF's JSON renderer writes."""
+    from rest_framework.renderers import JSONRenderer
+
+    make_recommendations(alice, [make_item(title="Amélie"), make_item(title="千と千尋")])
+    response = api_client_for(alice).get(URL)
+    assert response["Content-Type"] == "application/json"
+    assert response.content == JSONRenderer().render(response.json())
