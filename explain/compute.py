@@ -67,7 +67,6 @@ def explain_person(user_id: int) -> int:
         return 0
     Explanation.objects.filter(user_id=user_id, item_id__in=[r.item_id for r in wanted]).update(
         status=ExplanationStatus.RUNNING)
-    answer_cache.people_changed([user_id])
     blocked = dataset.seen_and_blocked([user_id])[user_id]
     started = time.perf_counter()
     person = explain_history(
@@ -92,6 +91,7 @@ def explain_person(user_id: int) -> int:
                           "computed_at": now, "compute_ms": per_item_ms, "error": ""},
             )
             written += 1
+        # Only a ready record carries a reason into the API's list: retire that answer.
         answer_cache.people_changed([user_id])
     return written
 
@@ -125,4 +125,3 @@ def explain_failed(user_id: int, message: str) -> None:
     """Mark the person's running explanations failed (a later request queues them again)."""
     Explanation.objects.filter(user_id=user_id, status=ExplanationStatus.RUNNING).update(
         status=ExplanationStatus.FAILED, error=message[:2000])
-    answer_cache.people_changed([user_id])

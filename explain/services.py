@@ -5,7 +5,6 @@ from datetime import timedelta
 from django.db import transaction
 from django.utils import timezone
 
-from recommender import answer_cache
 from recommender.models import Recommendation
 from recommender.pipeline import send_task
 from recsite.accounts.models import User
@@ -60,6 +59,5 @@ def explanation_request(*, user: User, item_id: int) -> str:
         defaults={"model_version_id": rec.model_version_id, "for_computed_at": rec.computed_at,
                   "status": ExplanationStatus.QUEUED, "requested_at": now, "error": ""},
     )
-    answer_cache.people_changed([user.pk])
     transaction.on_commit(lambda: send_task(explain_person, user.pk))
     return ExplanationStatus.QUEUED
