@@ -8,7 +8,6 @@ import pwd
 import resource
 import shutil
 import signal
-import socket
 import subprocess
 import tempfile
 import threading
@@ -16,14 +15,7 @@ import time
 from glob import glob
 from pathlib import Path
 
-from bench._stack import PY, ROOT, Stack, _get_ok, _ping, wait
-
-
-def free_port() -> int:
-    """Return a loopback TCP port that nothing listens on right now."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from bench._stack import PY, ROOT, Stack, _get_ok, _ping, free_port, wait
 
 
 def postgres_bin() -> Path | None:

