@@ -30,6 +30,16 @@ def test_learning_rate_warms_up_then_decays_to_zero():
     assert _trainer(lr=1e-2, warmup_epochs=0.0, lr_schedule="constant").lr_at(9.0, 10) == 1e-2
 
 
+def test_wsd_schedule_holds_the_rate_then_decays_over_the_last_fifth():
+    """The default: constant until 80% of the horizon, then linearly down to 0 at its end."""
+    wsd = _trainer(lr=1e-2)
+    assert wsd.cfg.lr_schedule == "wsd" and wsd.cfg.decay_frac == 0.2
+    assert wsd.lr_at(0.0, 50) == wsd.lr_at(39.0, 50) == 1e-2
+    assert wsd.lr_at(40.0, 50) == pytest.approx(1e-2)
+    assert wsd.lr_at(45.0, 50) == pytest.approx(0.5e-2)
+    assert wsd.lr_at(50.0, 50) == 0.0
+
+
 def test_time_budget_stops_before_an_epoch_that_would_not_fit(monkeypatch):
     """Epochs of 10 s under a 35 s budget: 3 epochs, the rate decaying to 0 over those 3."""
     clock = iter(range(0, 1000, 10))  # an epoch reads the clock at its start and end: 10 s
