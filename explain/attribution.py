@@ -38,7 +38,11 @@ class ItemExplanation:
     rank: int
     score: float
     head: list[list[float]]  # [head][unit]: target-attention weights, each head sums to 1
-    weights: list[float]  # [unit]: mean over heads (what the page shows), sums to 1
+    weights: list[float]  # [unit]: mean over heads (the heatmap's cells), sums to 1
+    # [unit]: the head's contribution to the score, summed over heads: weight times how far
+    # the item's value lies above its head's average (model.explain); sums to 0. The items
+    # an explanation names are the top ones by this.
+    contribution: list[float]
     rollout: list[float]  # [unit]: head weights pushed through the encoder's rollout
     loo_delta: list[float]  # [unit]: score drop when that item is removed (> 0: it helped)
     loo_rank: list[int]  # [unit]: the item's rank when that item is removed
@@ -158,7 +162,8 @@ def explain_history(
     if blocked:
         exclude_mask[0, torch.as_tensor(blocked)] = True
 
-    # 1. weights: the head's per-head weights, and the same pushed through the rollout
+    # 1. weights: the head's per-head weights, its contributions, and the weights pushed
+    # through the rollout
     out = model.explain(torch.tensor([history]), item_t[None])
     if out["head"] is None:
         raise ValueError("explanations need the target-attention head (scoring='head')")
@@ -168,6 +173,7 @@ def explain_history(
     scatter[torch.arange(len(history)), torch.as_tensor(pos_unit)] = 1.0  # (L, n)
     head_u = head @ scatter  # (heads, C, n)
     weights = head_u.mean(dim=0)  # (C, n)
+    contribution = out["contributions"][0].float().sum(dim=0) @ scatter  # (C, n)
     rollout = (head.mean(dim=0) @ roll) @ scatter  # (C, n)
 
     # 2. leave-one-out (the unchanged history and each unit removed) and 3. faithfulness
@@ -200,8 +206,8 @@ def explain_history(
     method_sets: list[dict[str, dict[int, int]]] = []
     per_item_values = []
     for c in range(C):
-        values = {"head": weights[c].tolist(), "rollout": rollout[c].tolist(),
-                  "loo": loo_delta[:, c].tolist()}
+        values = {"head": contribution[c].tolist(), "weights": weights[c].tolist(),
+                  "rollout": rollout[c].tolist(), "loo": loo_delta[:, c].tolist()}
         per_item_values.append(values)
         method_sets.append({m: {k: want(top_units(v, kk)) for k, kk in ks.items()}
                             for m, v in values.items()})
@@ -218,22 +224,25 @@ def explain_history(
         values = per_item_values[c]
         faith: dict[str, float | int | bool] = {}
         for k in cfg.ks:
-            for method, name in (("head", "comprehensiveness"), ("rollout", "rollout"), ("loo", "loo")):
+            # "head" is what the page names (the top contributions); "weights" the plain
+            # attention weights; "loo" the ceiling
+            for method, name in (("head", "comprehensiveness"), ("weights", "weights"),
+                                 ("rollout", "rollout"), ("loo", "loo")):
                 v = method_sets[c][method][k]
                 faith[f"{name}_at_{k}"] = _finite(float(drop[v, c]))
                 faith[f"rank_after_{method}_at_{k}"] = int(fr[v, c])
             rs = random_sets[k]
             faith[f"random_at_{k}"] = sum(_finite(float(drop[v, c])) for v in rs) / len(rs)
             faith[f"rank_after_random_at_{k}"] = int(torch.tensor([int(fr[v, c]) for v in rs]).median())
-        faith["kendall_tau"] = kendall_tau(values["head"], values["loo"])
-        faith["kendall_tau_rollout"] = kendall_tau(values["rollout"], values["loo"])
         top3 = set(top_units(values["loo"], 3))
-        faith["top3_overlap"] = len(top3 & set(top_units(values["head"], 3))) / max(min(3, n), 1)
-        faith["top3_overlap_rollout"] = len(top3 & set(top_units(values["rollout"], 3))) / max(min(3, n), 1)
+        for method, suffix in (("head", ""), ("weights", "_weights"), ("rollout", "_rollout")):
+            faith[f"kendall_tau{suffix}"] = kendall_tau(values[method], values["loo"])
+            faith[f"top3_overlap{suffix}"] = len(top3 & set(top_units(values[method], 3))) / max(min(3, n), 1)
         faith["verified"] = bool(n > 1 and faith["comprehensiveness_at_3"] > faith["random_at_3"])
         explained.append(ItemExplanation(
             item=int(item_t[c]), rank=int(base_rank[c]), score=float(base_score[c]),
-            head=head_u[:, c].tolist(), weights=values["head"], rollout=values["rollout"],
+            head=head_u[:, c].tolist(), weights=values["weights"], contribution=values["head"],
+            rollout=values["rollout"],
             loo_delta=values["loo"], loo_rank=loo_rank[:, c].tolist(), faithfulness=faith,
             counterfactual=counterfactuals[c],
             reason=reason_units(values["head"], values["loo"], bool(faith["verified"])),
@@ -241,15 +250,15 @@ def explain_history(
     return PersonExplanation(history=units, top=top_list, items=explained)
 
 
-def reason_units(weights: Sequence[float], loo_delta: Sequence[float], verified: bool,
+def reason_units(contribution: Sequence[float], loo_delta: Sequence[float], verified: bool,
                  most: int = 2) -> dict:
     """Return the history units a reason may name, and on what basis.
 
-    Verified: the top-weighted items whose own removal lowers the score (checked, not just
-    weighted). Unverified: the items whose removal lowers the score most.
+    Verified: the items contributing most whose own removal lowers the score (checked, not
+    just attributed). Unverified: the items whose removal lowers the score most.
     """
     if verified:
-        units = [u for u in top_units(weights, 3) if loo_delta[u] > 0][:most]
+        units = [u for u in top_units(contribution, 3) if loo_delta[u] > 0][:most]
         if units:
             return {"units": units, "basis": "weights"}
     units = [u for u in top_units(loo_delta, most) if loo_delta[u] > 0]

@@ -113,7 +113,8 @@ def _records(person: PersonExplanation, item_ids: list[str]) -> list[dict]:
         cf["replacement"] = pk(cf["replacement"])
         records.append({
             "history": history, "top": top, "rank": e.rank, "score": e.score,
-            "head": [r(h) for h in e.head], "weights": r(e.weights), "rollout": r(e.rollout),
+            "head": [r(h) for h in e.head], "weights": r(e.weights),
+            "contribution": r(e.contribution), "rollout": r(e.rollout),
             "loo_delta": r(e.loo_delta), "loo_rank": e.loo_rank,
             "faithfulness": e.faithfulness, "counterfactual": cf,
             "reason": {"items": [history[u] for u in e.reason["units"]], "basis": e.reason["basis"]},

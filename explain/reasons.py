@@ -33,8 +33,8 @@ def reason_sentence(*, titles: Sequence[str], genres: Sequence[str], basis: str)
 def faithfulness_sentence(*, k: int, rank: int, rank_after: int, rank_after_random: int) -> str:
     """Return "removing these 3 items drops this from #2 to #57; 3 random items: #4"."""
     first = ngettext(
-        "Removing the item with the highest weight moves this from #%(rank)s to #%(after)s",
-        "Removing the %(k)s items with the highest weights moves this from #%(rank)s to #%(after)s",
+        "Removing the item that counted most moves this from #%(rank)s to #%(after)s",
+        "Removing the %(k)s items that counted most moves this from #%(rank)s to #%(after)s",
         k) % {"k": k, "rank": rank, "after": rank_after}
     second = ngettext(
         "removing %(k)s random item moves it to #%(random)s.",

@@ -25,18 +25,24 @@ def _current(user: User, recs: list[Recommendation]) -> dict[int, Explanation]:
     return {e.item_id: e for e in records if key[e.item_id] == (e.for_computed_at, e.model_version_id)}
 
 
-def contributions(data: dict) -> dict[int, float]:
-    """Return {history item: verified contribution} of one record.
+def attributed(data: dict) -> list[float]:
+    """Return the head's contribution per history item (records before it: the weights)."""
+    return data.get("contribution") or data["weights"]
 
-    Verified record: the weight of each item whose own removal lowers the score. Otherwise
-    the weights are not trusted: the leave-one-out drops, scaled to sum to 1.
+
+def contributions(data: dict) -> dict[int, float]:
+    """Return {history item: verified contribution} of one record, scaled to sum to 1.
+
+    Verified record: the head's contribution of each item that adds to the score and whose
+    own removal lowers it. Otherwise the head is not trusted: the leave-one-out drops.
     """
-    rows = zip(data["history"], data["weights"], data["loo_delta"], strict=True)
+    rows = zip(data["history"], attributed(data), data["loo_delta"], strict=True)
     if data["faithfulness"]["verified"]:
-        return {item: w for item, w, d in rows if d > 0}
-    drops = {item: d for item, _w, d in rows if d > 0}
-    total = sum(drops.values()) or 1.0
-    return {item: d / total for item, d in drops.items()}
+        kept = {item: c for item, c, d in rows if c > 0 and d > 0}
+    else:
+        kept = {item: d for item, _c, d in rows if d > 0}
+    total = sum(kept.values()) or 1.0
+    return {item: v / total for item, v in kept.items()}
 
 
 def _hover_labels() -> tuple[str, str]:
@@ -109,11 +115,14 @@ class ExplanationView:
             found=cf["found"], top_k=max(TOP_K, self.data["rank"]), most=MAX_REMOVALS)
 
     def weight_rows(self, limit: int | None = None) -> list[dict]:
-        """Return history items by weight: title, weight, leave-one-out change and rank without it."""
+        """Return history items by contribution: title, weight, contribution, leave-one-out
+        change and rank without it."""
         d = self.data
-        rows = [{"item": i, "title": self.title(i), "weight": w, "loo": delta, "rank_without": r}
-                for i, w, delta, r in zip(d["history"], d["weights"], d["loo_delta"], d["loo_rank"], strict=True)]
-        rows.sort(key=lambda r: -r["weight"])
+        rows = [{"item": i, "title": self.title(i), "weight": w, "contribution": c, "loo": delta,
+                 "rank_without": r}
+                for i, w, c, delta, r in zip(d["history"], d["weights"], attributed(d), d["loo_delta"],
+                                             d["loo_rank"], strict=True)]
+        rows.sort(key=lambda r: -r["contribution"])
         return rows[:limit] if limit else rows
 
     def control_rows(self, most: int = 3) -> list[dict]:
@@ -225,7 +234,9 @@ def explanation_view(*, user: User, item_id: int) -> ExplanationView | None:
         wanted.update(i for i, _w in sorted(contributions(row.data).items(), key=lambda kv: -kv[1])[:EDGES_PER_ITEM])
     if data["counterfactual"].get("replacement"):
         wanted.add(data["counterfactual"]["replacement"])
-    wanted.update(data["history"][u] for u in by_weight[:10])  # the weight table's rows
+    contribution = attributed(data)
+    by_contribution = sorted(range(len(data["history"])), key=lambda u: -contribution[u])[:10]
+    wanted.update(data["history"][u] for u in by_contribution)  # the weight table's rows
     # genres only where the page names them: the reason, this item and the graph
     with_genres = {item_id, *data["reason"]["items"]}
     for row in rows:
@@ -246,8 +257,9 @@ def payload_from_view(view: ExplanationView) -> dict:
         "rank": data["rank"],
         "reason": view.reason(),
         "reason_basis": data["reason"]["basis"],
-        "weights": [{"item": r["item"], "weight": r["weight"], "leave_one_out": r["loo"],
-                     "rank_without": r["rank_without"]} for r in view.weight_rows()],
+        "weights": [{"item": r["item"], "weight": r["weight"], "contribution": r["contribution"],
+                     "leave_one_out": r["loo"], "rank_without": r["rank_without"]}
+                    for r in view.weight_rows()],
         "faithfulness": {**data["faithfulness"], "summary": view.faithfulness_text()},
         "counterfactual": {"removed": cf["removed"], "replacement": cf.get("replacement"),
                            "found": cf["found"], "rank_after": cf.get("rank"),

@@ -275,7 +275,11 @@ EXPLANATION_SCHEMA = {
         "item": {"description": "The recommended item."},
         "reason": {"type": "string", "nullable": True},
         "weights": {"type": "array", "items": {"type": "object", "properties": {
-            "item": {}, "weight": {"type": "number"}}}},
+            "item": {}, "weight": {"type": "number"},
+            "contribution": {"type": "number", "description": "The head's contribution to the score: "
+                             "the weight times how far the item's value lies above the head's average."},
+            "leave_one_out": {"type": "number", "description": "Score drop when this item is removed."},
+            "rank_without": {"type": "integer"}}}},
         "faithfulness": {"type": "object", "properties": {
             name: {"type": "number", "nullable": True}
             for name in ("comprehensiveness_at_3", "random_at_3", "loo_at_3", "kendall_tau")

@@ -153,9 +153,7 @@ class TargetAttentionHead(nn.Module):
         _, Q, C, d = cand.shape
         nh, dh = self.nh, self.dh
         k = self.k(H).view(B, L, nh, dh).transpose(1, 2)  # (B, nh, L, dh)
-        v = self.v(H).view(B, L, nh, dh).transpose(1, 2)  # (B, nh, L, dh)
         q = self.q(cand).view(B, Q * C, nh, dh).transpose(1, 2)  # (B, nh, Q*C, dh)
-        u = self.o(cand).view(B, Q * C, nh, dh).transpose(1, 2)  # (B, nh, Q*C, dh)
         att = (q @ k.transpose(-2, -1)).view(B, nh, Q, C, L) / math.sqrt(dh)  # (B, nh, Q, C, L)
         if self.recency is not None:
             j = torch.arange(L, device=H.device)
@@ -172,7 +170,7 @@ class TargetAttentionHead(nn.Module):
         mask = ~(allowed | empty.unsqueeze(-1))[:, None, :, None, :]  # (B, 1, Q, 1, L)
         att = att.float().masked_fill(mask, NEG_INF).softmax(dim=-1)  # (B, nh, Q, C, L)
         att = att.masked_fill(empty[:, None, :, None, None], 0.0)
-        G = (u @ v.transpose(-2, -1)).view(B, nh, Q, C, L).float()  # o(e_i) . v(H_j)
+        G = self.values(H, cand)  # (B, nh, Q, C, L)
         scores = (att * G).sum(dim=-1).sum(dim=1)  # (B, Q, C) = sum_h a_h(i) . (o_h(e_i) . V_h)
         if self.residual:
             if query_pos is None:
@@ -181,6 +179,19 @@ class TargetAttentionHead(nn.Module):
                 Ht = H.gather(1, query_pos.unsqueeze(-1).expand(B, Q, H.shape[-1]))  # (B, Q, d)
             scores = scores + (cand.float() * Ht.float().unsqueeze(2)).sum(dim=-1)  # + e_i . H_t
         return scores, att
+
+    def values(self, H: torch.Tensor, cand: torch.Tensor) -> torch.Tensor:
+        """Return o_h(e_i) . v_h(H_j), what each history position adds per unit of weight.
+
+        H: (B, L, d); cand: (B, Q, C, d). Returns (B, nh, Q, C, L) float32; a candidate's
+        score is the weighted sum of its row: sum_h sum_j a_hj(i) * values_hj(i).
+        """
+        B, L, _ = H.shape
+        _, Q, C, _ = cand.shape
+        nh, dh = self.nh, self.dh
+        v = self.v(H).view(B, L, nh, dh).transpose(1, 2)  # (B, nh, L, dh)
+        u = self.o(cand).view(B, Q * C, nh, dh).transpose(1, 2)  # (B, nh, Q*C, dh)
+        return (u @ v.transpose(-2, -1)).view(B, nh, Q, C, L).float()
 
 
 class Recommender(nn.Module):
@@ -358,12 +369,24 @@ class Recommender(nn.Module):
         """Return scores and attention for candidates ``items`` (B, C) after histories (B, L).
 
         ``scores``: (B, C) head scores; ``head``: (B, head_heads, C, L) target-attention
-        weights (0 at padding) that produced them; ``encoder``: one (B, n_heads, L, L)
-        self-attention tensor per layer. With ``scoring="last"`` ``head`` is None.
+        weights (0 at padding) that produced them; ``contributions``: (B, head_heads, C, L),
+        each position's share of the score measured against its head's average,
+        a_hj * (values_hj - score_h): removing position j alone, with the encoder's output
+        held fixed, lowers head h's score by exactly contribution_hj / (1 - a_hj), so the
+        positions it ranks first are the ones whose removal costs most, and it sums to 0
+        over a head's positions (a random removal costs 0 to first order); ``encoder``: one
+        (B, n_heads, L, L) self-attention tensor per layer. With ``scoring="last"``
+        ``head`` and ``contributions`` are None.
         """
         H, real, atts = self.encode(seq, need_weights=True)
         E = self.item_vectors()
         if self.head is None:
-            return {"scores": (H[:, -1:] * E[items]).sum(-1), "head": None, "encoder": atts}
-        scores, weights = self.head(H, real.unsqueeze(1), E[items].unsqueeze(1))
-        return {"scores": scores.squeeze(1), "head": weights.squeeze(2), "encoder": atts}
+            return {"scores": (H[:, -1:] * E[items]).sum(-1), "head": None,
+                    "contributions": None, "encoder": atts}
+        cand = E[items].unsqueeze(1)  # (B, 1, C, d)
+        scores, weights = self.head(H, real.unsqueeze(1), cand)
+        values = self.head.values(H, cand)  # (B, nh, 1, C, L)
+        per_head = (weights * values).sum(dim=-1, keepdim=True)  # (B, nh, 1, C, 1)
+        contributions = weights * (values - per_head)  # exactly 0 at padding (weight 0)
+        return {"scores": scores.squeeze(1), "head": weights.squeeze(2),
+                "contributions": contributions.squeeze(2), "encoder": atts}

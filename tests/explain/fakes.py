@@ -8,12 +8,15 @@ class BagModel:
     """score(i | h) = prior[i] + sum_j a_ij * value[i, h_j], with a_i = softmax_j(query[i, h_j]).
 
     One head; the "encoder" passes items through unchanged (identity attention), so the
-    rollout equals the head's weights.
+    rollout equals the head's weights. ``reported_value``, when set, is the value matrix
+    ``explain`` reports contributions from instead of the one that scores: a stand-in for
+    what a first-order attribution misses in a real encoder.
     """
 
     def __init__(self, prior: list[float], query: torch.Tensor, value: torch.Tensor, max_len: int = 10):
         self.prior = torch.tensor([0.0, *prior])  # index 0 = padding
         self.query, self.value = query, value  # (N+1, N+1): [candidate, history item]
+        self.reported_value: torch.Tensor | None = None
         self.cfg = SimpleNamespace(n_items=len(prior), max_len=max_len)
 
     def _score(self, seq: torch.Tensor, items: torch.Tensor):
@@ -25,9 +28,13 @@ class BagModel:
 
     def explain(self, seq, items):
         scores, a = self._score(seq, items)
+        value = self.value if self.reported_value is None else self.reported_value
+        v = value[items.unsqueeze(-1), seq.unsqueeze(1)]  # (B, C, L)
+        contributions = a * (v - (a * v).sum(-1, keepdim=True))
         L = seq.shape[1]
         eye = torch.eye(L).expand(seq.shape[0], 1, L, L)
-        return {"scores": scores, "head": a.unsqueeze(1), "encoder": [eye]}
+        return {"scores": scores, "head": a.unsqueeze(1), "contributions": contributions.unsqueeze(1),
+                "encoder": [eye]}
 
     def full_sort_predict(self, seq, exclude=None):
         n = self.cfg.n_items

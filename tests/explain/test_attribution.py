@@ -58,13 +58,37 @@ def test_faithfulness_beats_random_and_agrees_with_loo():
     assert f["rank_after_head_at_1"] > f["rank_after_random_at_1"] or f["rank_after_head_at_1"] > 2
 
 
-def test_unverified_when_weights_point_at_an_irrelevant_item():
-    """Attention on an item that adds nothing is not presented; the reason falls back to LOO."""
+def heavy_weights_on_worthless_items():
+    """Item 5's attention goes to items 2, 4 and 6, which add nothing; the little weight on
+    item 3 carries its score."""
     model = deciding_model()
     model.query[5, 1] = 0.0
     model.query[5, 2], model.query[5, 4], model.query[5, 6] = 6.0, 5.0, 4.0  # worthless items
     model.value[5, 1] = 0.0
-    model.value[5, 3] = 200.0  # the little weight on item 3 carries the score
+    model.value[5, 3] = 200.0
+    return model
+
+
+def test_contributions_find_what_carries_the_score_where_weights_alone_do_not():
+    """The shown items are the head's top contributions (weight x value above the average):
+    they name item 3, where the three heaviest weights do no better than random removal."""
+    model = heavy_weights_on_worthless_items()
+    history = [1, 2, 3, 4, 6, 7, 8]
+    person = explain_history(model, history, [5], exclude=history, config=CFG)
+    item, unit_of_3 = person.items[0], person.history.index(3)
+    f = item.faithfulness
+    assert top_units(item.contribution, 1) == [unit_of_3]
+    assert sum(item.contribution) == pytest.approx(0.0, abs=1e-4)
+    assert f["weights_at_3"] <= f["random_at_3"] < f["comprehensiveness_at_3"]
+    assert f["verified"] is True
+    assert item.reason == {"units": [unit_of_3], "basis": "weights"}
+
+
+def test_unverified_when_the_reported_contributions_miss_what_removal_shows():
+    """An attribution that removal contradicts is not presented; the reason falls back to LOO."""
+    model = heavy_weights_on_worthless_items()
+    model.reported_value = torch.zeros_like(model.value)
+    model.reported_value[5, 2], model.reported_value[5, 4], model.reported_value[5, 6] = 9.0, 8.0, 7.0
     history = [1, 2, 3, 4, 6, 7, 8]
     person = explain_history(model, history, [5], exclude=history, config=CFG)
     item = person.items[0]

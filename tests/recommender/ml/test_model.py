@@ -53,6 +53,29 @@ def test_explained_scores_are_the_ranking_scores():
     assert torch.allclose(out["scores"], full.gather(1, top), atol=1e-5)
 
 
+def test_contributions_are_each_positions_exact_removal_effect_with_the_encoder_held():
+    """Per head, contributions sum to 0, are 0 at padding, and removing position j from the
+    head's view (same encoder output) lowers that head's score by contribution_j / (1 - a_j)."""
+    model = _model()
+    seq = torch.tensor([[0, 0, 3, 4, 5, 6, 7, 8]])
+    items = torch.tensor([[9, 10, 11]])
+    out = model.explain(seq, items)
+    c, a = out["contributions"], out["head"]  # (1, heads, C, L)
+    assert c.shape == a.shape == (1, 2, 3, 8)
+    assert torch.allclose(c.sum(-1), torch.zeros(1, 2, 3), atol=1e-5)
+    assert (c[..., :2] == 0).all()
+    H, real, _ = model.encode(seq)
+    cand = model.item_vectors()[items].unsqueeze(1)  # (1, 1, C, d)
+    head = model.head
+    per_head = lambda allowed: (head(H, allowed, cand)[1] * head.values(H, cand)).sum(-1)[:, :, 0]  # noqa: E731
+    base = per_head(real.unsqueeze(1))  # (1, heads, C)
+    for j in range(2, 8):
+        allowed = real.clone()
+        allowed[0, j] = False
+        drop = base - per_head(allowed.unsqueeze(1))
+        assert torch.allclose(drop, c[..., j] / (1 - a[..., j]), atol=1e-4)
+
+
 def test_uniform_ablation_changes_scores():
     """Freezing the head's weights to uniform gives different scores."""
     model = _model()
