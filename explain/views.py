@@ -19,7 +19,11 @@ def explanation_page(request: HttpRequest, *, user: User, item_id: int, template
         if view is None and status == "ready":  # finished between the two reads
             view = selectors.explanation_view(user=user, item_id=item_id)
     except Recommendation.DoesNotExist:
-        raise Http404(_("This is not one of your current recommendations.")) from None
+        if (extra or {}).get("staff_view"):
+            raise Http404(_("This is not one of this person's current recommendations.")) from None
+        # the person's own link, usually from a list shown before a refresh: say so, and
+        # point at the current list (anyone else's item reads the same: nothing leaks)
+        return render(request, "explain/not_current.html", status=404)
     context = {"person": user, "status": status, "view": view, **(extra or {})}
     if view is not None:
         context.update({

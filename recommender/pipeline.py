@@ -197,6 +197,11 @@ def training_busy() -> bool:
     return TrainingRun.objects.filter(status__in=[RunStatus.QUEUED, RunStatus.RUNNING]).exists()
 
 
+def training_run_going() -> TrainingRun | None:
+    """Return the oldest run that is queued or running, if any."""
+    return TrainingRun.objects.filter(status__in=[RunStatus.QUEUED, RunStatus.RUNNING]).order_by("pk").first()
+
+
 def training_due(*, min_new_events: int) -> bool:
     """Return True if no run is going and `min_new_events` arrived since the active
     model's snapshot (or no model exists yet and there are events)."""

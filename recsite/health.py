@@ -55,3 +55,25 @@ def readyz(request: HttpRequest) -> JsonResponse:
     ready = all(checks.values())
     return JsonResponse({"status": "ready" if ready else "not ready", "checks": checks},
                         status=200 if ready else 503)
+
+
+class ProbeMiddleware:
+    """Answer /healthz and /readyz before anything checks the host or the scheme.
+
+    A load balancer or a supervisor probes the process directly (http://10.0.0.5:8000/healthz),
+    with its own address as the host and no X-Forwarded-Proto: host validation would answer
+    400 and the HTTPS redirect 301, and the probe would report a healthy process as down.
+    The probes say only whether the process, database, broker and model are up.
+    """
+
+    PROBES = {"/healthz": healthz, "/readyz": readyz}
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest):
+        probe = self.PROBES.get(request.path_info)
+        if probe is not None and request.method in ("GET", "HEAD"):
+            return probe(request)
+        return self.get_response(request)
+

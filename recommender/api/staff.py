@@ -1,6 +1,7 @@
 """Staff-only API views: training runs and model versions. Everyone else gets 403."""
 from django.core.exceptions import ValidationError as DjangoValidationError
-from drf_spectacular.utils import extend_schema
+from django.utils.translation import gettext as _
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import exceptions, generics, status
 from rest_framework.permissions import IsAdminUser
 from rest_framework.request import Request
@@ -24,10 +25,17 @@ class TrainingRunListView(BodyLimitMixin, generics.ListAPIView):
     def get(self, request: Request, *args, **kwargs) -> Response:
         return super().get(request, *args, **kwargs)
 
-    @extend_schema(request=s.TrainingRunInSerializer, responses={202: s.TrainingRunStartedSerializer},
+    @extend_schema(request=s.TrainingRunInSerializer,
+                   responses={202: s.TrainingRunStartedSerializer,
+                              409: OpenApiResponse(description="A run is already queued or running.")},
                    summary="Start a training run (staff)")
     def post(self, request: Request) -> Response:
         data = parse(s.TrainingRunInSerializer, request.data)
+        going = pipeline.training_run_going()
+        if going is not None:  # two runs would race for the same workers and activations
+            return Response({"detail": _("Training run %(id)s is already %(status)s; wait for it to finish.")
+                             % {"id": going.pk, "status": going.get_status_display()}, "id": going.pk},
+                            status=status.HTTP_409_CONFLICT)
         try:
             run = pipeline.training_run_start(hyperparams=data.get("hyperparams"), requested_by=request.user)
         except DjangoValidationError as exc:

@@ -35,6 +35,18 @@ def test_staff_starts_a_run_and_follows_it(staff, api_client_for):
     assert TrainingRun.objects.get().requested_by == staff
 
 
+def test_a_second_run_while_one_is_going_answers_409(staff, api_client_for):
+    """Two runs would race for the workers; the second request names the first."""
+    client = api_client_for(staff)
+    first = client.post("/api/v1/training-runs/", {}, format="json").json()
+    second = client.post("/api/v1/training-runs/", {}, format="json")
+    assert second.status_code == 409
+    assert second.json()["id"] == first["id"] and "already" in second.json()["detail"]
+    assert TrainingRun.objects.count() == 1
+    TrainingRun.objects.filter(pk=first["id"]).update(status="succeeded")
+    assert client.post("/api/v1/training-runs/", {}, format="json").status_code == 202
+
+
 @pytest.mark.parametrize("hyperparams", [{"max_epochs": 0}, {"nope": 1}, {"lr": "fast"}])
 def test_bad_hyperparams_answer_400(staff, api_client_for, hyperparams):
     response = api_client_for(staff).post("/api/v1/training-runs/", {"hyperparams": hyperparams}, format="json")

@@ -42,6 +42,18 @@ def test_another_persons_recommendation_is_404(client, scored_person, make_user)
     assert client.get(reverse("explanation", args=[10**9])).status_code == 404
 
 
+def test_a_link_from_an_older_list_says_so_and_points_at_the_current_one(client, scored_person):
+    """An item that has left the person's list answers 404 with a way back to the list."""
+    login(client, scored_person)
+    item = top_item(scored_person)
+    Recommendation.objects.filter(user=scored_person, item_id=item).delete()  # a refresh dropped it
+    page = client.get(reverse("explanation", args=[item]))
+    text = page.content.decode()
+    assert page.status_code == 404
+    assert "This is not one of your current recommendations" in text
+    assert "See your current recommendations" in text
+
+
 def test_home_links_each_recommendation_to_its_page(client, scored_person):
     """Every recommendation card on the home page has a "why this?" link."""
     login(client, scored_person)

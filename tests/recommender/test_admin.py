@@ -36,6 +36,17 @@ def test_train_now_queues_a_run(admin_client, django_capture_on_commit_callbacks
     assert b"is queued" in response.content
 
 
+def test_train_now_refuses_a_second_run_while_one_is_going(admin_client, django_capture_on_commit_callbacks):
+    """Pressed twice, "Train now" queues one run and says the first is already queued."""
+    from recommender.models import TrainingRun
+
+    with django_capture_on_commit_callbacks(execute=False):
+        admin_client.post("/admin/recommender/trainingrun/train-now/")
+        response = admin_client.post("/admin/recommender/trainingrun/train-now/", follow=True)
+    assert TrainingRun.objects.count() == 1
+    assert b"is already queued" in response.content
+
+
 def test_train_now_refuses_get(admin_client):
     """A GET to "Train now" starts nothing."""
     from recommender.models import TrainingRun

@@ -10,7 +10,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 
-# /healthz and the language switch touch neither the database nor the static manifest
+# /healthz, the language switch and redirects touch neither the database nor the static manifest
 # (which exists only after collectstatic), so the probe needs nothing set up.
 PROBE = r"""
 import json
@@ -20,14 +20,17 @@ from django.conf import settings
 from django.test import Client
 
 client = Client(HTTP_HOST="example.com")
-secure = client.get("/healthz", secure=True)
-plain = client.get("/healthz")
+secure = client.get("/i18n/setlang/", secure=True)
+plain = client.get("/")
+probe = Client(HTTP_HOST="10.1.2.3").get("/healthz")  # a supervisor's own address, plain HTTP
 language = client.post("/i18n/setlang/", {"language": "zh-hans", "next": "/"}, secure=True)
 cookie = language.cookies[settings.LANGUAGE_COOKIE_NAME]
 print(json.dumps({
     "headers": dict(secure.headers),
     "plain_status": plain.status_code,
     "plain_location": plain.get("Location"),
+    "probe_status": probe.status_code,
+    "probe_body": probe.content.decode(),
     "language_cookie": {"secure": bool(cookie["secure"]), "httponly": bool(cookie["httponly"]),
                         "samesite": cookie["samesite"]},
     "settings": {name: getattr(settings, name) for name in (

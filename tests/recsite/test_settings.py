@@ -41,7 +41,7 @@ def test_production_sends_the_security_headers():
     referrers and opener, and the site's CSP without unsafe-eval or inline scripts."""
     probe = production_probe()
     headers = probe["headers"]
-    assert probe["plain_status"] == 301 and probe["plain_location"] == "https://example.com/healthz"
+    assert probe["plain_status"] == 301 and probe["plain_location"] == "https://example.com/"
     assert headers["Strict-Transport-Security"] == "max-age=31536000; includeSubDomains; preload"
     assert headers["X-Content-Type-Options"] == "nosniff"
     assert headers["X-Frame-Options"] == "DENY"
@@ -50,6 +50,13 @@ def test_production_sends_the_security_headers():
     csp = dict(d.strip().split(" ", 1) for d in headers["Content-Security-Policy"].split(";"))
     assert csp["script-src"] == "'self'" and csp["frame-ancestors"] == "'none'"
     assert "unsafe-eval" not in headers["Content-Security-Policy"]
+
+
+def test_probes_answer_a_supervisor_on_plain_http_at_its_own_address():
+    """/healthz answers 200 to a probe at an address outside ALLOWED_HOSTS, without HTTPS:
+    neither the host check (400) nor the HTTPS redirect (301) stands in its way."""
+    probe = production_probe()
+    assert probe["probe_status"] == 200 and '"ok"' in probe["probe_body"]
 
 
 def test_production_cookies_passwords_and_lockout():
