@@ -25,6 +25,26 @@ def test_home_renders_popular_items(client, make_user, make_item):
     assert "Heat" in response.text
 
 
+def test_popular_items_leave_out_the_persons_own_and_count_once_a_minute(
+        make_user, make_item, django_assert_num_queries):
+    """Most interacted-with first; a person's own and not-interested items are left out at
+    once; the count itself is read from the cache until it expires."""
+    from recommender.selectors import item_popular
+    from recommender.services import control_set
+
+    a, b, c = make_item("A"), make_item("B"), make_item("C")
+    for n, item in enumerate([a, a, a, b, b, c]):
+        event_record(user=make_user(f"p{n}"), data=EventInput(item=item, kind=EventKind.VIEW))
+    assert [i.title for i in item_popular()] == ["A", "B", "C"]
+    me = make_user("me")
+    event_record(user=me, data=EventInput(item=a, kind=EventKind.VIEW))
+    control_set(user=me, item=c, kind="not_interested")
+    assert [i.title for i in item_popular(user=me)] == ["B"]
+    event_record(user=make_user("late"), data=EventInput(item=c, kind=EventKind.VIEW))
+    with django_assert_num_queries(2):  # items and their genres: no count over the events
+        assert [i.title for i in item_popular()] == ["A", "B", "C"]
+
+
 def test_home_prompts_newcomer_to_rate(client, alice):
     """A logged-in person without history is asked to rate a few items."""
     response = client.get(reverse("home"))
