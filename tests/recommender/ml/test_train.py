@@ -50,3 +50,17 @@ def test_time_budget_stops_before_an_epoch_that_would_not_fit(monkeypatch):
     assert state.horizon == 3.0
     lrs = [h["lr"] for h in state.history]
     assert lrs[1] > lrs[2] > 0.0
+
+
+def test_a_budgeted_wsd_run_does_not_stop_early_while_the_rate_is_held(monkeypatch):
+    """Validation that only falls: without a budget patience 2 stops after epoch 3; with a
+    100 s budget (10 s epochs, decay over the last 2) it trains on into the decay and stops
+    by patience only there."""
+    vals = iter([0.5 - 0.01 * n for n in range(100)])
+    monkeypatch.setattr("recommender.ml.train.evaluate_model",
+                        lambda model, pairs: {"ndcg@10": next(vals), "hr@10": 0.0})
+    assert _trainer(max_epochs=50, patience=2).fit().epoch == 3
+    clock = iter(range(0, 10_000, 10))
+    monkeypatch.setattr("recommender.ml.train.time", types.SimpleNamespace(perf_counter=lambda: next(clock)))
+    state = _trainer(max_epochs=50, patience=2, time_budget_s=100.0).fit()
+    assert state.epoch == 9 and state.best_epoch == 1  # decay from epoch 8 (80% of 10): 2 bad evals
