@@ -255,10 +255,14 @@ def reason_units(contribution: Sequence[float], loo_delta: Sequence[float], veri
     """Return the history units a reason may name, and on what basis.
 
     Verified: the items contributing most whose own removal lowers the score (checked, not
-    just attributed). Unverified: the items whose removal lowers the score most.
+    just attributed), leaving out any that contributes less than a fifth of the first (a
+    reason names what mattered, not a runner-up at 0.000). Unverified: the items whose
+    removal lowers the score most.
     """
     if verified:
-        units = [u for u in top_units(contribution, 3) if loo_delta[u] > 0][:most]
+        floor = 0.2 * max(contribution, default=0.0)
+        units = [u for u in top_units(contribution, 3)
+                 if loo_delta[u] > 0 and contribution[u] > 0 and contribution[u] >= floor][:most]
         if units:
             return {"units": units, "basis": "weights"}
     units = [u for u in top_units(loo_delta, most) if loo_delta[u] > 0]

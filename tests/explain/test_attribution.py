@@ -3,7 +3,8 @@ import pytest
 import torch
 
 from explain.attribution import (
-    AttributionConfig, attention_rollout, explain_history, history_units, kendall_tau, top_units,
+    AttributionConfig, attention_rollout, explain_history, history_units, kendall_tau, reason_units,
+    top_units,
 )
 from recommender.ml.model import ModelConfig, Recommender
 
@@ -126,3 +127,12 @@ def test_real_recommender_explains_its_own_top_items():
     assert len(person.history) == 4 and all(len(e.loo_rank) == 4 for e in person.items)
     for e in person.items:
         assert sum(e.weights) == pytest.approx(1.0, abs=1e-5)
+
+
+def test_a_reason_names_only_items_that_mattered():
+    """Verified: the top contributors that removal confirms, none under a fifth of the first;
+    unverified: the leave-one-out leaders."""
+    assert reason_units([1.0, 0.1, 0.5], [1.0, 1.0, 1.0], True) == {"units": [0, 2], "basis": "weights"}
+    assert reason_units([1.0, 0.19, -0.2], [1.0, 1.0, 1.0], True) == {"units": [0], "basis": "weights"}
+    assert reason_units([1.0, 0.9, 0.5], [-0.1, 0.2, 0.3], True) == {"units": [1, 2], "basis": "weights"}
+    assert reason_units([1.0, 0.9, 0.5], [0.1, 0.2, 0.3], False) == {"units": [2, 1], "basis": "leave_one_out"}
