@@ -130,12 +130,11 @@ class TrainingRunAdmin(admin.ModelAdmin):
         if request.method != "POST" or not request.user.has_perm("recommender.add_trainingrun"):
             messages.error(request, _("Starting a training run needs a POST by staff allowed to add runs."))
             return HttpResponseRedirect(target)
-        going = pipeline.training_run_going()
-        if going is not None:
-            messages.error(request, _("Training run %(id)s is already %(status)s; wait for it to finish.")
-                           % {"id": going.pk, "status": going.get_status_display()})
+        try:
+            run = pipeline.training_run_start(requested_by=request.user, only_when_idle=True)
+        except pipeline.TrainingBusy as exc:
+            messages.error(request, str(exc))
             return HttpResponseRedirect(target)
-        run = pipeline.training_run_start(requested_by=request.user)
         messages.success(request, _("Training run %(id)s is queued.") % {"id": run.pk})
         return HttpResponseRedirect(target)
 

@@ -90,11 +90,28 @@ def _enqueue(task, *args) -> None:
     transaction.on_commit(lambda: send_task(task, *args))
 
 
+class TrainingBusy(Exception):
+    """A run is already queued or running; `run` is the oldest such run."""
+
+    def __init__(self, run: TrainingRun):
+        self.run = run
+        super().__init__(_("Training run %(id)s is already %(status)s; wait for it to finish.")
+                         % {"id": run.pk, "status": run.get_status_display()})
+
+
 @transaction.atomic
-def training_run_start(*, hyperparams: dict | None = None, requested_by: User | None = None) -> TrainingRun:
-    """Queue a training run; its first chunk is sent to the training queue on commit."""
+def training_run_start(*, hyperparams: dict | None = None, requested_by: User | None = None,
+                       only_when_idle: bool = False) -> TrainingRun:
+    """Queue a training run; its first chunk is sent to the training queue on commit.
+
+    `only_when_idle` (what staff get): raise TrainingBusy instead when a run is queued or
+    running, since two runs would race for the same workers and activations.
+    """
     from .tasks import training_run_chunk
 
+    going = _runs_going().order_by("pk").first() if only_when_idle else None
+    if going is not None:
+        raise TrainingBusy(going)
     run = TrainingRun.objects.create(
         hyperparams=hyperparams_validate(hyperparams), requested_by=requested_by
     )
@@ -192,14 +209,13 @@ def stale_people(*, older_than_s: float = 30.0, limit: int = 5000) -> list[int]:
     return flagged
 
 
+def _runs_going():
+    return TrainingRun.objects.filter(status__in=[RunStatus.QUEUED, RunStatus.RUNNING])
+
+
 def training_busy() -> bool:
     """Return True while a run is queued or running."""
-    return TrainingRun.objects.filter(status__in=[RunStatus.QUEUED, RunStatus.RUNNING]).exists()
-
-
-def training_run_going() -> TrainingRun | None:
-    """Return the oldest run that is queued or running, if any."""
-    return TrainingRun.objects.filter(status__in=[RunStatus.QUEUED, RunStatus.RUNNING]).order_by("pk").first()
+    return _runs_going().exists()
 
 
 def training_due(*, min_new_events: int) -> bool:

@@ -76,4 +76,3 @@ class ProbeMiddleware:
         if probe is not None and request.method in ("GET", "HEAD"):
             return probe(request)
         return self.get_response(request)
-

@@ -1,6 +1,5 @@
 """Staff-only API views: training runs and model versions. Everyone else gets 403."""
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import exceptions, generics, status
 from rest_framework.permissions import IsAdminUser
@@ -31,13 +30,11 @@ class TrainingRunListView(BodyLimitMixin, generics.ListAPIView):
                    summary="Start a training run (staff)")
     def post(self, request: Request) -> Response:
         data = parse(s.TrainingRunInSerializer, request.data)
-        going = pipeline.training_run_going()
-        if going is not None:  # two runs would race for the same workers and activations
-            return Response({"detail": _("Training run %(id)s is already %(status)s; wait for it to finish.")
-                             % {"id": going.pk, "status": going.get_status_display()}, "id": going.pk},
-                            status=status.HTTP_409_CONFLICT)
         try:
-            run = pipeline.training_run_start(hyperparams=data.get("hyperparams"), requested_by=request.user)
+            run = pipeline.training_run_start(hyperparams=data.get("hyperparams"), requested_by=request.user,
+                                              only_when_idle=True)
+        except pipeline.TrainingBusy as exc:
+            return Response({"detail": str(exc), "id": exc.run.pk}, status=status.HTTP_409_CONFLICT)
         except DjangoValidationError as exc:
             raise exceptions.ValidationError({"hyperparams": django_errors(exc)}) from None
         return Response({"id": run.pk, "status": run.status}, status=status.HTTP_202_ACCEPTED)
