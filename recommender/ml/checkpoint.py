@@ -23,6 +23,10 @@ from .model import ModelConfig, Recommender
 
 MAGIC = b"RECSITE-CHECKPOINT\n"
 FORMAT_VERSION = 1
+# config fields added after checkpoints were first written, with the value a file that lacks
+# one was trained with (the field's default has since changed)
+LEGACY_CONFIG = {"head_residual": False, "head_values": "learned", "positions": "from_end",
+                 "score_temp": 0.0, "n_negatives": 0}
 
 
 class CheckpointError(ValueError):
@@ -132,8 +136,8 @@ def load_checkpoint(path: str | Path, *, expected_sha256: str | None = None) -> 
     if expected_sha256 is not None and digest != expected_sha256:
         raise CheckpointError(f"{path} is not the expected checkpoint (sha256 {digest})")
     try:
-        # files written before the residual head existed scored without the first-stage term
-        config = ModelConfig(**{"head_residual": False, **header["config"]})
+        # a field missing from an older file takes the value that file's model was built with
+        config = ModelConfig(**{**LEGACY_CONFIG, **header["config"]})
     except TypeError as exc:
         raise CheckpointError(f"{path} has an incompatible config: {exc}") from None
     item_map = ItemIdMap(tuple(header["item_ids"]))

@@ -98,7 +98,7 @@ def test_learns_the_successor_rule_quickly(successor_data):
 
 def test_residual_head_adds_its_attention_term_to_the_first_stage_logit():
     """With the attention term's readout zeroed, the head's score is the first stage's e_i . H_t."""
-    model = _model(head_residual=True)
+    model = _model(head_residual=True, head_values="learned", score_temp=0.0)
     with torch.no_grad():
         model.head.o.weight.zero_()
     seq = torch.tensor([[0, 0, 3, 4, 5, 6, 7, 8]])
