@@ -4,7 +4,7 @@
         --variants bench/sweeps/ml1m.json --out sweep.json [--parallel 4] [--wall-limit-min 10]
 
 The variants file maps a name to config overrides (any ModelConfig or TrainConfig field)
-plus ``epochs``. Each variant trains in its own process for exactly that many epochs (no
+plus ``epochs``; an entry ``_base`` holds overrides every variant starts from. Each variant trains in its own process for exactly that many epochs (no
 early stopping; the learning-rate schedule's horizon is ``epochs``), logging per epoch the
 validation NDCG@10 of the final order (the head's) and of the first stage alone; at the end
 the best-validation weights are scored on the test split, with the head's weights frozen to
@@ -126,9 +126,30 @@ def summary(result: dict) -> str:
     return "\n".join(lines)
 
 
+def markdown(result: dict) -> str:
+    """Return a Markdown table of a merged sweep: one row per variant."""
+    rows = ["| variant | overrides | epochs run | best val (epoch) | val, first stage | "
+            "test NDCG@10 / HR@10 | test, first stage | test, uniform weights |",
+            "|---|---|---:|---|---:|---|---:|---:|"]
+    for name, v in result["variants"].items():
+        ep, f = v["epochs"], v["final"] or {}
+        spec = ", ".join(f"{k}={x}" for k, x in v["spec"].items() if k != "epochs") or "defaults"
+        if not ep:
+            rows.append(f"| {name} | {spec} | 0 | | | | | |")
+            continue
+        best = max(ep, key=lambda r: r["val"] or -1)
+        first = max(r.get("val_first") or -1 for r in ep)
+        test = f"{f['test_ndcg']:.4f} / {f['test_hr']:.4f}" if f else "(cut at the wall limit)"
+        cells = [f"{first:.4f}" if first >= 0 else "", test,
+                 *(f"{f[k]:.4f}" if k in f else "" for k in ("test_first_ndcg", "test_uniform_ndcg"))]
+        rows.append(f"| {name} | {spec} | {len(ep)} of {v['spec']['epochs']} | "
+                    f"{best['val']:.4f} ({best['epoch']}) | " + " | ".join(cells) + " |")
+    return "\n".join(rows)
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", required=True)
+    parser.add_argument("--data")
     parser.add_argument("--format", default="auto", choices=("auto",) + FORMATS)
     parser.add_argument("--variants", help="JSON file: name -> overrides with 'epochs'")
     parser.add_argument("--only", default="", help="comma-separated variant names to run")
@@ -142,13 +163,19 @@ def main(argv: list[str] | None = None) -> None:
     # one variant (the parent starts these)
     parser.add_argument("--override", help=argparse.SUPPRESS)
     parser.add_argument("--log", help=argparse.SUPPRESS)
+    parser.add_argument("--report", help="print a merged sweep JSON as a Markdown table")
     args = parser.parse_args(argv)
+    if args.report:
+        print(markdown(json.loads(Path(args.report).read_text())))
+        return
     if args.override:
         run_variant(args)
         return
-    if not args.variants or not args.out:
-        parser.error("--variants and --out are required")
+    if not args.data or not args.variants or not args.out:
+        parser.error("--data, --variants and --out are required")
     variants = json.loads(Path(args.variants).read_text())
+    base = {k: v for k, v in variants.pop("_base", {}).items() if not k.startswith("_")}
+    variants = {name: {**base, **spec} for name, spec in variants.items()}
     if args.only:
         variants = {k: variants[k] for k in args.only.split(",")}
     out = Path(args.out)

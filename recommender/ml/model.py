@@ -3,19 +3,25 @@
 For a candidate item i and the encoded history H (B, L, d) the head computes, per head h,
 
     a_h(i) = softmax_j( q_h(e_i) . k_h(H_j) / sqrt(d_h) + r_h[t - j] )   over real j <= t
-    score(i) = e_i . H_t + sum_h sum_j a_h(i)_j * ( o_h(e_i) . v_h(H_j) )
+    score(i) = sum_h sum_j a_h(i)_j * G_hj(i)
 
-(the first term, the first stage's own logit, only with ``head_residual``, off by default;
-the sum is the e_i-side readout of a(i) . V), so the weights a(i) shown to a person are
-exactly the ones that produced the score. r_h is a learned recency prior (one scalar per
-head and distance; ``recency_init < 0`` removes it); with v and o starting at identity the
-head starts as "mostly the last position", i.e. close to SASRec's score, and learns
-per-candidate attention from there (the residual head starts there with o small). Scoring
-all N items at all L training positions through the head costs B*L*N*L*d, so a cheap first
-stage (the encoder's dot product e_i . H_t, trained with SASRec's full cross-entropy) picks
+so the weights a(i) shown to a person are exactly the ones that produced the score. The
+values G are, by default (``head_values="state"``), the first stage's own score of i read
+from each position's state, split across the heads' slices of the vectors:
+G_hj(i) = ê_i[h] . Ĥ_j[h] / temp (ê, Ĥ unit vectors; plain e_i . H_j without a temperature).
+"What the history up to item j says about i", and the head decides, per candidate, which of
+those readings to trust; a head attending only to the last position scores exactly as the
+first stage does, which is where the learned recency prior r_h (one scalar per head and
+distance) starts it. On ML-1M this head re-ranks at or above its first stage; the older
+learned readout G = o_h(e_i) . v_h(H_j) (``head_values="learned"``, v and o from identity)
+ended 3% below it. With ``head_residual`` (off) the first stage's logit is added on top.
+
+Scoring all N items at all L training positions through the head costs B*L*N*L*d, so a
+cheap first stage (cos(e_i, H_t) / temp, trained with SASRec's full cross-entropy) picks
 the top ``candidates`` items and the head re-ranks them; the final order is the head's.
 
-``scoring="last"`` turns the same module into plain SASRec (score = e_i . H_t), the baseline.
+``scoring="last"`` turns the same module into plain SASRec (the first stage alone), the
+baseline.
 """
 
 from __future__ import annotations

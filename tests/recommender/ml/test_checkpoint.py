@@ -92,9 +92,12 @@ def test_resume_on_other_data_is_refused(tmp_path):
 
 
 def test_checkpoint_from_before_the_residual_head_keeps_its_scoring(tmp_path, monkeypatch):
-    """A stored config without head_residual loads as the non-residual head it was trained as."""
-    cfg = ModelConfig(n_items=5, max_len=6, d_model=8, candidates=3, head_residual=False)
-    old = {k: v for k, v in cfg.to_dict().items() if k != "head_residual"}
+    """A stored config without the fields added since (head_residual, head_values, positions,
+    score_temp, n_negatives) loads as the model it was trained as, not as today's defaults."""
+    cfg = ModelConfig(n_items=5, max_len=6, d_model=8, candidates=3, head_residual=False,
+                      head_values="learned", positions="from_end", score_temp=0.0)
+    new = {"head_residual", "head_values", "positions", "score_temp", "n_negatives"}
+    old = {k: v for k, v in cfg.to_dict().items() if k not in new}
     monkeypatch.setattr(ModelConfig, "to_dict", lambda self: old)
     path = tmp_path / "old.ckpt"
     save_checkpoint(path, config=cfg, item_map=ItemIdMap(tuple("abcde")),

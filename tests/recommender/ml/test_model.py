@@ -16,6 +16,57 @@ def _model(**kw) -> Recommender:
     return Recommender(cfg).eval()
 
 
+def test_state_head_over_one_item_scores_as_the_first_stage():
+    """With values = the first stage's own per-position logits, one history position (weight
+    1) gives exactly the first stage's score cos(e_i, H_t) / temp."""
+    model = _model(head_values="state", score_temp=0.05)
+    seq = torch.tensor([[0, 0, 0, 0, 0, 0, 0, 4]])
+    items = torch.tensor([[1, 2, 9, 15]])
+    H, _, _ = model.encode(seq)
+    first = model.first_stage(H[:, -1], model.item_vectors())[:, items[0] - 1]
+    cos = torch.nn.functional.cosine_similarity(H[:, -1:], model.item_vectors()[items], dim=-1)
+    assert torch.allclose(first, cos / 0.05, atol=1e-4)
+    assert torch.allclose(model.predict(seq, items), first, atol=1e-4)
+
+
+def test_positions_from_the_start_keep_earlier_states_when_an_item_arrives():
+    """The oldest kept item is position 1 however wide the batch, so padding changes nothing
+    and a new item leaves every earlier state as it was; counted from the end, a new item
+    moves every earlier position and so every earlier state."""
+    model = _model(positions="from_start")
+    short, _, _ = model.encode(torch.tensor([[3, 4, 5]]))
+    padded, _, _ = model.encode(torch.tensor([[0, 0, 0, 0, 0, 3, 4, 5]]))
+    longer, _, _ = model.encode(torch.tensor([[3, 4, 5, 6]]))
+    assert torch.allclose(short, padded[:, -3:], atol=1e-5)
+    assert torch.allclose(short, longer[:, :3], atol=1e-5)
+    end = _model(positions="from_end")
+    short, _, _ = end.encode(torch.tensor([[3, 4, 5]]))
+    longer, _, _ = end.encode(torch.tensor([[3, 4, 5, 6]]))
+    assert not torch.allclose(short, longer[:, :3], atol=1e-3)
+
+
+def test_sampled_softmax_loss_leaves_out_negatives_equal_to_the_target():
+    """A sampled negative that is the target is masked, so the loss is the full catalogue's
+    when every item is sampled, whatever the duplicates."""
+    model = _model(scoring="last", n_negatives=400)  # 20 items: every item drawn, many times
+    H = torch.randn(6, 16)
+    targets = torch.tensor([1, 5, 9, 12, 19, 20])
+    E = model.item_vectors()
+    torch.manual_seed(1)
+    sampled = model.first_stage_loss(H, E, targets)
+    logits = model.first_stage(H, E)
+    # full softmax, but each non-target item counted as often as it was drawn
+    torch.manual_seed(1)
+    neg = torch.randint(1, E.shape[0], (400,))
+    counts = torch.bincount(neg - 1, minlength=20).float()  # (20,)
+    weights = counts.expand(6, -1).scatter(1, (targets - 1).unsqueeze(1), 1.0)
+    weights = weights.masked_fill(torch.zeros(6, 20, dtype=torch.bool).scatter(
+        1, (targets - 1).unsqueeze(1), True), 1.0)
+    expected = -(logits.gather(1, (targets - 1).unsqueeze(1)).squeeze(1)
+                 - torch.logsumexp(logits + weights.log(), dim=1)).mean()
+    assert torch.allclose(sampled, expected, atol=1e-4)
+
+
 def test_encoder_is_causal():
     """Changing a later item never changes the encoder output at earlier positions."""
     model = _model()
