@@ -313,8 +313,10 @@ final score of `full_sort_predict` with the same exclusions; ranks count items s
 strictly higher, plus one. A history item is removed with all its occurrences.
 
 What a page names ("shown") are the items with the largest **contributions** of the
-target-attention head: a_hj · (o_h(e_i) · v_h(H_j) − s_h), the weight times how far the
-item's value lies above its head's score s_h, summed over heads. With the encoder held
+target-attention head: a_hj · (G_hj − s_h), the weight times how far the item's value
+G_hj lies above its head's score s_h, summed over heads; in the default head G_hj is the
+first stage's own score for the recommended item, read from the history's state just after
+item j (each head takes its slice of the vectors). With the encoder held
 fixed, removing item j lowers the head's score by exactly its contribution / (1 − a_hj)
 (`tests/recommender/ml/test_model.py`), and contributions sum to 0, so removing random
 items costs nothing to first order. The weights alone (second column) say where the head
