@@ -59,11 +59,15 @@ def default_configs(data: SequenceData, scoring: str, seed: int, budget_s: float
     return mcfg, tcfg
 
 
+def with_overrides(mcfg: ModelConfig, tcfg: TrainConfig, overrides: dict):
+    """Return (mcfg, tcfg) with every override applied to the config that has the field."""
+    return (replace(mcfg, **{k: v for k, v in overrides.items() if hasattr(mcfg, k)}),
+            replace(tcfg, **{k: v for k, v in overrides.items() if hasattr(tcfg, k)}))
+
+
 def train_one(data, scoring, seed, budget_s, overrides, log):
     """Train one model for one seed; return (best model, trainer, state, seconds)."""
-    mcfg, tcfg = default_configs(data, scoring, seed, budget_s)
-    mcfg = replace(mcfg, **{k: v for k, v in overrides.items() if hasattr(mcfg, k)})
-    tcfg = replace(tcfg, **{k: v for k, v in overrides.items() if hasattr(tcfg, k)})
+    mcfg, tcfg = with_overrides(*default_configs(data, scoring, seed, budget_s), overrides)
 
     def progress(p):
         val = "" if p.val_ndcg is None else f" val ndcg@10 {p.val_ndcg:.4f} hr@10 {p.val_hr:.4f}"

@@ -29,7 +29,7 @@ import torch
 from recommender.importing.readers import FORMATS
 from recommender.ml.evaluate import evaluate_model
 
-from .model import default_configs, load
+from .model import default_configs, load, with_overrides
 
 
 def evaluate_first_stage(model, pairs) -> dict:
@@ -51,9 +51,7 @@ def run_variant(args) -> None:
     spec = json.loads(args.override)
     epochs = int(spec.pop("epochs"))
     data = load(args.data, args.format, bool(spec.pop("features", False)))
-    mcfg, tcfg = default_configs(data, spec.pop("scoring", "head"), args.seed, 0.0)
-    mcfg = replace(mcfg, **{k: v for k, v in spec.items() if hasattr(mcfg, k)})
-    tcfg = replace(tcfg, **{k: v for k, v in spec.items() if hasattr(tcfg, k)})
+    mcfg, tcfg = with_overrides(*default_configs(data, spec.pop("scoring", "head"), args.seed, 0.0), spec)
     unknown = [k for k in spec if not hasattr(mcfg, k) and not hasattr(tcfg, k)]
     if unknown:
         raise SystemExit(f"unknown config fields: {unknown}")
@@ -105,27 +103,6 @@ def merge(variants: dict, logdir: Path, out: Path, started: float) -> dict:
     return result
 
 
-def summary(result: dict) -> str:
-    """Return one line per variant: best validation (head, first stage) and the test scores."""
-    lines = []
-    for name, v in result["variants"].items():
-        ep = v["epochs"]
-        if not ep:
-            lines.append(f"{name:24s} no epochs {v['stderr_tail'][-300:]!r}")
-            continue
-        best = max(ep, key=lambda r: r["val"] or -1)
-        first = max((r.get("val_first") or -1 for r in ep))
-        line = (f"{name:24s} ep {len(ep):3d} ({ep[-1]['epoch_s']:.1f}s/ep) best val {best['val']:.4f}"
-                f"@{best['epoch']} first {first:.4f}")
-        f = v["final"]
-        if f:
-            line += f" | test {f['test_ndcg']:.4f}/{f['test_hr']:.4f}"
-            if "test_first_ndcg" in f:
-                line += f" first {f['test_first_ndcg']:.4f} uniform {f['test_uniform_ndcg']:.4f}"
-        lines.append(line)
-    return "\n".join(lines)
-
-
 def markdown(result: dict) -> str:
     """Return a Markdown table of a merged sweep: one row per variant."""
     rows = ["| variant | overrides | epochs run | best val (epoch) | val, first stage | "
@@ -134,8 +111,9 @@ def markdown(result: dict) -> str:
     for name, v in result["variants"].items():
         ep, f = v["epochs"], v["final"] or {}
         spec = ", ".join(f"{k}={x}" for k, x in v["spec"].items() if k != "epochs") or "defaults"
-        if not ep:
-            rows.append(f"| {name} | {spec} | 0 | | | | | |")
+        if not ep:  # it failed before its first epoch: say why
+            why = v["stderr_tail"].strip().splitlines()[-1:] or ["no output"]
+            rows.append(f"| {name} | {spec} | 0 | | | {why[0]} | | |")
             continue
         best = max(ep, key=lambda r: r["val"] or -1)
         first = max(r.get("val_first") or -1 for r in ep)
@@ -201,8 +179,7 @@ def main(argv: list[str] | None = None) -> None:
                 proc.terminate()
             pending, running = [], {}
         merge(variants, logdir, out, started)
-    result = merge(variants, logdir, out, started)
-    print(summary(result))
+    print(markdown(merge(variants, logdir, out, started)))
 
 
 if __name__ == "__main__":

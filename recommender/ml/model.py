@@ -36,6 +36,14 @@ import torch.nn.functional as F
 NEG_INF = float("-inf")
 
 
+def score_space(H: torch.Tensor, E: torch.Tensor, temp: float) -> tuple[torch.Tensor, torch.Tensor]:
+    """Return (H, E) ready for the first stage's dot product: unit vectors with H over
+    ``temp`` when a temperature is set (cosine / temp), else unchanged (e . h)."""
+    if not temp:
+        return H, E
+    return F.normalize(H, dim=-1) / temp, F.normalize(E, dim=-1)
+
+
 @dataclass
 class ModelConfig:
     n_items: int  # real items are 1..n_items; 0 is padding
@@ -201,9 +209,7 @@ class TargetAttentionHead(nn.Module):
                 Ht = H[:, -1:].expand(B, Q, -1)  # (B, Q, d)
             else:
                 Ht = H.gather(1, query_pos.unsqueeze(-1).expand(B, Q, H.shape[-1]))  # (B, Q, d)
-            Ht, ei = Ht.float().unsqueeze(2), cand.float()
-            if self.temp:  # the first stage's own score, cosine over temperature
-                Ht, ei = F.normalize(Ht, dim=-1) / self.temp, F.normalize(ei, dim=-1)
+            Ht, ei = score_space(Ht.float().unsqueeze(2), cand.float(), self.temp)
             scores = scores + (ei * Ht).sum(dim=-1)  # + the first stage's logit for i
         return scores, att
 
@@ -217,9 +223,7 @@ class TargetAttentionHead(nn.Module):
         _, Q, C, _ = cand.shape
         nh, dh = self.nh, self.dh
         if self.v is None:  # "state": split the first stage's score e_i . H_j across heads
-            v, u = H, cand
-            if self.temp:
-                v, u = F.normalize(v, dim=-1), F.normalize(u, dim=-1) / self.temp
+            u, v = score_space(cand, H, self.temp)  # (the temperature on the candidate side)
         else:
             v, u = self.v(H), self.o(cand)
         v = v.reshape(B, L, nh, dh).transpose(1, 2)  # (B, nh, L, dh)
@@ -304,16 +308,12 @@ class Recommender(nn.Module):
 
         e_i . H_t, or cos(e_i, H_t) / score_temp when ``score_temp`` is set.
         """
-        if self.cfg.score_temp:
-            H = F.normalize(H, dim=-1) / self.cfg.score_temp
-            E = F.normalize(E, dim=-1)
+        H, E = score_space(H, E, self.cfg.score_temp)
         return H @ E[1:].t()
 
     def first_stage_items(self, H: torch.Tensor, E_items: torch.Tensor) -> torch.Tensor:
         """Return first-stage scores of given item vectors E_items (B, C, d) after H (B, d)."""
-        if self.cfg.score_temp:
-            H = F.normalize(H, dim=-1) / self.cfg.score_temp
-            E_items = F.normalize(E_items, dim=-1)
+        H, E_items = score_space(H, E_items, self.cfg.score_temp)
         return (H.unsqueeze(1) * E_items).sum(-1)
 
     def calculate_loss(self, seq: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
@@ -380,7 +380,8 @@ class Recommender(nn.Module):
         else:
             neg = torch.randint(1, E.shape[0], (self.cfg.n_negatives,), device=H.device)
             pos_logit = self.first_stage_items(H, E[targets].unsqueeze(1))  # (n, 1)
-            neg_logits = self.first_stage(H, torch.cat([E[:1], E[neg]]))  # (n, K)
+            Hs, En = score_space(H, E[neg], self.cfg.score_temp)
+            neg_logits = Hs @ En.t()  # (n, K)
             neg_logits = neg_logits.masked_fill(neg == targets.unsqueeze(1), NEG_INF)
             logits = torch.cat([pos_logit, neg_logits], dim=1)  # (n, 1 + K)
             labels = torch.zeros_like(targets)
