@@ -3,10 +3,11 @@
 Pure torch, no Django. Works on model indices (1..n_items). A person's history is reduced
 to its distinct items ("units", ordered by last occurrence, oldest first): removing an item
 removes every interaction with it, which is what "if you hadn't watched X" means. Every
-removal experiment is a whole re-ranking by ``full_sort_predict`` with the person's real
-exclusion mask, so ranks are the ranks the person would see (rank = 1 + items scored
-strictly higher); the variants of one person run as a few deduplicated batches (leave-one-out
-and random sets, the methods' top-k sets, one per counterfactual step).
+removal experiment is a whole re-ranking of all items (``full_sort_predict``, or its
+continuation of the history's encoded prefix) with the person's real exclusion mask, so
+ranks are the ranks the person would see (rank = 1 + items scored strictly higher); the
+variants of one person run as a few deduplicated batches (leave-one-out and random sets,
+the methods' top-k sets, one per counterfactual step).
 """
 from __future__ import annotations
 
@@ -28,6 +29,9 @@ class AttributionConfig:
     max_removals: int = 5  # largest counterfactual set
     shortlist: int = 2  # leave-one-out leaders tried at each greedy counterfactual step
     batch: int = 256  # sequences per forward pass
+    # encode a variant only from its first removed item on, continuing the history's cached
+    # encoder states (models with positions counted from the oldest item); same ranks
+    reuse_prefix: bool = True
 
 
 @dataclass(frozen=True)
@@ -106,25 +110,52 @@ def top_units(values: Sequence[float], k: int) -> list[int]:
 
 
 class _Ranker:
-    """Rank all items after many variants of one history, batched and deduplicated."""
+    """Rank all items after many variants of one history, batched and deduplicated.
+
+    A history with items removed is the same history up to the first removed item, so with
+    a model that can continue an encoded prefix (positions counted from the oldest item)
+    only the positions from there on are encoded: variants are sorted by their first
+    removed position and each batch of ``chunk`` continues the history's cached states.
+    """
+
+    chunk = 32  # variants per continued batch (sorted by first removed position)
 
     def __init__(self, model, history: list[int], pos_unit: list[int], exclude: torch.Tensor,
-                 items: torch.Tensor, batch: int):
+                 items: torch.Tensor, batch: int, reuse_prefix: bool = True):
         self.model, self.history, self.pos_unit = model, history, pos_unit
         self.exclude, self.items, self.batch = exclude, items, batch
+        self.first_pos: dict[int, int] = {}  # unit -> its first position in the history
+        for p, u in enumerate(pos_unit):
+            self.first_pos.setdefault(u, p)
+        self.prefix = None
+        if reuse_prefix and getattr(model.cfg, "positions", None) == "from_start":
+            self.prefix = model.encode_prefix(torch.tensor([history]))
+
+    def _full(self, seqs: list[list[int]], removals: list[frozenset[int]]) -> torch.Tensor:
+        """Return full_sort_predict's scores (V, N+1) after each variant."""
+        if self.prefix is None:
+            out = []
+            for start in range(0, len(seqs), self.batch):
+                part = seqs[start:start + self.batch]
+                seq = pad_left(part, self.model.cfg.max_len)  # (b, L)
+                out.append(self.model.full_sort_predict(seq, exclude=self.exclude.expand(len(part), -1)))
+            return torch.cat(out).float()
+        first = [min((self.first_pos[u] for u in r), default=len(self.history)) for r in removals]
+        order = sorted(range(len(seqs)), key=first.__getitem__)
+        full = torch.empty(len(seqs), self.exclude.shape[1])
+        for start in range(0, len(order), self.chunk):
+            idx = order[start:start + self.chunk]
+            keep = first[idx[0]]  # shared by the whole batch (the smallest)
+            seq = pad_left([seqs[v][keep:] for v in idx], self.model.cfg.max_len)  # (b, S)
+            full[idx] = self.model.full_sort_predict_continued(
+                self.prefix, keep, seq, exclude=self.exclude.expand(len(idx), -1)).float()
+        return full
 
     def run(self, removals: list[frozenset[int]]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """Return (scores (V, C), ranks (V, C), full scores (V, N+1)) for each removal set."""
         seqs = [[it for it, u in zip(self.history, self.pos_unit) if u not in r] for r in removals]
-        scores = []
-        for start in range(0, len(seqs), self.batch):
-            part = seqs[start:start + self.batch]
-            seq = pad_left(part, self.model.cfg.max_len)  # (b, L)
-            mask = self.exclude.expand(len(part), -1)  # (b, N+1)
-            out = self.model.full_sort_predict(seq, exclude=mask).float()
-            empty = torch.tensor([not s for s in part])
-            scores.append(out.masked_fill(empty[:, None], float("-inf")))  # nothing left
-        full = torch.cat(scores)  # (V, N+1)
+        empty = torch.tensor([not s for s in seqs])
+        full = self._full(seqs, removals).masked_fill(empty[:, None], float("-inf"))  # nothing left
         s = full[:, self.items]  # (V, C)
         ranks = 1 + (full.unsqueeze(1) > s.unsqueeze(2)).sum(-1)  # (V, C)
         return s, ranks, full
@@ -179,7 +210,7 @@ def explain_history(
     # 2. leave-one-out (the unchanged history and each unit removed) and 3. faithfulness
     # (the top-k by each method, and random k-sets shared by all items): one deduplicated
     # batch; every single-item removal is a leave-one-out variant already
-    ranker = _Ranker(model, history, pos_unit, exclude_mask, item_t, cfg.batch)
+    ranker = _Ranker(model, history, pos_unit, exclude_mask, item_t, cfg.batch, cfg.reuse_prefix)
     sets: dict[frozenset[int], int] = {}
 
     def want(units_: Iterable[int]) -> int:

@@ -102,13 +102,22 @@ class CausalSelfAttention(nn.Module):
         self.proj = nn.Linear(cfg.d_model, cfg.d_model)
         self.drop = nn.Dropout(cfg.dropout)
 
-    def forward(self, x: torch.Tensor, allowed: torch.Tensor, need_weights: bool = False):
+    def forward(self, x: torch.Tensor, allowed: torch.Tensor, need_weights: bool = False,
+                past: tuple[torch.Tensor, torch.Tensor] | None = None):
+        """Return (output (B, L, d), weights or None, (keys, values) (B, nh, P + L, dh)).
+
+        ``past``: keys and values (1 or B, nh, P, dh) of P earlier positions that the L
+        positions of ``x`` continue; ``allowed`` (B, 1, L, P + L) then covers them too.
+        """
         B, L, d = x.shape
         nh = self.n_heads
         q, k, v = self.qkv(x).split(d, dim=2)
         q = q.view(B, L, nh, d // nh).transpose(1, 2)  # (B, nh, L, dh)
         k = k.view(B, L, nh, d // nh).transpose(1, 2)  # (B, nh, L, dh)
         v = v.view(B, L, nh, d // nh).transpose(1, 2)  # (B, nh, L, dh)
+        if past is not None:
+            k = torch.cat([past[0].expand(B, -1, -1, -1), k], dim=2)  # (B, nh, P + L, dh)
+            v = torch.cat([past[1].expand(B, -1, -1, -1), v], dim=2)  # (B, nh, P + L, dh)
         if need_weights:
             att = (q @ k.transpose(-2, -1)) / math.sqrt(d // nh)  # (B, nh, L, L)
             att = att.masked_fill(~allowed, NEG_INF).softmax(dim=-1)
@@ -117,7 +126,7 @@ class CausalSelfAttention(nn.Module):
             att = None
             y = F.scaled_dot_product_attention(q, k, v, attn_mask=allowed)
         y = y.transpose(1, 2).reshape(B, L, d)  # (B, L, d)
-        return self.drop(self.proj(y)), att
+        return self.drop(self.proj(y)), att, (k, v)
 
 
 class Block(nn.Module):
@@ -134,10 +143,10 @@ class Block(nn.Module):
             nn.Linear(hidden, cfg.d_model), nn.Dropout(cfg.dropout),
         )
 
-    def forward(self, x, allowed, need_weights=False):
-        y, att = self.attn(self.ln1(x), allowed, need_weights)
+    def forward(self, x, allowed, need_weights=False, past=None):
+        y, att, kv = self.attn(self.ln1(x), allowed, need_weights, past)
         x = x + y
-        return x + self.ffn(self.ln2(x)), att
+        return x + self.ffn(self.ln2(x)), att, kv
 
 
 class TargetAttentionHead(nn.Module):
@@ -231,6 +240,15 @@ class TargetAttentionHead(nn.Module):
         return (u @ v.transpose(-2, -1)).view(B, nh, Q, C, L).float()
 
 
+@dataclass(frozen=True)
+class EncoderPrefix:
+    """One history's encoder output and per-layer keys and values (``encode_prefix``), for
+    encoding histories that share its first items (``full_sort_predict_continued``)."""
+
+    kv: list[tuple[torch.Tensor, torch.Tensor]]  # per layer: keys, values (1, nh, n, dh)
+    H: torch.Tensor  # (1, n, d) encoder output
+
+
 class Recommender(nn.Module):
     """SASRec encoder + target-attention head, with a RecBole-like interface."""
 
@@ -278,12 +296,31 @@ class Recommender(nn.Module):
         return E
 
     def encode(self, seq: torch.Tensor, need_weights: bool = False):
-        """Encode left-padded histories (B, L) into H (B, L, d); padding rows are 0."""
+        """Encode left-padded histories (B, L) into H (B, L, d); padding rows are 0.
+
+        Returns (H, real (B, L) bool, per-layer self-attention weights or Nones).
+        """
+        H, real, atts, _ = self._encode(seq, need_weights)
+        return H, real, atts
+
+    def encode_prefix(self, seq: torch.Tensor) -> EncoderPrefix:
+        """Encode one unpadded history (1, n) and keep what continuing it needs."""
+        if self.cfg.positions != "from_start" or bool((seq == 0).any()) or seq.shape[0] != 1:
+            raise ValueError("a prefix needs positions='from_start' and one unpadded history")
+        H, _, _, kvs = self._encode(seq)
+        return EncoderPrefix(kvs, H)
+
+    def _encode(self, seq, need_weights=False, prefix: EncoderPrefix | None = None, keep: int = 0):
+        """``encode``, plus each layer's keys and values; with ``prefix``, ``seq`` (B, L,
+        left-padded) continues the first ``keep`` items of the prefix's history and only its
+        positions are computed, attending to the prefix's cached keys and values. Causal
+        attention and positions counted from the oldest item make those states exactly
+        the ones encoding each whole history would give."""
         B, L = seq.shape
         d = self.cfg.d_model
         real = seq != 0  # (B, L)
         if self.cfg.positions == "from_start":  # 1 for the oldest kept item (left padding)
-            pos = real.long().cumsum(dim=1) * real  # (B, L), 0 at padding
+            pos = (keep + real.long().cumsum(dim=1)) * real  # (B, L), 0 at padding
         else:  # position max_len is always the most recent item, whatever the batch width
             pos = torch.arange(self.cfg.max_len - L + 1, self.cfg.max_len + 1, device=seq.device)
             pos = pos.unsqueeze(0) * real  # (B, L), 0 at padding
@@ -294,13 +331,17 @@ class Recommender(nn.Module):
         # a padding query sees only itself (avoids an all-masked row); real queries see
         # real keys at or before them
         allowed = (causal & real[:, None, :]) | eye  # (B, L, L)
-        allowed = allowed.unsqueeze(1)  # (B, 1, L, L)
-        atts = []
-        for block in self.blocks:
-            x, att = block(x, allowed, need_weights)
+        if keep:  # every kept prefix position precedes all of seq's
+            allowed = torch.cat([allowed.new_ones(B, L, keep), allowed], dim=2)  # (B, L, keep + L)
+        allowed = allowed.unsqueeze(1)  # (B, 1, L, keep + L)
+        atts, kvs = [], []
+        for n, block in enumerate(self.blocks):
+            past = (prefix.kv[n][0][:, :, :keep], prefix.kv[n][1][:, :, :keep]) if keep else None
+            x, att, kv = block(x, allowed, need_weights, past)
             x = x * real.unsqueeze(-1)
             atts.append(att)
-        return self.ln_f(x) * real.unsqueeze(-1), real, atts
+            kvs.append(kv)
+        return self.ln_f(x) * real.unsqueeze(-1), real, atts, kvs
 
     # ---- RecBole-like interface ----------------------------------------------------------
     def first_stage(self, H: torch.Tensor, E: torch.Tensor) -> torch.Tensor:
@@ -403,6 +444,33 @@ class Recommender(nn.Module):
         final ranking of the candidates is the head's. ``uniform`` is the ablation.
         """
         H, real, _ = self.encode(seq)
+        return self.rank_states(H, real, exclude, uniform)
+
+    def full_sort_predict_continued(
+        self, prefix: EncoderPrefix, keep: int, seq: torch.Tensor, exclude: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        """``full_sort_predict`` for histories made of the prefix's first ``keep`` items
+        followed by each row of ``seq`` (B, S), left-padded. Only seq's positions go through
+        the encoder (what removal experiments need: a history with items removed shares
+        its states up to the first removed one)."""
+        if self.cfg.positions != "from_start":
+            raise ValueError("continuing a prefix needs positions='from_start'")
+        B = seq.shape[0]
+        Hs, real_s, _, _ = self._encode(seq, prefix=prefix, keep=keep)
+        H = torch.cat([prefix.H[:, :keep].expand(B, -1, -1), Hs], dim=1)  # (B, keep + S, d)
+        real = torch.cat([real_s.new_ones(B, keep), real_s], dim=1)  # (B, keep + S)
+        # lay each history out as encode does: padding first, then its items in order
+        order = torch.argsort(real.to(torch.int8), dim=1, stable=True)
+        width = max(1, int(real.sum(dim=1).max()))
+        order = order[:, -width:]
+        H = H.gather(1, order.unsqueeze(-1).expand(B, width, H.shape[-1]))
+        return self.rank_states(H, real.gather(1, order), exclude)
+
+    def rank_states(
+        self, H: torch.Tensor, real: torch.Tensor, exclude: torch.Tensor | None = None,
+        uniform: bool = False,
+    ) -> torch.Tensor:
+        """``full_sort_predict`` from encoded histories H (B, L, d), real (B, L)."""
         E = self.item_vectors()
         first = self.first_stage(H[:, -1], E).float()  # (B, N)
         pad = torch.full_like(first[:, :1], NEG_INF)
@@ -411,7 +479,6 @@ class Recommender(nn.Module):
             first = first.masked_fill(exclude, NEG_INF)
         if self.head is None:
             return first
-        B, L = seq.shape
         C = min(self.cfg.candidates, E.shape[0] - 1)
         top = first.topk(C, dim=1).indices  # (B, C)
         head, _ = self.head(H, real.unsqueeze(1), E[top].unsqueeze(1), uniform=uniform)

@@ -2,8 +2,10 @@
 
 import time
 
+import pytest
 import torch
 
+from recommender.ml.data import pad_left
 from recommender.ml.evaluate import evaluate_model
 from recommender.ml.model import ModelConfig, Recommender
 from recommender.ml.train import Trainer, TrainConfig
@@ -43,6 +45,25 @@ def test_positions_from_the_start_keep_earlier_states_when_an_item_arrives():
     short, _, _ = end.encode(torch.tensor([[3, 4, 5]]))
     longer, _, _ = end.encode(torch.tensor([[3, 4, 5, 6]]))
     assert not torch.allclose(short, longer[:, :3], atol=1e-3)
+
+
+def test_continuing_an_encoded_prefix_ranks_as_encoding_the_whole_history():
+    """Histories that share a person's first items (the person's history with items removed)
+    rank every item as full_sort_predict does when only their positions after the shared
+    ones go through the encoder, attending to the cached keys and values."""
+    model = _model(positions="from_start")
+    history = [3, 4, 5, 6, 7, 8, 9, 10]
+    prefix = model.encode_prefix(torch.tensor([history]))
+    variants = [history[:3] + history[4:], history[:3] + [history[5]], history[:3], history[:3] + history[3:]]
+    exclude = torch.zeros(4, 21, dtype=torch.bool)
+    exclude[:, history] = True
+    whole = model.full_sort_predict(pad_left(variants, 8), exclude=exclude)
+    continued = model.full_sort_predict_continued(prefix, 3, pad_left([v[3:] for v in variants], 8), exclude=exclude)
+    assert torch.allclose(whole, continued, atol=1e-5)
+    assert torch.equal(whole.argsort(dim=1, descending=True)[:, :10], continued.argsort(dim=1, descending=True)[:, :10])
+    end = _model(positions="from_end")
+    with pytest.raises(ValueError):
+        end.encode_prefix(torch.tensor([history]))
 
 
 def test_sampled_softmax_loss_leaves_out_negatives_equal_to_the_target():
