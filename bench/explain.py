@@ -310,7 +310,10 @@ leave-one-out by time, history excluded), {m.get('epochs')} epochs, best epoch {
 Scope: {scope}; each person's top 10 (history = all but the test item, history items
 excluded from the ranking) = {r['recommendations']:,} recommendations. Removal changes the
 final score of `full_sort_predict` with the same exclusions; ranks count items scored
-strictly higher, plus one. A history item is removed with all its occurrences.
+strictly higher, plus one. A history item is removed with all its occurrences. A history
+with items removed is encoded only from its first removed item on, continuing the whole
+history's cached keys and values (the same ranks as encoding it whole:
+`tests/explain/test_attribution.py`).
 
 What a page names ("shown") are the items with the largest **contributions** of the
 target-attention head: a_hj · (G_hj − s_h), the weight times how far the item's value
