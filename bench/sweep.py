@@ -72,6 +72,8 @@ def run_variant(args) -> None:
                "epoch_s": time.perf_counter() - t}
         if state.model.head is not None:
             row["val_first"] = evaluate_first_stage(state.model, trainer.valid)["ndcg@10"]
+        if args.test_every_epoch:  # to see where test peaks; never used to choose weights
+            row["test"] = evaluate_model(state.model.eval(), trainer.split.test)["ndcg@10"]
         write(row)
     model = state.best_model()
     test = evaluate_model(model, trainer.split.test)
@@ -138,6 +140,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--threads", type=int, default=1, help="torch threads per variant")
     parser.add_argument("--device", default="auto")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--test-every-epoch", action="store_true",
+                        help="also log each epoch's test NDCG@10 (exploration only: the "
+                             "reported weights are still the best validation epoch's)")
     # one variant (the parent starts these)
     parser.add_argument("--override", help=argparse.SUPPRESS)
     parser.add_argument("--log", help=argparse.SUPPRESS)
@@ -168,6 +173,7 @@ def main(argv: list[str] | None = None) -> None:
                    args.format, "--override", json.dumps(spec), "--log",
                    str(logdir / f"{name}.jsonl"), "--threads", str(args.threads),
                    "--device", args.device, "--seed", str(args.seed)]
+            cmd += ["--test-every-epoch"] if args.test_every_epoch else []
             err = (logdir / f"{name}.err").open("w")
             running[name] = subprocess.Popen(cmd, stderr=err, stdout=err, env=os.environ.copy())
         time.sleep(5)

@@ -138,16 +138,27 @@ def pad_left(seqs: Sequence[Sequence[int]], max_len: int, length: int | None = N
 
 
 def training_batches(
-    train: Sequence[Sequence[int]], *, max_len: int, batch_size: int, seed: int, epoch: int
+    train: Sequence[Sequence[int]], *, max_len: int, batch_size: int, seed: int, epoch: int,
+    earlier_window_p: float = 0.0,
 ) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
     """Yield (inputs, targets), each (B, L) and left-padded, for one epoch.
 
-    Each person contributes their last ``max_len + 1`` training items (inputs = all but the
-    last, targets = shifted by one). Batches group people of similar length (sorted within
-    shuffled chunks) so little compute goes to padding; the order depends only on
-    (seed, epoch), which keeps a resumed run identical to an uninterrupted one.
+    Each person contributes ``max_len + 1`` consecutive training items (inputs = all but the
+    last, targets = shifted by one): their last ones, or, with probability
+    ``earlier_window_p`` for a history longer than that, a window ending at a uniformly
+    drawn earlier item, so the older part of long histories is trained on too. Batches
+    group people of similar length (sorted within shuffled chunks) so little compute goes
+    to padding; the order and the windows depend only on (seed, epoch), which keeps a
+    resumed run identical to an uninterrupted one.
     """
     rng = np.random.default_rng([seed, epoch])
+    window = max_len + 1
+    ends = [len(s) for s in train]
+    if earlier_window_p > 0:
+        wrng = np.random.default_rng([seed, epoch, 1])
+        for i, s in enumerate(train):
+            if len(s) > window and wrng.random() < earlier_window_p:
+                ends[i] = int(wrng.integers(window, len(s)))  # ends before the last item
     usable = [i for i, s in enumerate(train) if len(s) >= 2]
     order = rng.permutation(usable)
     chunk = batch_size * 16
@@ -156,5 +167,5 @@ def training_batches(
         part = sorted(order[c:c + chunk], key=lambda i: min(len(train[i]), max_len + 1))
         batches += [part[b:b + batch_size] for b in range(0, len(part), batch_size)]
     for b in rng.permutation(len(batches)):
-        seqs = [train[i][-(max_len + 1):] for i in batches[b]]
+        seqs = [train[i][max(0, ends[i] - window):ends[i]] for i in batches[b]]
         yield pad_left([s[:-1] for s in seqs], max_len), pad_left([s[1:] for s in seqs], max_len)

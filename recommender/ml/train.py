@@ -44,6 +44,9 @@ class TrainConfig:
     # 0.1738 and 0.1827 (fp32: 58 s an epoch on 2 threads of a Xeon with AMX)
     bf16: bool = False
     grad_clip: float = 1.0  # max gradient norm (0 = off)
+    # chance that a history longer than max_len + 1 is trained on a window ending at a
+    # random earlier item instead of its last one (0 = always the most recent window)
+    earlier_window_p: float = 0.0
     # "constant"; "linear"/"cosine" decay to 0 over the horizon (max_epochs, or the epochs
     # the time budget holds); "wsd" (warm-up, stable, decay) holds the rate and decays it
     # linearly to 0 over the horizon's last ``decay_frac``. On ML-1M a linear decay over 20
@@ -245,7 +248,7 @@ class Trainer:
         n_steps = self._steps_per_epoch()
         for seq, targets in training_batches(
             self.split.train, max_len=self.model_cfg.max_len, batch_size=cfg.batch_size,
-            seed=cfg.seed, epoch=epoch,
+            seed=cfg.seed, epoch=epoch, earlier_window_p=cfg.earlier_window_p,
         ):
             seq, targets = seq.to(self.device), targets.to(self.device)
             lr = self.lr_at(epoch - 1 + (steps + 0.5) / n_steps, horizon)

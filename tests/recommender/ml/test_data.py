@@ -40,3 +40,27 @@ def test_batches_depend_only_on_seed_and_epoch():
     real = seq != 0
     assert torch.equal(seq[:, 1:][real[:, 1:]], tgt[:, :-1][real[:, 1:]])
     assert sum(len(x[0]) for x in a) == len(train)
+
+
+def test_earlier_windows_are_consecutive_items_of_long_histories_only():
+    """With earlier_window_p=1 every long history gives a consecutive window that ends before
+    its last item; short histories are trained whole as before; windows repeat per epoch."""
+    train = [tuple(range(100 * p + 1, 100 * p + n)) for p, n in enumerate(range(3, 40))]
+    last = {s[-1] for s in train}
+    rows = []
+    for seq, tgt in training_batches(train, max_len=6, batch_size=4, seed=3, epoch=1,
+                                     earlier_window_p=1.0):
+        for x, y in zip(seq.tolist(), tgt.tolist()):
+            rows.append([v for v in x if v] + [y[-1]])
+    assert len(rows) == len(train)
+    by_person = {r[0] // 100: r for r in rows}
+    for p, s in enumerate(train):
+        r = by_person[p]
+        assert r == list(range(r[0], r[0] + len(r)))  # consecutive items of that person
+        if len(s) > 7:
+            assert len(r) == 7 and r[-1] not in last  # a full window, not the latest one
+        else:
+            assert r == list(s)
+    again = list(training_batches(train, max_len=6, batch_size=4, seed=3, epoch=1,
+                                  earlier_window_p=1.0))
+    assert sum(len(x[0]) for x in again) == len(train)
