@@ -45,7 +45,8 @@ class TrainConfig:
     bf16: bool = False
     grad_clip: float = 1.0  # max gradient norm (0 = off)
     # chance that a history longer than max_len + 1 is trained on a window ending at a
-    # random earlier item instead of its last one (0 = always the most recent window)
+    # random earlier item instead of its last one (0 = always the most recent window).
+    # ML-1M, one seed: 0.5 left validation NDCG@10 unchanged at equal epochs (epochs 3-7)
     earlier_window_p: float = 0.0
     # "constant"; "linear"/"cosine" decay to 0 over the horizon (max_epochs, or the epochs
     # the time budget holds); "wsd" (warm-up, stable, decay) holds the rate and decays it
