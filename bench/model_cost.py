@@ -37,13 +37,15 @@ def main(argv: list[str] | None = None) -> None:
     torch.set_num_threads(1)
     shapes = json.loads(args.shapes)
     gen = torch.Generator().manual_seed(0)
+    # the same histories for every shape, so the ratios compare like with like
+    histories = [torch.randint(1, args.n_items + 1, (args.history,), generator=gen).tolist()
+                 for _ in range(args.reps)]
     rows = []
     for name, overrides in shapes.items():
         torch.manual_seed(0)
         model = Recommender(ModelConfig(n_items=args.n_items, **overrides)).eval()
         score_ms, explain_s = [], []
-        for _ in range(args.reps):
-            history = torch.randint(1, args.n_items + 1, (args.history,), generator=gen).tolist()
+        for history in histories:
             seq = torch.tensor([history])
             with torch.no_grad():
                 started = time.perf_counter()

@@ -164,7 +164,7 @@ def training_batches(
     chunk = batch_size * 16
     batches: list[list[int]] = []
     for c in range(0, len(order), chunk):
-        part = sorted(order[c:c + chunk], key=lambda i: min(len(train[i]), max_len + 1))
+        part = sorted(order[c:c + chunk], key=lambda i: min(len(train[i]), window))
         batches += [part[b:b + batch_size] for b in range(0, len(part), batch_size)]
     for b in rng.permutation(len(batches)):
         seqs = [train[i][max(0, ends[i] - window):ends[i]] for i in batches[b]]

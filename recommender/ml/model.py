@@ -13,7 +13,7 @@ G_hj(i) = ê_i[h] . Ĥ_j[h] / temp (ê, Ĥ unit vectors; plain e_i . H_j without
 those readings to trust; a head attending only to the last position scores exactly as the
 first stage does, which is where the learned recency prior r_h (one scalar per head and
 distance) starts it. On ML-1M this head re-ranks above its first stage in every seed (3
-seeds: 0.1755 vs 0.1733 test NDCG@10); the older learned readout G = o_h(e_i) . v_h(H_j)
+seeds: 0.1746 vs 0.1719 test NDCG@10); the older learned readout G = o_h(e_i) . v_h(H_j)
 (``head_values="learned"``, v and o from identity) ended 3% below it. With ``head_residual`` (off) the first stage's logit is added on top.
 
 Scoring all N items at all L training positions through the head costs B*L*N*L*d, so a
@@ -53,7 +53,9 @@ class ModelConfig:
     n_heads: int = 1  # encoder self-attention heads
     head_heads: int = 2  # target-attention heads in the scoring head
     # feed-forward hidden = ffn_mult * d_model (SASRec uses 1). ML-1M, 12 epochs, one seed:
-    # 4 reached test NDCG@10 0.1799 against 0.1730 for 1, for 12% more CPU per epoch
+    # 4 reached test NDCG@10 0.1799 against 0.1730 for 1 (validation 0.1892 vs 0.1847), for
+    # about 10% more CPU per epoch; at 30 minutes (3 seeds) its validation was higher and
+    # its test level with 1 (docs/benchmarks.md)
     ffn_mult: int = 4
     dropout: float = 0.1  # on embeddings, attention outputs and feed-forward
     n_features: int = 0  # width of the multi-hot item feature vector (0 = none)
