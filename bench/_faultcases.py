@@ -76,13 +76,24 @@ def case_worker_kill_scoring(d: Drill, r: Result) -> None:
     everyone = list(Event.objects.order_by().values_list("user_id", flat=True).distinct())
     lost_line = "Task handler raised error: WorkerLostError"
 
-    def scored() -> int:
-        return d.db(lambda: ScoringState.objects.filter(scored_at__gte=since).count(), 0)
+    def scored(after) -> int:
+        return d.db(lambda: ScoringState.objects.filter(
+            user_id__in=everyone, scored_at__gte=after).count(), 0)
 
-    kills, seen = 0, 0
-    for _ in range(3):  # until a kill lands inside a task
-        # right after a chunk commits, the worker is inside the next one
-        seen = wait(lambda: (n := scored()) > seen and n, 120, "a chunk committed", 0.02)
+    def next_chunk(after, seen: int) -> str | None:
+        n = scored(after)
+        return "done" if n >= len(everyone) else ("chunk" if n > seen else None)
+
+    kills, rescorings, attempt_since = 0, 1, since
+    while kills < 3 and rescorings <= 5:  # until a kill lands inside a task
+        # right after a chunk commits, the worker is inside the next one, unless that chunk
+        # was the last: then start another rescoring, or the kill could only miss
+        seen = scored(attempt_since)
+        if wait(lambda: next_chunk(attempt_since, seen), 120, "a chunk committed", 0.02) == "done":
+            attempt_since = now()
+            pipeline.model_version_activate(version=version)
+            rescorings += 1
+            continue
         d.kill_pool("scoring")
         kills += 1
         if poll(lambda: lost_line in log_since(d, "scoring", log_at), 15, 0.1):
@@ -90,7 +101,7 @@ def case_worker_kill_scoring(d: Drill, r: Result) -> None:
         wait(lambda: len(d.stack.children("scoring")) == 1, 60, "new pool process")
     lost = log_since(d, "scoring", log_at).count(lost_line)
     r.notes.append(f"{len(everyone)} people rescored in chunks of {STACK_ENV['RECSITE_SCORING_CHUNK']} "
-                   f"after v{version.pk} was activated again, 10 of them also with a new event; "
+                   f"after v{version.pk} was activated again ({rescorings}x), 10 of them also with a new event; "
                    f"pool process SIGKILLed {kills}x, {lost} task(s) lost with it")
     r.check(lost >= 1, "no kill landed inside a scoring task")
     r.check(bool(poll(lambda: d.scored_since(everyone, since), 180, 0.5)), "not everyone was scored")

@@ -143,9 +143,15 @@ class Trainer:
         return TrainState(model, self._optimizer(model))
 
     def _optimizer(self, model: Recommender) -> torch.optim.Optimizer:
+        params = [p for p in model.parameters() if p.requires_grad]
+        groups: list[dict] = [{"params": params}]
+        if self.cfg.weight_decay:
+            # decay matrices and embeddings only, not biases or layer-norm gains (nanoGPT's
+            # grouping); without decay one group, as checkpoints before this change hold
+            groups = [{"params": [p for p in params if p.ndim >= 2]},
+                      {"params": [p for p in params if p.ndim < 2], "weight_decay": 0.0}]
         return torch.optim.AdamW(
-            model.parameters(), lr=self.cfg.lr, weight_decay=self.cfg.weight_decay,
-            betas=(0.9, 0.98),
+            groups, lr=self.cfg.lr, weight_decay=self.cfg.weight_decay, betas=(0.9, 0.98),
         )
 
     def save(self, state: TrainState, path: str | Path) -> str:

@@ -67,3 +67,20 @@ def test_a_budgeted_wsd_run_never_stops_by_patience(monkeypatch):
     # the decay starts at epoch 8 (80% of 10); 3 worse evaluations there do not stop it
     assert [h["epoch"] for h in state.history if h["val_ndcg@10"] is not None] == [5, 8, 9, 10]
     assert state.epoch == 10 and state.best_epoch == 5 and state.bad_evals == 0
+
+
+def test_weight_decay_spares_biases_and_layer_norms():
+    """With weight decay, matrices and embeddings decay and 1-D parameters do not; without
+    it the optimizer keeps one group, the layout of checkpoints written before the split."""
+    plain = _trainer()
+    state = plain.init_state()
+    assert len(state.optimizer.param_groups) == 1
+    decayed = _trainer(weight_decay=0.1)
+    state = decayed.init_state()
+    matrices, vectors = state.optimizer.param_groups
+    assert matrices["weight_decay"] == 0.1 and vectors["weight_decay"] == 0.0
+    assert matrices["params"] and all(p.ndim >= 2 for p in matrices["params"])
+    assert vectors["params"] and all(p.ndim < 2 for p in vectors["params"])
+    names = {id(p): n for n, p in state.model.named_parameters()}
+    assert {"item_emb.weight", "pos_emb.weight"} <= {names[id(p)] for p in matrices["params"]}
+    assert len(matrices["params"]) + len(vectors["params"]) == len(list(state.model.parameters()))
