@@ -64,6 +64,9 @@ def run_variant(args) -> None:
         log.write(json.dumps(row) + "\n")
         log.flush()
 
+    chosen = set(trainer.valid_people)
+    others = [pair for i, pair in enumerate(trainer.split.valid) if i not in chosen]
+    others = others if tcfg.val_unseen_last else []
     while not state.done:
         t = time.perf_counter()
         trainer.train_epochs(state, 1)
@@ -72,6 +75,8 @@ def run_variant(args) -> None:
                "epoch_s": time.perf_counter() - t}
         if state.model.head is not None:
             row["val_first"] = evaluate_first_stage(state.model, trainer.valid)["ndcg@10"]
+        if others:  # the same validation, on people whose validation input the model trained on
+            row["val_others"] = evaluate_model(state.model.eval(), others)["ndcg@10"]
         if args.test_every_epoch:  # to see where test peaks; never used to choose weights
             row["test"] = evaluate_model(state.model.eval(), trainer.split.test)["ndcg@10"]
         write(row)

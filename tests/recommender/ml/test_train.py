@@ -84,3 +84,17 @@ def test_weight_decay_spares_biases_and_layer_norms():
     names = {id(p): n for n, p in state.model.named_parameters()}
     assert {"item_emb.weight", "pos_emb.weight"} <= {names[id(p)] for p in matrices["params"]}
     assert len(matrices["params"]) + len(vectors["params"]) == len(list(state.model.parameters()))
+
+
+def test_val_unseen_last_holds_back_each_validation_persons_third_last_item():
+    """Validation people train on all but their last three items, so their validation input
+    ends with an unseen item as a test input does; other people and the test split keep
+    theirs."""
+    plain = _trainer(val_users=10, seed=3)
+    gap = _trainer(val_users=10, seed=3, val_unseen_last=True)
+    assert gap.valid == plain.valid and gap.split.test == plain.split.test
+    assert len(gap.valid_people) == 10
+    for i, (before, after) in enumerate(zip(plain.split.train, gap.split.train)):
+        assert after == (before[:-1] if i in gap.valid_people else before)
+        if i in gap.valid_people:
+            assert gap.valid[gap.valid_people.index(i)][0] == before
