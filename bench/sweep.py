@@ -6,7 +6,9 @@
 The variants file maps a name to config overrides (any ModelConfig or TrainConfig field)
 plus ``epochs``; an entry ``_base`` holds overrides every variant starts from. Each variant trains in its own process for exactly that many epochs (no
 early stopping; the learning-rate schedule's horizon is ``epochs``), logging per epoch the
-validation NDCG@10 of the final order (the head's) and of the first stage alone; at the end
+validation NDCG@10 of the final order (the head's) and of the first stage alone (and, with
+``val_unseen_last`` and a ``val_users`` subset, the ordinary validation of everyone else,
+``val_others``, whose validation input the model trained on); at the end
 the best-validation weights are scored on the test split, with the head's weights frozen to
 uniform as well. The parent merges what the children have logged into ``--out`` every few
 seconds, so a sweep cut short still leaves its curves. It answers "which recipe, at how
