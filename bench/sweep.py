@@ -67,8 +67,8 @@ def run_variant(args) -> None:
         log.flush()
 
     chosen = set(trainer.valid_people)
-    others = [pair for i, pair in enumerate(trainer.split.valid) if i not in chosen]
-    others = others if tcfg.val_unseen_last else []
+    others = ([pair for i, pair in enumerate(trainer.split.valid) if i not in chosen]
+              if tcfg.val_unseen_last else [])
     while not state.done:
         t = time.perf_counter()
         trainer.train_epochs(state, 1)

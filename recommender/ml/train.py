@@ -154,7 +154,7 @@ class Trainer:
         return TrainState(model, self._optimizer(model))
 
     def _optimizer(self, model: Recommender) -> torch.optim.Optimizer:
-        params = [p for p in model.parameters() if p.requires_grad]
+        params = list(model.parameters())
         groups: list[dict] = [{"params": params}]
         if self.cfg.weight_decay:
             # decay matrices and embeddings only, not biases or layer-norm gains (nanoGPT's
