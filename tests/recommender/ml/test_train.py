@@ -69,10 +69,52 @@ def test_a_budgeted_wsd_run_never_stops_by_patience(monkeypatch):
     assert state.epoch == 10 and state.best_epoch == 5 and state.bad_evals == 0
 
 
+def test_a_budgeted_wsd_run_decays_once_validation_stops_rising(monkeypatch, tmp_path):
+    """A 1,000 s budget of 10 s epochs holds 100, but validation falls at epoch 15 (held
+    rate, every 5th epoch validated): the decay starts there and ends at epoch 19, where
+    epoch 15 is 80% of the horizon. A resumed run keeps that horizon. Without the option
+    the run keeps the budget's horizon."""
+    script = {5: 0.1, 10: 0.2, 15: 0.15}
+    monkeypatch.setattr("recommender.ml.train.evaluate_model",
+                        lambda model, pairs: {"ndcg@10": script.get(len(state.history) + 1, 0.19),
+                                              "hr@10": 0.0})
+    clock = iter(range(0, 100_000, 10))
+    monkeypatch.setattr("recommender.ml.train.time", types.SimpleNamespace(perf_counter=lambda: next(clock)))
+    trainer = _trainer(max_epochs=200, time_budget_s=1000.0)
+    assert trainer.cfg.decay_on_plateau
+    state = trainer.init_state()
+    trainer.train_epochs(state, 16, tmp_path / "run.ckpt")
+    assert state.decay_from == 15 and state.horizon == 19.0 and not state.done
+    state = trainer.load(tmp_path / "run.ckpt")
+    assert state.epoch == 16 and state.decay_from == 15 and state.horizon == 19.0
+    trainer.train_epochs(state, 100)
+    assert state.done and state.epoch == 19 and state.best_epoch == 10
+    assert [h["epoch"] for h in state.history if h["val_ndcg@10"] is not None] == [5, 10, 15, 16, 17, 18, 19]
+    lrs = [h["lr"] for h in state.history]
+    assert lrs[14] == trainer.cfg.lr and lrs[15] > lrs[16] > lrs[17] > lrs[18] > 0.0
+    assert lrs[18] < 0.1 * trainer.cfg.lr
+    held = _trainer(max_epochs=30, time_budget_s=1000.0, decay_on_plateau=False)
+    state = held.init_state()
+    held.train_epochs(state, 20)
+    assert state.decay_from == 0 and state.horizon == 30.0 and state.epoch == 20
+
+
+def test_resuming_with_other_optimizer_groups_is_refused_clearly(tmp_path):
+    """A checkpoint written without weight decay (one parameter group) cannot resume with
+    it (two groups): a CheckpointError, which the site answers by restarting the run."""
+    from recommender.ml.checkpoint import CheckpointError
+
+    plain = _trainer(weight_decay=0.0)
+    state = plain.init_state()
+    plain.train_epochs(state, 1, tmp_path / "run.ckpt")
+    with pytest.raises(CheckpointError, match="different optimizer settings"):
+        _trainer(weight_decay=0.3).load(tmp_path / "run.ckpt")
+
+
 def test_weight_decay_spares_biases_and_layer_norms():
     """With weight decay, matrices and embeddings decay and 1-D parameters do not; without
     it the optimizer keeps one group, the layout of checkpoints written before the split."""
-    plain = _trainer()
+    plain = _trainer(weight_decay=0.0)
     state = plain.init_state()
     assert len(state.optimizer.param_groups) == 1
     decayed = _trainer(weight_decay=0.1)
