@@ -13,7 +13,7 @@ G_hj(i) = ê_i[h] . Ĥ_j[h] / temp (ê, Ĥ unit vectors; plain e_i . H_j without
 those readings to trust; a head attending only to the last position scores exactly as the
 first stage does, which is where the learned recency prior r_h (one scalar per head and
 distance) starts it. On ML-1M this head re-ranks above its first stage in every seed (3
-seeds: 0.1746 vs 0.1719 test NDCG@10); the older learned readout G = o_h(e_i) . v_h(H_j)
+seeds: 0.1810 vs 0.1782 test NDCG@10, docs/benchmarks.md); the older learned readout G = o_h(e_i) . v_h(H_j)
 (``head_values="learned"``, v and o from identity) ended 3% below it. With ``head_residual`` (off) the first stage's logit is added on top.
 
 Scoring all N items at all L training positions through the head costs B*L*N*L*d, so a
