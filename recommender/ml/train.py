@@ -318,21 +318,18 @@ class Trainer:
             elif stable and cfg.decay_on_plateau:
                 state.decay_from = epoch  # validation stopped rising: decay from here
         state.elapsed_s += time.perf_counter() - start
-        out_of_time = False
+        at_horizon = False
         if cfg.time_budget_s:
             # decay the learning rate to 0 over the epochs the budget still holds, and stop
             # before an epoch that would not fit (so the budget bounds training from above)
             fit = int((cfg.time_budget_s - state.elapsed_s) // (state.elapsed_s / epoch))
             state.horizon = float(min(cfg.max_epochs, epoch + max(fit, 0)))
-            out_of_time = fit < 1
-        if state.decay_from:
-            # the rate is held until decay_from, which is (1 - decay_frac) of the new horizon
-            end = math.ceil(state.decay_from / max(1.0 - cfg.decay_frac, 1e-9))
-            state.horizon = float(min(state.horizon or cfg.max_epochs, end))
-        state.done = (
-            state.bad_evals >= cfg.patience or epoch >= cfg.max_epochs or out_of_time
-            or (state.decay_from > 0 and epoch >= state.horizon)
-        )
+            if state.decay_from:  # a validation plateau started the decay: it ends sooner,
+                # the rate having been held for (1 - decay_frac) of the shortened horizon
+                end = math.ceil(state.decay_from / max(1.0 - cfg.decay_frac, 1e-9))
+                state.horizon = min(state.horizon, float(end))
+            at_horizon = epoch >= state.horizon  # out of time, or the decay is over
+        state.done = state.bad_evals >= cfg.patience or epoch >= cfg.max_epochs or at_horizon
         state.history.append({
             "epoch": epoch, "loss": loss, "elapsed_s": state.elapsed_s,
             "val_ndcg@10": val["ndcg@10"] if val else None,
