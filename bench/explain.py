@@ -32,7 +32,7 @@ def load_data(path: str):
     from recommender.ml.data import build_sequences
 
     parsed = read_dataset(path, "auto")
-    rows = [(e.user, e.item, e.timestamp) for e in parsed.events if e.kind != "not_interested"]
+    rows = [(e.user, e.item, e.timestamp, e.kind, e.value) for e in parsed.events]
     genres = {it.external_id: list(it.genres) for it in parsed.items}
     titles = {it.external_id: it.title for it in parsed.items}
     return build_sequences(rows), genres, titles
@@ -106,7 +106,7 @@ def _explain_share(task: tuple[str, str, list[int]]) -> list[tuple[int, float, l
 
     from explain.attribution import explain_history
     from recommender.ml.checkpoint import load_checkpoint
-    from recommender.ml.data import leave_one_out
+    from recommender.ml.data import batch_of, leave_one_out
 
     data_path, ckpt_path, people = task
     torch.set_num_threads(1)  # one worker process, one torch thread, as the explain worker runs
@@ -115,13 +115,14 @@ def _explain_share(task: tuple[str, str, list[int]]) -> list[tuple[int, float, l
     split = leave_one_out(data)
     out, seconds = [], []
     for n, p in enumerate(people):
-        history = list(split.test[p][0])[-model.cfg.max_len:]  # all but the test item
+        history = split.test[p][0][-model.cfg.max_len:]  # all but the test item
         started = time.perf_counter()
         with torch.no_grad():
             mask = torch.zeros(1, data.n_items + 1, dtype=torch.bool)
-            mask[0, list(set(history))] = True
-            top = model.full_sort_predict(torch.tensor([history]), exclude=mask)[0].topk(10).indices.tolist()
-        person = explain_history(model, history, top, exclude=set(history))
+            mask[0, list(set(split.test[p][0].items))] = True
+            top = model.full_sort_predict(*batch_of([history], model.cfg.max_len),
+                                          exclude=mask)[0].topk(10).indices.tolist()
+        person = explain_history(model, history, top, exclude=set(split.test[p][0].items))
         seconds.append(time.perf_counter() - started)
         out.append((p, seconds[-1], history, person))
         if n % 250 == 0:

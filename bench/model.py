@@ -43,19 +43,25 @@ PROTOCOL = (
 )
 
 
-def load(path: str, fmt: str, features: bool) -> SequenceData:
-    """Read a data set and return per-person sequences (not_interested events dropped)."""
+def load(path: str, fmt: str, signals: bool = True) -> SequenceData:
+    """Read a data set and return per-person histories with what each event was
+    (``signals=False``: every event a plain interaction, as the literature's protocol)."""
     parsed = read_dataset(path, fmt)
-    rows = [(e.user, e.item, e.timestamp) for e in parsed.events if e.kind != "not_interested"]
-    genres = {it.external_id: it.genres for it in parsed.items} if features else None
-    return build_sequences(rows, item_genres=genres)
+    if signals:
+        rows = [(e.user, e.item, e.timestamp, e.kind, e.value) for e in parsed.events]
+    else:
+        rows = [(e.user, e.item, e.timestamp, "rate", None) for e in parsed.events
+                if e.kind != "not_interested"]
+    return build_sequences(rows)
 
 
-def default_configs(data: SequenceData, scoring: str, seed: int, budget_s: float):
-    """Return the default (ModelConfig, TrainConfig) of a model, as the site trains it."""
-    n_features = 0 if data.item_features is None else data.item_features.shape[1]
-    mcfg = ModelConfig(n_items=data.n_items, scoring=scoring, n_features=n_features)
-    tcfg = TrainConfig(seed=seed, time_budget_s=budget_s)
+def default_configs(data: SequenceData, scoring: str, seed: int, budget_s: float | None = None):
+    """Return the default (ModelConfig, TrainConfig) of a model, as the site trains it
+    (``budget_s`` None: the default time budget)."""
+    mcfg = ModelConfig(n_items=data.n_items, scoring=scoring)
+    tcfg = TrainConfig(seed=seed)
+    if budget_s is not None:
+        tcfg = replace(tcfg, time_budget_s=budget_s)
     return mcfg, tcfg
 
 
@@ -86,7 +92,7 @@ def time_scorer(model: Recommender, data: SequenceData, trainer: Trainer, n: int
     threads = torch.get_num_threads()
     ids = data.item_map.external_ids
     scorer = Scorer(model, ids)
-    histories = [[ids[i - 1] for i in h] for h, _ in trainer.split.test]
+    histories = [[(ids[i - 1], s) for i, s in zip(h.items, h.signals)] for h, _ in trainer.split.test]
     g = torch.Generator().manual_seed(0)
     pick = torch.randint(len(histories), (n,), generator=g).tolist()
     torch.set_num_threads(1)
@@ -122,7 +128,7 @@ def run(args) -> dict:
     log = lambda msg: print(msg, file=sys.stderr, flush=True)  # noqa: E731
     torch.set_num_threads(args.threads)
     t0 = time.perf_counter()
-    data = load(args.data, args.format, args.features)
+    data = load(args.data, args.format, not args.no_signals)
     log(f"data: {len(data.sequences)} people, {data.n_items} items, "
         f"{sum(map(len, data.sequences))} interactions ({time.perf_counter() - t0:.1f}s)")
     overrides = json.loads(args.override) if args.override else {}
@@ -198,7 +204,8 @@ def run(args) -> dict:
     if ablation:
         results["ablation_uniform"] = {"ndcg@10": mean_std(ablation)}
     results.update({
-        "data": {"path": str(args.data), "format": args.format, "people": len(data.sequences),
+        "data": {"path": str(args.data), "format": args.format, "signals": not args.no_signals,
+                 "people": len(data.sequences), "signal_counts": data.signal_counts(),
                  "items": data.n_items, "interactions": sum(map(len, data.sequences))},
         "protocol": PROTOCOL,
         "command": "python -m bench.model " + " ".join(shlex.quote(a) for a in sys.argv[1:]),
@@ -248,7 +255,8 @@ def main(argv: list[str] | None = None) -> None:
                         help="training budget per model and seed (stops after the epoch crossing it)")
     parser.add_argument("--out", required=True)
     parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--features", action="store_true", help="use item genres as features")
+    parser.add_argument("--no-signals", action="store_true",
+                        help="read every event as a plain interaction (ignore kinds and ratings)")
     parser.add_argument("--override", default="", help='JSON of config fields, e.g. {"lr": 0.002}')
     parser.add_argument("--checkpoint-dir", default="")
     parser.add_argument(

@@ -1,13 +1,16 @@
-"""Why a model recommended an item: attention weights, rollout, and checks by removal.
+"""Why a model recommended an item: its score split into terms, and checks by removal.
 
-Pure torch, no Django. Works on model indices (1..n_items). A person's history is reduced
-to its distinct items ("units", ordered by last occurrence, oldest first): removing an item
-removes every interaction with it, which is what "if you hadn't watched X" means. Every
-removal experiment is a whole re-ranking of all items (``full_sort_predict``, or its
-continuation of the history's encoded prefix) with the person's real exclusion mask, so
-ranks are the ranks the person would see (rank = 1 + items scored strictly higher); the
-variants of one person run as a few deduplicated batches (leave-one-out and random sets,
-the methods' top-k sets, one per counterfactual step).
+Pure torch, no Django. Works on model indices (1..n_items). A person's history holds one
+entry per item (``recommender.ml.signals.collapse``), so an entry is a "unit": removing it
+is what "if you hadn't rated X" means. Every removal experiment is a whole re-ranking of
+all items with the person's real exclusion mask, so ranks are the ranks the person would
+see (rank = 1 + items scored strictly higher); the taste summary of a history with items
+removed continues the whole history's cached encoder states from its first removed entry.
+
+The model's score of item i is summary(i) + sum_j term_j(i) (``Recommender.explain``): what
+an explanation names are the entries with the largest *contributions* (term measured
+against its head's average, which is what removing the entry costs through the head), and
+removal checks each claim against the final score, the summary's change included.
 """
 from __future__ import annotations
 
@@ -17,7 +20,8 @@ from dataclasses import asdict, dataclass, field
 
 import torch
 
-from recommender.ml.data import pad_left
+from recommender.ml import signals as sig
+from recommender.ml.data import History, batch_of
 
 
 @dataclass(frozen=True)
@@ -28,51 +32,43 @@ class AttributionConfig:
     seed: int = 0  # fixes the random draws
     max_removals: int = 5  # largest counterfactual set
     shortlist: int = 2  # leave-one-out leaders tried at each greedy counterfactual step
-    batch: int = 256  # sequences per forward pass
-    # encode a variant only from its first removed item on, continuing the history's cached
-    # encoder states (models with positions counted from the oldest item); same ranks
-    reuse_prefix: bool = True
+    chunk: int = 32  # variants per continued batch (sorted by first removed position)
+    # a reason names an entry whose contribution is at least this share of the largest
+    reason_floor: float = 0.2
 
 
 @dataclass(frozen=True)
 class ItemExplanation:
-    """Attribution of one recommended item over the person's distinct history items."""
+    """Attribution of one recommended item over the person's history entries."""
 
     item: int  # model index
     rank: int
     score: float
-    head: list[list[float]]  # [head][unit]: target-attention weights, each head sums to 1
-    weights: list[float]  # [unit]: mean over heads (the heatmap's cells), sums to 1
-    # [unit]: the head's contribution to the score, summed over heads: weight times how far
-    # the item's value lies above its head's average (model.explain); sums to 0. The items
-    # an explanation names are the top ones by this.
-    contribution: list[float]
-    rollout: list[float]  # [unit]: head weights pushed through the encoder's rollout
-    loo_delta: list[float]  # [unit]: score drop when that item is removed (> 0: it helped)
-    loo_rank: list[int]  # [unit]: the item's rank when that item is removed
+    summary: float  # the taste summary's term of the score
+    rest: float  # the part of the score no history entry owns (score = rest + sum(terms))
+    head: list[list[float]]  # [head][unit]: target-attention weights (with the null slot, <= 1)
+    weights: list[float]  # [unit]: mean over heads (the details heatmap)
+    terms: list[float]  # [unit]: each entry's exact part of the score (score = summary + sum)
+    contribution: list[float]  # [unit]: term against its head's average; what a reason names
+    rollout: list[float]  # [unit]: how much each entry flows into the summary (encoder rollout)
+    loo_delta: list[float]  # [unit]: score drop when that entry is removed (> 0: it helped)
+    loo_rank: list[int]  # [unit]: the item's rank when that entry is removed
     faithfulness: dict[str, float | int | bool]
     counterfactual: dict  # {"removed": [unit], "found", "rank", "replacement": index | None}
-    reason: dict  # {"units": [unit], "basis": "weights" | "leave_one_out"}
+    reason: dict  # {"units": [unit], "basis": "weights" | "leave_one_out" | "summary"}
 
 
 @dataclass(frozen=True)
 class PersonExplanation:
     """Explanations of a person's recommended items, sharing one history."""
 
-    history: list[int]  # distinct history items (model indices), oldest first
+    history: list[int]  # history items (model indices), oldest first
+    signals: list[int]  # their signals
     top: list[int]  # the person's current top ``top_k`` (model indices), best first
     items: list[ItemExplanation] = field(default_factory=list)
 
     def to_dict(self) -> dict:
         return asdict(self)
-
-
-def history_units(history: Sequence[int]) -> tuple[list[int], list[int]]:
-    """Return (distinct items ordered by last occurrence, unit index of each position)."""
-    last = {item: pos for pos, item in enumerate(history)}
-    units = sorted(last, key=last.__getitem__)
-    where = {item: u for u, item in enumerate(units)}
-    return units, [where[item] for item in history]
 
 
 def attention_rollout(layers: Sequence[torch.Tensor]) -> torch.Tensor:
@@ -110,52 +106,41 @@ def top_units(values: Sequence[float], k: int) -> list[int]:
 
 
 class _Ranker:
-    """Rank all items after many variants of one history, batched and deduplicated.
+    """Rank all items after many variants of one history, batched.
 
-    A history with items removed is the same history up to the first removed item, so with
-    a model that can continue an encoded prefix (positions counted from the oldest item)
-    only the positions from there on are encoded: variants are sorted by their first
-    removed position and each batch of ``chunk`` continues the history's cached states.
+    A history with entries removed is the same history up to the first removed entry, so
+    its summary only encodes the entries from there on, continuing the whole history's
+    cached keys and values; variants are sorted by their first removed entry and each
+    batch of ``chunk`` shares the prefix of the earliest.
     """
 
-    chunk = 32  # variants per continued batch (sorted by first removed position)
-
-    def __init__(self, model, history: list[int], pos_unit: list[int], exclude: torch.Tensor,
-                 items: torch.Tensor, batch: int, reuse_prefix: bool = True):
-        self.model, self.history, self.pos_unit = model, history, pos_unit
-        self.exclude, self.items, self.batch = exclude, items, batch
-        self.first_pos: dict[int, int] = {}  # unit -> its first position in the history
-        for p, u in enumerate(pos_unit):
-            self.first_pos.setdefault(u, p)
-        self.prefix = None
-        if reuse_prefix and getattr(model.cfg, "positions", None) == "from_start":
-            self.prefix = model.encode_prefix(torch.tensor([history]))
-
-    def _full(self, seqs: list[list[int]], removals: list[frozenset[int]]) -> torch.Tensor:
-        """Return full_sort_predict's scores (V, N+1) after each variant."""
-        if self.prefix is None:
-            out = []
-            for start in range(0, len(seqs), self.batch):
-                part = seqs[start:start + self.batch]
-                seq = pad_left(part, self.model.cfg.max_len)  # (b, L)
-                out.append(self.model.full_sort_predict(seq, exclude=self.exclude.expand(len(part), -1)))
-            return torch.cat(out).float()
-        first = [min((self.first_pos[u] for u in r), default=len(self.history)) for r in removals]
-        order = sorted(range(len(seqs)), key=first.__getitem__)
-        full = torch.empty(len(seqs), self.exclude.shape[1])
-        for start in range(0, len(order), self.chunk):
-            idx = order[start:start + self.chunk]
-            keep = first[idx[0]]  # shared by the whole batch (the smallest)
-            seq = pad_left([seqs[v][keep:] for v in idx], self.model.cfg.max_len)  # (b, S)
-            full[idx] = self.model.full_sort_predict_continued(
-                self.prefix, keep, seq, exclude=self.exclude.expand(len(idx), -1)).float()
-        return full
+    def __init__(self, model, history: History, exclude: torch.Tensor, items: torch.Tensor,
+                 chunk: int):
+        self.model, self.history, self.exclude, self.items, self.chunk = model, history, exclude, items, chunk
+        h = torch.tensor([history.items]), torch.tensor([history.signals])
+        self.prefix = model.encode_prefix(*h)
 
     def run(self, removals: list[frozenset[int]]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """Return (scores (V, C), ranks (V, C), full scores (V, N+1)) for each removal set."""
-        seqs = [[it for it, u in zip(self.history, self.pos_unit) if u not in r] for r in removals]
-        empty = torch.tensor([not s for s in seqs])
-        full = self._full(seqs, removals).masked_fill(empty[:, None], float("-inf"))  # nothing left
+        n = len(self.history)
+        variants = [History(tuple(it for u, it in enumerate(self.history.items) if u not in r),
+                            tuple(s for u, s in enumerate(self.history.signals) if u not in r))
+                    for r in removals]
+        first = [min(r, default=n) for r in removals]
+        order = sorted(range(len(variants)), key=first.__getitem__)
+        full = torch.empty(len(variants), self.exclude.shape[1])
+        max_len = self.model.cfg.max_len
+        for start in range(0, len(order), self.chunk):
+            idx = order[start:start + self.chunk]
+            keep = first[idx[0]]  # shared by the whole batch (the smallest)
+            tail_items, tail_signals = batch_of([variants[v][keep:] for v in idx], max_len)
+            state = self.model.state_continued(self.prefix, keep, tail_items, tail_signals)
+            items, signals = batch_of([variants[v] for v in idx], max_len)
+            S, _ = self.model.summary_of(state, items, signals)
+            full[idx] = self.model.rank(S, items, signals, exclude=self.exclude.expand(len(idx), -1)).float()
+        # nothing the model reads as a choice is left: no ranking
+        dead = torch.tensor([not any(s in sig.POSITIVE for s in v.signals) for v in variants])
+        full = full.masked_fill(dead[:, None], float("-inf"))
         s = full[:, self.items]  # (V, C)
         ranks = 1 + (full.unsqueeze(1) > s.unsqueeze(2)).sum(-1)  # (V, C)
         return s, ranks, full
@@ -168,7 +153,7 @@ def _finite(x: float) -> float:
 @torch.no_grad()
 def explain_history(
     model,
-    history: Sequence[int],
+    history: History,
     items: Sequence[int],
     *,
     exclude: Iterable[int] = (),
@@ -176,16 +161,17 @@ def explain_history(
 ) -> PersonExplanation:
     """Explain why ``items`` (model indices, best first) were recommended after ``history``.
 
-    ``history`` is the model's input (oldest first; its last ``max_len`` are used);
-    ``exclude`` are the items never ranked for this person (what they saw or blocked).
-    The model must be in eval mode and have the target-attention head.
+    ``history`` is the model's input (oldest first, one entry per item; its last
+    ``max_len`` are used); ``exclude`` are the items never ranked for this person (what
+    they saw or blocked). The model must be in eval mode and have the head.
     """
     cfg = config or AttributionConfig()
-    history = list(history)[-model.cfg.max_len:]
-    units, pos_unit = history_units(history)
-    n = len(units)
-    if not history or not items:
-        return PersonExplanation(history=units, top=[])
+    history = history[-model.cfg.max_len:]
+    n = len(history)
+    if not n or not items:
+        return PersonExplanation(history=list(history.items), signals=list(history.signals), top=[])
+    if model.head is None:
+        raise ValueError("explanations need the target-attention head (scoring='head')")
     item_t = torch.as_tensor(list(items), dtype=torch.long)
     C = item_t.numel()
     exclude_mask = torch.zeros(1, model.cfg.n_items + 1, dtype=torch.bool)
@@ -193,24 +179,19 @@ def explain_history(
     if blocked:
         exclude_mask[0, torch.as_tensor(blocked)] = True
 
-    # 1. weights: the head's per-head weights, its contributions, and the weights pushed
-    # through the rollout
-    out = model.explain(torch.tensor([history]), item_t[None])
-    if out["head"] is None:
-        raise ValueError("explanations need the target-attention head (scoring='head')")
-    head = out["head"][0].float()  # (heads, C, L)
-    roll = attention_rollout(out["encoder"])[0]  # (L, L)
-    scatter = torch.zeros(len(history), n)
-    scatter[torch.arange(len(history)), torch.as_tensor(pos_unit)] = 1.0  # (L, n)
-    head_u = head @ scatter  # (heads, C, n)
-    weights = head_u.mean(dim=0)  # (C, n)
-    contribution = out["contributions"][0].float().sum(dim=0) @ scatter  # (C, n)
-    rollout = (head.mean(dim=0) @ roll) @ scatter  # (C, n)
+    # 1. the score's terms: the summary's, each entry's, and the weights behind them
+    out = model.explain(torch.tensor([history.items]), torch.tensor([history.signals]), item_t[None])
+    head = out["head"][0].float()  # (heads, C, n)
+    weights = head.mean(dim=0)  # (C, n)
+    terms, contribution = out["terms"][0].float(), out["contributions"][0].float()  # (C, n)
+    roll = attention_rollout(out["encoder"])[0]  # (n, n)
+    visible = out["visible"][0]
+    last = int(torch.where(visible, torch.arange(n), -1).max())
+    rollout = (roll[last] * visible).tolist() if last >= 0 else [0.0] * n
 
-    # 2. leave-one-out (the unchanged history and each unit removed) and 3. faithfulness
-    # (the top-k by each method, and random k-sets shared by all items): one deduplicated
-    # batch; every single-item removal is a leave-one-out variant already
-    ranker = _Ranker(model, history, pos_unit, exclude_mask, item_t, cfg.batch, cfg.reuse_prefix)
+    # 2. leave-one-out (the unchanged history and each entry removed) and 3. faithfulness
+    # (the top-k by each method, and random k-sets shared by all items): deduplicated
+    ranker = _Ranker(model, history, exclude_mask, item_t, cfg.chunk)
     sets: dict[frozenset[int], int] = {}
 
     def want(units_: Iterable[int]) -> int:
@@ -223,7 +204,6 @@ def explain_history(
     ks = {k: min(k, max(n - 1, 0)) for k in cfg.ks}
     random_sets = {k: [want(torch.randperm(n, generator=gen)[:kk].tolist())
                        for _ in range(cfg.random_draws)] for k, kk in ks.items()}
-    # leave-one-out drops pick its own top-k sets, so those go in a second, smaller pass
     loo_only = len(sets)
     order = sorted(sets, key=sets.__getitem__)
     s, r, full = ranker.run(order[:loo_only])
@@ -237,8 +217,8 @@ def explain_history(
     method_sets: list[dict[str, dict[int, int]]] = []
     per_item_values = []
     for c in range(C):
-        values = {"head": contribution[c].tolist(), "weights": weights[c].tolist(),
-                  "rollout": rollout[c].tolist(), "loo": loo_delta[:, c].tolist()}
+        values = {"head": contribution[c].tolist(), "terms": terms[c].tolist(),
+                  "weights": weights[c].tolist(), "rollout": rollout, "loo": loo_delta[:, c].tolist()}
         per_item_values.append(values)
         method_sets.append({m: {k: want(top_units(v, kk)) for k, kk in ks.items()}
                             for m, v in values.items()})
@@ -255,10 +235,10 @@ def explain_history(
         values = per_item_values[c]
         faith: dict[str, float | int | bool] = {}
         for k in cfg.ks:
-            # "head" is what the page names (the top contributions); "weights" the plain
-            # attention weights; "loo" the ceiling
-            for method, name in (("head", "comprehensiveness"), ("weights", "weights"),
-                                 ("rollout", "rollout"), ("loo", "loo")):
+            # "head" is what the page names (the top contributions); "terms" each entry's exact
+            # share of the score; "weights" the plain attention weights; "loo" the ceiling
+            for method, name in (("head", "comprehensiveness"), ("terms", "terms"),
+                                 ("weights", "weights"), ("rollout", "rollout"), ("loo", "loo")):
                 v = method_sets[c][method][k]
                 faith[f"{name}_at_{k}"] = _finite(float(drop[v, c]))
                 faith[f"rank_after_{method}_at_{k}"] = int(fr[v, c])
@@ -266,38 +246,50 @@ def explain_history(
             faith[f"random_at_{k}"] = sum(_finite(float(drop[v, c])) for v in rs) / len(rs)
             faith[f"rank_after_random_at_{k}"] = int(torch.tensor([int(fr[v, c]) for v in rs]).median())
         top3 = set(top_units(values["loo"], 3))
-        for method, suffix in (("head", ""), ("weights", "_weights"), ("rollout", "_rollout")):
+        for method, suffix in (("head", ""), ("terms", "_terms"), ("weights", "_weights"),
+                               ("rollout", "_rollout")):
             faith[f"kendall_tau{suffix}"] = kendall_tau(values[method], values["loo"])
             faith[f"top3_overlap{suffix}"] = len(top3 & set(top_units(values[method], 3))) / max(min(3, n), 1)
-        faith["verified"] = bool(n > 1 and faith["comprehensiveness_at_3"] > faith["random_at_3"])
+        # checked: removing the top-3 shown items costs more than removing 3 random ones, and
+        # does not move the item up (a removal that raises it never stands as a check)
+        faith["verified"] = bool(
+            n > 1 and faith["comprehensiveness_at_3"] > faith["random_at_3"]
+            and faith["rank_after_head_at_3"] >= int(base_rank[c]))
         explained.append(ItemExplanation(
             item=int(item_t[c]), rank=int(base_rank[c]), score=float(base_score[c]),
-            head=head_u[:, c].tolist(), weights=values["weights"], contribution=values["head"],
-            rollout=values["rollout"],
-            loo_delta=values["loo"], loo_rank=loo_rank[:, c].tolist(), faithfulness=faith,
-            counterfactual=counterfactuals[c],
-            reason=reason_units(values["head"], values["loo"], bool(faith["verified"])),
+            summary=float(out["summary"][0, c]), rest=float(out["rest"][0, c]), head=head[:, c].tolist(),
+            weights=values["weights"], terms=values["terms"], contribution=values["head"],
+            rollout=rollout, loo_delta=values["loo"], loo_rank=loo_rank[:, c].tolist(),
+            faithfulness=faith, counterfactual=counterfactuals[c],
+            reason=reason_units(values["head"], values["loo"], history.signals,
+                                bool(faith["verified"]), cfg.reason_floor),
         ))
-    return PersonExplanation(history=units, top=top_list, items=explained)
+    return PersonExplanation(history=list(history.items), signals=list(history.signals),
+                             top=top_list, items=explained)
 
 
-def reason_units(contribution: Sequence[float], loo_delta: Sequence[float], verified: bool,
-                 most: int = 2) -> dict:
-    """Return the history units a reason may name, and on what basis.
+def reason_units(contribution: Sequence[float], loo_delta: Sequence[float], signals: Sequence[int],
+                 verified: bool, floor: float = 0.2, most: int = 2) -> dict:
+    """Return the history entries a reason may name, and on what basis.
 
-    Verified: the items contributing most whose own removal lowers the score (checked, not
-    just attributed), leaving out any that contributes less than a fifth of the first (a
-    reason names what mattered, not a runner-up at 0.000). Unverified: the items whose
-    removal lowers the score most.
+    A reason names only entries that count *for* the item, never a low rating. Verified
+    (the shown contributions pass the removal check): the largest positive contributions
+    that their own removal confirms, none under ``floor`` of the largest. Otherwise, or if
+    none passes, the entries whose removal lowers the score most ("leave_one_out"); if
+    none does, the recommendation comes from the history as a whole ("summary").
     """
+    allowed = [u for u in range(len(contribution)) if signals[u] not in sig.NEGATIVE]
     if verified:
-        floor = 0.2 * max(contribution, default=0.0)
-        units = [u for u in top_units(contribution, 3)
-                 if loo_delta[u] > 0 and contribution[u] > 0 and contribution[u] >= floor][:most]
+        best = max((contribution[u] for u in allowed), default=0.0)
+        units = [u for u in top_units(contribution, len(contribution))
+                 if u in allowed and contribution[u] > 0 and loo_delta[u] > 0
+                 and contribution[u] >= floor * best][:most]
         if units:
             return {"units": units, "basis": "weights"}
-    units = [u for u in top_units(loo_delta, most) if loo_delta[u] > 0]
-    return {"units": units, "basis": "leave_one_out"}
+    units = [u for u in top_units(loo_delta, len(loo_delta)) if u in allowed and loo_delta[u] > 0][:most]
+    if units:
+        return {"units": units, "basis": "leave_one_out"}
+    return {"units": [], "basis": "summary"}
 
 
 def _counterfactuals(ranker: _Ranker, base_rank: torch.Tensor, loo_delta: torch.Tensor,

@@ -9,6 +9,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from recommender import answer_cache, dataset
+from recommender.ml.scorer import model_history
 from recommender.models import ModelVersion, Recommendation
 from recommender.scoring import scorer_for
 
@@ -16,6 +17,9 @@ from .attribution import AttributionConfig, PersonExplanation, explain_history
 from .models import Explanation, ExplanationStatus
 
 log = logging.getLogger(__name__)
+
+# 2: entries with signals, the summary term and each entry's exact term (item-level head)
+RECORD_FORMAT = 2
 
 # Every recommendation the home page shows gets an explanation ahead of time; others
 # (further down a long API list) are computed when asked for.
@@ -61,9 +65,9 @@ def explain_person(user_id: int) -> int:
     index = scorer.index  # {external id (str(Item.pk)): model index}
     max_len = scorer.model.cfg.max_len
     wanted = [r for r in wanted if str(r.item_id) in index]
-    history = [index[str(i)] for i in dataset.histories([user_id], max_len=max_len)[user_id]
-               if str(i) in index]
-    if not wanted or not history:
+    entries = dataset.histories([user_id], max_len=max_len)[user_id]
+    history = model_history((index[str(i)], s) for i, s in entries if str(i) in index)
+    if not wanted or not len(history):
         return 0
     Explanation.objects.filter(user_id=user_id, item_id__in=[r.item_id for r in wanted]).update(
         status=ExplanationStatus.RUNNING)
@@ -106,14 +110,16 @@ def _records(person: PersonExplanation, item_ids: list[str]) -> list[dict]:
 
     history = [pk(i) for i in person.history]
     top = [pk(i) for i in person.top]
+    signals = list(person.signals)
     records = []
     for e in person.items:
         cf = dict(e.counterfactual)
         cf["removed"] = [history[u] for u in cf["removed"]]
         cf["replacement"] = pk(cf["replacement"])
         records.append({
-            "history": history, "top": top, "rank": e.rank, "score": e.score,
-            "head": [r(h) for h in e.head], "weights": r(e.weights),
+            "format": RECORD_FORMAT, "history": history, "signals": signals, "top": top,
+            "rank": e.rank, "score": e.score, "summary": e.summary, "rest": e.rest,
+            "head": [r(h) for h in e.head], "weights": r(e.weights), "terms": r(e.terms),
             "contribution": r(e.contribution), "rollout": r(e.rollout),
             "loo_delta": r(e.loo_delta), "loo_rank": e.loo_rank,
             "faithfulness": e.faithfulness, "counterfactual": cf,

@@ -1,15 +1,18 @@
 """Read the site's events out of the database as plain rows for the model.
 
 Worker-side, but torch-free: the ML core (`recommender.ml`) turns these rows into tensors.
+Every kind the model reads comes with its value (`recommender.ml.signals`: a rating's
+stars, a like, a view...); "not interested" is never input, only a block.
 """
 from collections.abc import Iterator
 
 from django.db.models import Max
 
+from .ml.signals import collapse
 from .models import ControlKind, Event, EventKind, UserControl
 
-# Kinds that say a person engaged with an item. "not interested" is a signal against it.
-POSITIVE_KINDS = [k for k in EventKind.values if k != EventKind.NOT_INTERESTED]
+# Kinds that reach the model as history entries ("not interested" only blocks an item).
+MODEL_KINDS = [k for k in EventKind.values if k != EventKind.NOT_INTERESTED]
 
 
 def event_watermark() -> int:
@@ -25,35 +28,36 @@ def excluded_pairs(user_ids: list[int] | None = None) -> set[tuple[int, int]]:
     return set(controls.values_list("user_id", "item_id"))
 
 
-def interaction_rows(*, watermark: int) -> Iterator[tuple[int, int, int]]:
-    """Yield (person id, item id, order) for every usable event with id <= watermark.
+def interaction_rows(*, watermark: int) -> Iterator[tuple[int, int, int, str, float | None]]:
+    """Yield (person id, item id, order, kind, value) for every model event with id <= watermark.
 
     Rows come per person in time order (ties by id); excluded items are left out.
     """
     excluded = excluded_pairs()
     events = (
-        Event.objects.filter(id__lte=watermark, kind__in=POSITIVE_KINDS)
+        Event.objects.filter(id__lte=watermark, kind__in=MODEL_KINDS)
         .order_by("user_id", "occurred_at", "id")
-        .values_list("user_id", "item_id")
+        .values_list("user_id", "item_id", "kind", "value")
     )
-    for order, (user_id, item_id) in enumerate(events.iterator(chunk_size=20000)):
+    for order, (user_id, item_id, kind, value) in enumerate(events.iterator(chunk_size=20000)):
         if (user_id, item_id) not in excluded:
-            yield user_id, item_id, order
+            yield user_id, item_id, order, kind, value
 
 
-def histories(user_ids: list[int], *, max_len: int) -> dict[int, list[int]]:
-    """Return each person's most recent item ids (oldest first), excluded items left out."""
+def histories(user_ids: list[int], *, max_len: int) -> dict[int, list[tuple[int, int]]]:
+    """Return each person's most recent history entries (item id, signal), oldest first:
+    one per item (``signals.collapse``), excluded items left out."""
     excluded = excluded_pairs(user_ids)
-    result: dict[int, list[int]] = {uid: [] for uid in user_ids}
-    events = (
-        Event.objects.filter(user_id__in=user_ids, kind__in=POSITIVE_KINDS)
+    events: dict[int, list[tuple[int, str, float | None]]] = {uid: [] for uid in user_ids}
+    rows = (
+        Event.objects.filter(user_id__in=user_ids, kind__in=MODEL_KINDS)
         .order_by("user_id", "occurred_at", "id")
-        .values_list("user_id", "item_id")
+        .values_list("user_id", "item_id", "kind", "value")
     )
-    for user_id, item_id in events.iterator(chunk_size=20000):
+    for user_id, item_id, kind, value in rows.iterator(chunk_size=20000):
         if (user_id, item_id) not in excluded:
-            result[user_id].append(item_id)
-    return {uid: seq[-max_len:] for uid, seq in result.items()}
+            events[user_id].append((item_id, kind, value))
+    return {uid: collapse(evs)[-max_len:] for uid, evs in events.items()}
 
 
 def seen_and_blocked(user_ids: list[int]) -> dict[int, set[int]]:

@@ -24,6 +24,7 @@ log = logging.getLogger(__name__)
 # Hyper-parameters a staff member may set for one run: name -> (type, low, high).
 HYPERPARAMS: dict[str, tuple[type, float, float]] = {
     "max_epochs": (int, 1, 500),
+    "time_budget_s": (float, 0.0, 86400.0),
     "patience": (int, 1, 100),
     "batch_size": (int, 1, 4096),
     "lr": (float, 1e-6, 1.0),

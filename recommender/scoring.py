@@ -50,7 +50,7 @@ def _score_and_store(user_ids: list[int], version: ModelVersion) -> int:
     blocked = dataset.seen_and_blocked(user_ids)
     watermark = dataset.event_watermark()
     top = scorer.recommend_many(
-        [[str(i) for i in histories[uid]] for uid in user_ids],
+        [[(str(i), signal) for i, signal in histories[uid]] for uid in user_ids],
         settings.RECSITE_TOP_N,
         [{str(i) for i in blocked[uid]} for uid in user_ids],
     )

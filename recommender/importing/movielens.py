@@ -197,9 +197,9 @@ def read_movielens_1m(path: Path, now: float) -> ParsedDataset:
     user_map = _read_id_map(_require(base, "sas_to_original_users.txt"), users, "user", "users.dat")
     events: list[EventRecord] = []
     append = events.append
-    # The SASRec file holds each person's items in time order, without ratings or times:
-    # every interaction becomes a "view" (an implicit signal, not a judgement) and the
-    # loader gives it a synthetic time that keeps the order.
+    # The SASRec file holds each person's rated items in time order, without the ratings'
+    # values or times: every entry becomes a rating of unknown value (a choice the person
+    # made, not a page view) and the loader gives it a synthetic time that keeps the order.
     for lineno, user, item_tokens in iter_sequence_lines(sequence):
         original_user = user_map.get(user)
         if original_user is None:
@@ -208,7 +208,7 @@ def read_movielens_1m(path: Path, now: float) -> ParsedDataset:
             original_item = item_map.get(token)
             if original_item is None:
                 raise ImportFormatError(sequence, lineno, f"item {token!r} is not in sas_to_original_items.txt")
-            append(EventRecord(original_user, original_item, None, "view", None))
+            append(EventRecord(original_user, original_item, None, "rate", None))
     return ParsedDataset("movielens-1m", list(items.values()), events)
 
 

@@ -47,6 +47,7 @@ def read_sequence(path: Path) -> ParsedDataset:
             if item not in items_seen:
                 parse_id(item, "item id", path, lineno, MAX_ITEM_ID)
                 items_seen.add(item)
-            # No ratings and no times: an implicit "view", ordered by position in the file.
-            append(EventRecord(user, item, None, "view", None))
+            # Papers' sequence files list what people rated, reviewed or bought, without
+            # values or times: a rating of unknown value, ordered by position in the file.
+            append(EventRecord(user, item, None, "rate", None))
     return ParsedDataset("sequence", placeholder_items(events), events)

@@ -22,11 +22,9 @@ from .data import ItemIdMap
 from .model import ModelConfig, Recommender
 
 MAGIC = b"RECSITE-CHECKPOINT\n"
-FORMAT_VERSION = 1
-# config fields added after checkpoints were first written, with the value a file that lacks
-# one was trained with (the field's default has since changed)
-LEGACY_CONFIG = {"head_residual": False, "head_values": "learned", "positions": "from_end",
-                 "score_temp": 0.0, "n_negatives": 0}
+# 2: the item-level head over signals (docs/design.md, "The model"). A version-1 file holds
+# the earlier design, whose head attended over encoder states; it cannot be served.
+FORMAT_VERSION = 2
 
 
 class CheckpointError(ValueError):
@@ -123,6 +121,10 @@ def load_checkpoint(path: str | Path, *, expected_sha256: str | None = None) -> 
         header = json.loads(raw[pos:pos + n])
     except (ValueError, UnicodeDecodeError):
         raise CheckpointError(f"{path} has a corrupt or truncated header") from None
+    if header.get("format_version") == 1:
+        raise CheckpointError(
+            f"{path} was trained by the earlier model design (attention over encoder states), "
+            "which this version no longer serves: train a new model version")
     if header.get("format_version") != FORMAT_VERSION:
         raise CheckpointError(f"{path} has unsupported format {header.get('format_version')}")
     body = raw[pos + n:]
@@ -136,8 +138,7 @@ def load_checkpoint(path: str | Path, *, expected_sha256: str | None = None) -> 
     if expected_sha256 is not None and digest != expected_sha256:
         raise CheckpointError(f"{path} is not the expected checkpoint (sha256 {digest})")
     try:
-        # a field missing from an older file takes the value that file's model was built with
-        config = ModelConfig(**{**LEGACY_CONFIG, **header["config"]})
+        config = ModelConfig(**header["config"])
     except TypeError as exc:
         raise CheckpointError(f"{path} has an incompatible config: {exc}") from None
     item_map = ItemIdMap(tuple(header["item_ids"]))

@@ -7,11 +7,11 @@ from collections.abc import Sequence
 
 import torch
 
-from .data import pad_left
+from .data import History, batch_of
 from .metrics import hit_at_k, ndcg_at_k, target_ranks
 from .model import Recommender
 
-Pairs = Sequence[tuple[Sequence[int], int]]  # (history, target) per person
+Pairs = Sequence[tuple[History, int]]  # (history, target) per person
 
 
 @torch.no_grad()
@@ -31,12 +31,13 @@ def model_ranks(
     ranks = torch.zeros(len(pairs), dtype=torch.long)
     for start in range(0, len(order), batch_size):
         idx = order[start:start + batch_size]
-        seq = pad_left([pairs[p][0] for p in idx], max_len).to(device)
+        items, signals = batch_of([pairs[p][0] for p in idx], max_len)
         targets = torch.tensor([pairs[p][1] for p in idx])
         # history items are not ranked (a repeated target itself stays rankable)
-        exclude = [set(pairs[p][0]) - {pairs[p][1]} for p in idx]
+        exclude = [set(pairs[p][0].items) - {pairs[p][1]} for p in idx]
         mask = exclusion_mask(exclude, model.cfg.n_items + 1).to(device)
-        scores = model.full_sort_predict(seq, exclude=mask, uniform=uniform).cpu()
+        scores = model.full_sort_predict(
+            items.to(device), signals.to(device), exclude=mask, uniform=uniform).cpu()
         ranks[torch.tensor(idx)] = target_ranks(scores, targets, exclude)
     model.train(was_training)
     return ranks
@@ -65,16 +66,16 @@ def evaluate_model(model: Recommender, pairs: Pairs, *, uniform: bool = False) -
     return summarize(model_ranks(model, pairs, uniform=uniform))
 
 
-def popularity_scores(train: Sequence[Sequence[int]], n_items: int) -> torch.Tensor:
-    """Return interaction counts per item over the training sequences: (n_items + 1,)."""
-    counts = Counter(it for seq in train for it in seq)
+def popularity_scores(train: Sequence[History], n_items: int) -> torch.Tensor:
+    """Return interaction counts per item over the training histories: (n_items + 1,)."""
+    counts = Counter(it for h in train for it in h.items)
     scores = torch.zeros(n_items + 1)
     for it, c in counts.items():
         scores[it] = float(c)
     return scores
 
 
-def evaluate_popularity(train: Sequence[Sequence[int]], pairs: Pairs, n_items: int) -> dict:
+def evaluate_popularity(train: Sequence[History], pairs: Pairs, n_items: int) -> dict:
     """Return NDCG@10 and HR@10 of ranking every item by training popularity."""
     pop = popularity_scores(train, n_items)
     ranks = torch.zeros(len(pairs), dtype=torch.long)
@@ -82,6 +83,6 @@ def evaluate_popularity(train: Sequence[Sequence[int]], pairs: Pairs, n_items: i
         chunk = pairs[start:start + 512]
         scores = pop.expand(len(chunk), -1)
         targets = torch.tensor([t for _, t in chunk])
-        exclude = [set(h) - {t} for h, t in chunk]
+        exclude = [set(h.items) - {t} for h, t in chunk]
         ranks[start:start + len(chunk)] = target_ranks(scores, targets, exclude)
     return summarize(ranks)

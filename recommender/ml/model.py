@@ -1,27 +1,30 @@
-"""The recommender: a SASRec-style causal encoder and a target-attention scoring head.
+"""The recommender: a taste summary and item-level target attention, both over single items.
 
-For a candidate item i and the encoded history H (B, L, d) the head computes, per head h,
+A person's history is a sequence of entries, one per item, each with a signal
+(``signals.py``: rated 5 stars, viewed, rated 1 star...). For a candidate item i:
 
-    a_h(i) = softmax_j( q_h(e_i) . k_h(H_j) / sqrt(d_h) + r_h[t - j] )   over real j <= t
-    score(i) = sum_h sum_j a_h(i)_j * G_hj(i)
+    score(i) = e_i . s  +  sum_h sum_j a_hj(i) * v_hj(i)
 
-so the weights a(i) shown to a person are exactly the ones that produced the score. The
-values G are, by default (``head_values="state"``), the first stage's own score of i read
-from each position's state, split across the heads' slices of the vectors:
-G_hj(i) = ê_i[h] . Ĥ_j[h] / temp (ê, Ĥ unit vectors; plain e_i . H_j without a temperature).
-"What the history up to item j says about i", and the head decides, per candidate, which of
-those readings to trust; a head attending only to the last position scores exactly as the
-first stage does, which is where the learned recency prior r_h (one scalar per head and
-distance) starts it. On ML-1M this head re-ranks above its first stage in every seed (3
-seeds: 0.1810 vs 0.1782 test NDCG@10, docs/benchmarks.md); the older learned readout G = o_h(e_i) . v_h(H_j)
-(``head_values="learned"``, v and o from identity) ended 3% below it. With ``head_residual`` (off) the first stage's logit is added on top.
+- A SASRec-style causal encoder reads the person's *positive* entries (ratings of 3 stars
+  or more, likes, purchases: what they chose); low ratings and views never reach it.
+  ``summary="state"`` (plain SASRec) takes s as its state after the last read entry;
+  ``summary="readout"`` (the default) makes s itself attention over single items: that
+  state is only the *query*, s = sum_j b_j g_j with keys from each read entry's item,
+  signal and recency and values g_j from its item and signal. e_i . s is the cheap first
+  stage that picks the ``candidates`` the head re-ranks (``scoring="last"``: it alone).
+- The head's keys and values are item-level, never encoder states: x_j = e_j + signal_j +
+  recency_j; logits q_h(e_i) . k_h(x_j) / sqrt(d_h) + r_h[recency_j]. Choices share one
+  softmax with a null slot (value 0) that takes the weight no item deserves; a low rating
+  or a view has a sigmoid gate of its own, so it adds its term without taking weight from
+  anything else. v_hj(i) = strength(signal_j) * u_h(e_i) . w_h(x_j), except that a low
+  rating's value is -strength * softplus(u . w) <= 0: it can only push items down.
+  Strengths start at ``signals.POLICY`` (a view a quarter of a choice) and are learned for
+  signals the training data holds.
 
-Scoring all N items at all L training positions through the head costs B*L*N*L*d, so a
-cheap first stage (e_i . H_t, or cos(e_i, H_t) / temp; trained with SASRec's full cross-entropy) picks
-the top ``candidates`` items and the head re-ranks them; the final order is the head's.
-
-``scoring="last"`` turns the same module into plain SASRec (the first stage alone), the
-baseline.
+So with the readout every part of the score belongs to one history entry: entry j's term
+is b_j e_i . g_j + sum_h a_hj v_hj, and the weights shown are the weights used. Recency
+counts read entries only, so adding a view or a low rating changes nothing but its own
+term. Why this design: docs/design.md, "The model"; figures: docs/benchmarks.md.
 """
 
 from __future__ import annotations
@@ -33,68 +36,34 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from . import signals as sig
+
 NEG_INF = float("-inf")
-
-
-def score_space(H: torch.Tensor, E: torch.Tensor, temp: float) -> tuple[torch.Tensor, torch.Tensor]:
-    """Return (H, E) ready for the first stage's dot product: unit vectors with H over
-    ``temp`` when a temperature is set (cosine / temp), else unchanged (e . h)."""
-    if not temp:
-        return H, E
-    return F.normalize(H, dim=-1) / temp, F.normalize(E, dim=-1)
 
 
 @dataclass
 class ModelConfig:
     n_items: int  # real items are 1..n_items; 0 is padding
-    max_len: int = 200  # history positions kept (most recent)
-    d_model: int = 128  # embedding width (ML-1M, 40 epochs: 128 beat 64 by 0.007 NDCG@10)
+    max_len: int = 200  # history entries kept (most recent)
+    d_model: int = 128  # embedding width
     n_layers: int = 2  # encoder blocks
     n_heads: int = 1  # encoder self-attention heads
     head_heads: int = 2  # target-attention heads in the scoring head
-    # feed-forward hidden = ffn_mult * d_model (SASRec uses 1). ML-1M, 12 epochs, one seed:
-    # 4 reached test NDCG@10 0.1799 against 0.1730 for 1 (validation 0.1892 vs 0.1847), for
-    # about 10% more CPU per epoch; at 30 minutes (3 seeds) its validation was higher and
-    # its test level with 1 (docs/benchmarks.md)
-    ffn_mult: int = 4
+    ffn_mult: int = 4  # feed-forward hidden = ffn_mult * d_model (docs/benchmarks.md, ML-1M)
     dropout: float = 0.1  # on embeddings, attention outputs and feed-forward
-    n_features: int = 0  # width of the multi-hot item feature vector (0 = none)
-    scoring: str = "head"  # "head": target-attention head (recsite); "last": plain SASRec
+    scoring: str = "head"  # "head": summary + item-level head (recsite); "last": plain SASRec
     candidates: int = 100  # first-stage top items the head scores (train and inference)
-    head_positions: int = 2  # positions per sequence where the head is trained (incl. last);
-    # 8 cost 2.2x the CPU of a SASRec step on ML-1M, 2 cost 1.1x
+    head_positions: int = 2  # positions per sequence where the head is trained (incl. last)
     head_loss_weight: float = 1.0  # weight of the head's cross-entropy next to the first stage
-    recency_init: float = 4.0  # head's recency prior starts at -recency_init*log(1+t-j); <0 = none
-    head_identity_init: bool = True  # v and o start as identity: head starts as SASRec's score
-    # head score = first-stage logit e_i . H_t + the attention term. Off: on ML-1M (20 epochs)
-    # it re-ranked no better than the plain head (+0.0017 vs +0.0013 test NDCG@10 over the
-    # first stage) and freezing its weights to uniform cost 0.9% instead of 63%, i.e. the
-    # weights no longer explained the score.
-    head_residual: bool = False
-    head_detach: bool = True  # head loss trains only the head, not the shared encoder/items
+    recency_init: float = 1.0  # head's recency prior starts at -recency_init * log(1 + distance)
     init_std: float = 0.02  # small-std init; N(0, 1) embeddings train far slower
-    # first-stage score: e_i . H_t when 0, else cos(e_i, H_t) / score_temp (HSTU's recipe).
-    # ML-1M, 16 epochs, one seed, bf16: 0.05 gave test NDCG@10 0.1733, 0 gave 0.1738 at 5%
-    # less CPU per epoch (validation 0.1877 vs 0.1827)
-    score_temp: float = 0.0
-    # first-stage loss: cross-entropy over the whole catalogue when 0, else a sampled
-    # softmax over the target and this many uniform negatives shared by the batch
-    n_negatives: int = 0
-    # head values o_h(e_i) . v_h(H_j): "learned" (v, o trained from identity) or "state"
-    # (v = o = identity, fixed: position j's value is its own first-stage logit for i, per
-    # head slice, so a head attending only to the last position is exactly the first stage)
-    head_values: str = "state"
-    # position embedding index of a history item: "from_end" (the most recent item is always
-    # max_len) or "from_start" (1 for the oldest kept item, counting up)
-    positions: str = "from_start"
+    # the taste summary s: "readout" = sum_j b_j g_j, attention from the encoder's last state
+    # over item-level vectors of the read entries (each entry's share is its own); "state" =
+    # that state itself, as SASRec (docs/benchmarks.md, "Attention over items")
+    summary: str = "readout"
 
     def to_dict(self) -> dict:
         return asdict(self)
-
-
-def positions_after(pos: torch.Tensor, L: int) -> torch.Tensor:
-    """Return (B, P, L) bool: True at history positions j after each query position pos (B, P)."""
-    return torch.arange(L, device=pos.device).view(1, 1, L) > pos.unsqueeze(-1)
 
 
 class CausalSelfAttention(nn.Module):
@@ -119,19 +88,19 @@ class CausalSelfAttention(nn.Module):
         nh = self.n_heads
         q, k, v = self.qkv(x).split(d, dim=2)
         q = q.view(B, L, nh, d // nh).transpose(1, 2)  # (B, nh, L, dh)
-        k = k.view(B, L, nh, d // nh).transpose(1, 2)  # (B, nh, L, dh)
-        v = v.view(B, L, nh, d // nh).transpose(1, 2)  # (B, nh, L, dh)
+        k = k.view(B, L, nh, d // nh).transpose(1, 2)
+        v = v.view(B, L, nh, d // nh).transpose(1, 2)
         if past is not None:
             k = torch.cat([past[0].expand(B, -1, -1, -1), k], dim=2)  # (B, nh, P + L, dh)
-            v = torch.cat([past[1].expand(B, -1, -1, -1), v], dim=2)  # (B, nh, P + L, dh)
+            v = torch.cat([past[1].expand(B, -1, -1, -1), v], dim=2)
         if need_weights:
-            att = (q @ k.transpose(-2, -1)) / math.sqrt(d // nh)  # (B, nh, L, L)
+            att = (q @ k.transpose(-2, -1)) / math.sqrt(d // nh)  # (B, nh, L, P + L)
             att = att.masked_fill(~allowed, NEG_INF).softmax(dim=-1)
-            y = att @ v  # (B, nh, L, dh)
+            y = att @ v
         else:  # same maths, fused kernel, no weights (training)
             att = None
             y = F.scaled_dot_product_attention(q, k, v, attn_mask=allowed)
-        y = y.transpose(1, 2).reshape(B, L, d)  # (B, L, d)
+        y = y.transpose(1, 2).reshape(B, L, d)
         return self.drop(self.proj(y)), att, (k, v)
 
 
@@ -155,137 +124,202 @@ class Block(nn.Module):
         return x + self.ffn(self.ln2(x)), att, kv
 
 
+def _inverse_softplus(y: float) -> float:
+    return y + math.log(-math.expm1(-y))
+
+
 class TargetAttentionHead(nn.Module):
-    """Scores candidates by attending from each candidate item over the encoded history."""
+    """Scores candidates by attending from each candidate over item-level history entries."""
 
     def __init__(self, cfg: ModelConfig):
         super().__init__()
         d, nh = cfg.d_model, cfg.head_heads
         assert d % nh == 0
         self.nh, self.dh = nh, d // nh
-        self.residual = cfg.head_residual
-        self.temp = cfg.score_temp
-        self.q = nn.Linear(d, d, bias=False)  # from the candidate's embedding
-        self.k = nn.Linear(d, d)  # from the encoded history
-        if cfg.head_values == "learned":
-            self.v = nn.Linear(d, d)
-            self.o = nn.Linear(d, d, bias=False)  # readout: score = o(e_i) . v(H), per head
-        elif cfg.head_values == "state":
-            self.v = self.o = None  # values are the first stage's own logits, per head slice
-        else:
-            raise ValueError(f"unknown head_values {cfg.head_values!r}")
-        # learned recency prior per head, indexed by distance t - j; starts favouring the
-        # most recent items so the head begins close to SASRec's last-position score
+        self.q = nn.Linear(d, d, bias=False)  # from the candidate
+        self.k = nn.Linear(d, d)  # from each history entry
+        self.u = nn.Linear(d, d, bias=False)  # value side of the candidate
+        self.w = nn.Linear(d, d)  # value side of each history entry
+        self.signal = nn.Embedding(sig.N_SIGNALS, d, padding_idx=0)
+        self.recency = nn.Embedding(cfg.max_len, d)  # entries after this one (0 = latest)
         dist = torch.arange(cfg.max_len, dtype=torch.float32)
-        init = -cfg.recency_init * torch.log1p(dist)
-        self.recency = nn.Parameter(init.repeat(nh, 1)) if cfg.recency_init >= 0 else None
+        self.prior = nn.Parameter((-cfg.recency_init * torch.log1p(dist)).repeat(nh, 1))
+        self.null = nn.Parameter(torch.zeros(nh))  # the null slot's logit, per head
+        raw = torch.zeros(sig.N_SIGNALS)
+        for s, p in sig.POLICY.items():
+            raw[s] = _inverse_softplus(abs(p))
+        self.strength_raw = nn.Parameter(raw)  # |strength| = softplus(raw)
+        # signals whose strength is learned (the others keep their policy); set by training
+        self.register_buffer("learned", torch.zeros(sig.N_SIGNALS, dtype=torch.bool))
+        policy = torch.zeros(sig.N_SIGNALS)
+        for s, p in sig.POLICY.items():
+            policy[s] = abs(p)
+        self.register_buffer("policy", policy)
+        negative = torch.zeros(sig.N_SIGNALS, dtype=torch.bool)
+        negative[list(sig.NEGATIVE)] = True
+        self.register_buffer("negative", negative)
+        shared = torch.zeros(sig.N_SIGNALS, dtype=torch.bool)
+        shared[list(sig.POSITIVE)] = True
+        self.register_buffer("shared", shared)
 
-    def forward(
-        self, H: torch.Tensor, allowed: torch.Tensor, cand: torch.Tensor, uniform: bool = False,
-        query_pos: torch.Tensor | None = None,
-    ) -> tuple[torch.Tensor, torch.Tensor]:
-        """Return (scores (B, Q, C), weights (B, nh, Q, C, L)) for candidates ``cand``.
+    def strengths(self) -> torch.Tensor:
+        """Return |strength| per signal (N_SIGNALS,): learned ones, else the policy's."""
+        return torch.where(self.learned, F.softplus(self.strength_raw), self.policy)
 
-        With ``head_residual`` the score is the first stage's logit e_i . H_t plus the
-        attention term, so the head re-ranks by correcting the first stage, not by
-        re-learning it; the weights still decide every candidate's correction.
+    def entries(self, E_hist: torch.Tensor, eff: torch.Tensor, dist: torch.Tensor) -> torch.Tensor:
+        """Return item-level entry vectors x_j = e_j + signal_j + recency_j: (B, Q, L, d).
 
-        H: (B, L, d) encoded history; cand: (B, Q, C, d), C candidates for each of Q query
-        positions; allowed: (B, Q, L) bool, the history positions a query may attend to
-        (real and not after its position); query_pos: (B, Q) those positions t (default:
-        the last, L - 1). Weights sum to 1 over allowed positions and are exactly 0
-        elsewhere. ``uniform=True`` replaces the learned weights by uniform ones (ablation).
+        E_hist: (B, L, d) item vectors; eff: (B, L) the signals read (``signal_map``);
+        dist: (B, Q, L) entries between j and each query position.
         """
-        B, L, _ = H.shape
-        _, Q, C, d = cand.shape
-        nh, dh = self.nh, self.dh
-        k = self.k(H).view(B, L, nh, dh).transpose(1, 2)  # (B, nh, L, dh)
-        q = self.q(cand).view(B, Q * C, nh, dh).transpose(1, 2)  # (B, nh, Q*C, dh)
-        att = (q @ k.transpose(-2, -1)).view(B, nh, Q, C, L) / math.sqrt(dh)  # (B, nh, Q, C, L)
-        if self.recency is not None:
-            j = torch.arange(L, device=H.device)
-            t = query_pos if query_pos is not None else torch.full((B, Q), L - 1, device=H.device)
-            dist = (t.unsqueeze(-1) - j).clamp(0, self.recency.shape[1] - 1)  # (B, Q, L)
-            att = att + self.recency[:, dist].permute(1, 0, 2, 3).unsqueeze(3)  # (B, nh, Q, 1, L)
-        if uniform:
-            att = torch.zeros_like(att)
-        # A query with no allowed position (training picks padding positions in a history
-        # shorter than head_positions, then leaves their loss out) gets all-zero weights,
-        # not softmax's NaN: a zero gradient times NaN is still NaN, and it would poison the
-        # head's parameters.
-        empty = ~allowed.any(dim=-1)  # (B, Q)
-        mask = ~(allowed | empty.unsqueeze(-1))[:, None, :, None, :]  # (B, 1, Q, 1, L)
-        att = att.float().masked_fill(mask, NEG_INF).softmax(dim=-1)  # (B, nh, Q, C, L)
-        att = att.masked_fill(empty[:, None, :, None, None], 0.0)
-        G = self.values(H, cand)  # (B, nh, Q, C, L)
-        scores = (att * G).sum(dim=-1).sum(dim=1)  # (B, Q, C) = sum_h a_h(i) . (o_h(e_i) . V_h)
-        if self.residual:
-            if query_pos is None:
-                Ht = H[:, -1:].expand(B, Q, -1)  # (B, Q, d)
-            else:
-                Ht = H.gather(1, query_pos.unsqueeze(-1).expand(B, Q, H.shape[-1]))  # (B, Q, d)
-            Ht, ei = score_space(Ht.float().unsqueeze(2), cand.float(), self.temp)
-            scores = scores + (ei * Ht).sum(dim=-1)  # + the first stage's logit for i
-        return scores, att
+        base = E_hist + self.signal(eff)  # (B, L, d)
+        return base.unsqueeze(1) + self.recency(dist.clamp(0, self.recency.num_embeddings - 1))
 
-    def values(self, H: torch.Tensor, cand: torch.Tensor) -> torch.Tensor:
-        """Return o_h(e_i) . v_h(H_j), what each history position adds per unit of weight.
+    def forward(self, cand: torch.Tensor, E_hist: torch.Tensor, signals: torch.Tensor,
+                eff: torch.Tensor, allowed: torch.Tensor, dist: torch.Tensor,
+                uniform: bool = False) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Return (head scores (B, Q, C), weights (B, nh, Q, C, L), values (B, nh, Q, C, L)).
 
-        H: (B, L, d); cand: (B, Q, C, d). Returns (B, nh, Q, C, L) float32; a candidate's
-        score is the weighted sum of its row: sum_h sum_j a_hj(i) * values_hj(i).
+        cand: (B, Q, C, d) C candidates at each of Q query positions; E_hist (B, L, d),
+        signals and eff (B, L): the history's items, signals and the signals read;
+        allowed (B, Q, L): real entries at or before each query; dist (B, Q, L) >= 0.
+        A candidate's score is sum_h sum_j weights * values; the null slot's weight is
+        1 - sum_j weights. ``uniform=True`` puts equal weight on every allowed entry
+        (the ablation).
         """
-        B, L, _ = H.shape
+        B, L, d = E_hist.shape
         _, Q, C, _ = cand.shape
         nh, dh = self.nh, self.dh
-        if self.v is None:  # "state": split the first stage's score e_i . H_j across heads
-            u, v = score_space(cand, H, self.temp)  # (the temperature on the candidate side)
-        else:
-            v, u = self.v(H), self.o(cand)
-        v = v.reshape(B, L, nh, dh).transpose(1, 2)  # (B, nh, L, dh)
-        u = u.reshape(B, Q * C, nh, dh).transpose(1, 2)  # (B, nh, Q*C, dh)
-        return (u @ v.transpose(-2, -1)).view(B, nh, Q, C, L).float()
+        x = self.entries(E_hist, eff, dist)  # (B, Q, L, d)
+        k = self.k(x).view(B, Q, L, nh, dh).permute(0, 3, 1, 4, 2)  # (B, nh, Q, dh, L)
+        w = self.w(x).view(B, Q, L, nh, dh).permute(0, 3, 1, 4, 2)  # (B, nh, Q, dh, L)
+        q = self.q(cand).view(B, Q, C, nh, dh).permute(0, 3, 1, 2, 4)  # (B, nh, Q, C, dh)
+        u = self.u(cand).view(B, Q, C, nh, dh).permute(0, 3, 1, 2, 4)
+        logits = (q @ k) / math.sqrt(dh)  # (B, nh, Q, C, L)
+        prior = self.prior[:, dist.clamp(0, self.prior.shape[1] - 1)]  # (nh, B, Q, L)
+        logits = logits + prior.permute(1, 0, 2, 3).unsqueeze(3)
+        null = self.null.view(1, nh, 1, 1, 1).expand(B, nh, Q, C, 1)
+        if uniform:
+            logits, null = torch.zeros_like(logits), torch.full_like(null, NEG_INF)
+        mask = ~allowed[:, None, :, None, :]  # (B, 1, Q, 1, L)
+        shared = self.shared[signals][:, None, None, None, :]  # (B, 1, 1, 1, L)
+        # choices share one softmax with the null slot; a low rating or a view has a gate of
+        # its own, so it adds its term without taking weight from anything else
+        soft = torch.cat([logits.float().masked_fill(mask | ~shared, NEG_INF), null.float()], dim=-1)
+        soft = soft.softmax(dim=-1)[..., :L]  # (B, nh, Q, C, L), the null slot's share dropped
+        gate = torch.sigmoid(logits.float()) if not uniform else torch.full_like(logits.float(), 0.5)
+        att = torch.where(shared, soft, gate.masked_fill(mask, 0.0))
+        raw = (u @ w).float()  # (B, nh, Q, C, L)
+        strength = self.strengths()[signals]  # (B, L)
+        neg = self.negative[signals]  # (B, L)
+        values = torch.where(neg[:, None, None, None, :], -F.softplus(raw), raw)
+        values = values * strength[:, None, None, None, :]
+        values = values.masked_fill(mask, 0.0)
+        scores = (att * values).sum(dim=-1).sum(dim=1)  # (B, Q, C)
+        return scores, att, values
+
+
+class Readout(nn.Module):
+    """The taste summary as attention over item-level vectors: s_t = LN(sum_j b_tj g_j).
+
+    The query is the encoder's state after the last read entry (what the whole history
+    says); the keys come from each read entry alone (its item, signal and recency: how
+    many entries ago), the values g_j = x_j + ffn(ln(x_j)) from its item and signal alone.
+    The final layer norm subtracts a mean (linear: each entry's part loses its own mean)
+    and divides by one scale per person, so e_i . s is still a sum of one term per entry,
+    b_j * e_i . (gamma * (g_j - mean(g_j)) / sigma), plus e_i . beta, which no history
+    changes (``parts``).
+    """
+
+    def __init__(self, cfg: ModelConfig):
+        super().__init__()
+        d = cfg.d_model
+        self.recency = nn.Embedding(cfg.max_len, d)
+        self.q = nn.Linear(d, d, bias=False)
+        self.k = nn.Linear(d, d)
+        self.ln = nn.LayerNorm(d)
+        self.ffn = nn.Sequential(nn.Linear(d, cfg.ffn_mult * d), nn.GELU(),
+                                 nn.Linear(cfg.ffn_mult * d, d))
+        self.ln_out = nn.LayerNorm(d)
+
+    def values(self, x: torch.Tensor) -> torch.Tensor:
+        """Return g = x + ffn(ln(x)) for item-level vectors x (..., d)."""
+        return x + self.ffn(self.ln(x))
+
+    def parts(self, b: torch.Tensor, g: torch.Tensor, E_cand: torch.Tensor):
+        """Return (each entry's part of e_i . s (B, C, L), the part no entry owns (B, C))
+        for weights b (B, L), values g (B, L, d) and candidates E_cand (B, C, d)."""
+        raw = (b.unsqueeze(-1) * g).sum(1)  # (B, d): what the layer norm normalises
+        sigma = torch.sqrt(raw.var(dim=-1, unbiased=False) + self.ln_out.eps)  # (B,)
+        centred = (g - g.mean(dim=-1, keepdim=True)) * self.ln_out.weight / sigma[:, None, None]
+        part = b.unsqueeze(1) * (E_cand @ centred.transpose(1, 2))  # (B, C, L)
+        return part, E_cand @ self.ln_out.bias
+
+    def forward(self, state: torch.Tensor, x: torch.Tensor, read: torch.Tensor,
+                dist: torch.Tensor, uniform: bool = False):
+        """Return (summaries (B, Q, d), weights (B, Q, L), values g (B, L, d)).
+
+        state: (B, Q, d) encoder states at Q query positions; x: (B, L, d) entry vectors
+        (item + signal); read: (B, Q, L) the entries each query may use; dist: (B, Q, L)
+        entries between each entry and its query.
+        """
+        d = x.shape[-1]
+        q = self.q(state)  # (B, Q, d)
+        logits = q @ self.k(x).transpose(1, 2)  # (B, Q, L)
+        rec = q @ self.k.weight.matmul(self.recency.weight.t())  # (B, Q, max_len): q . W r_dist
+        logits = (logits + rec.gather(2, dist.clamp(0, rec.shape[-1] - 1))) / math.sqrt(d)
+        if uniform:
+            logits = torch.zeros_like(logits)
+        empty = ~read.any(dim=-1, keepdim=True)
+        b = logits.float().masked_fill(~read, NEG_INF).masked_fill(empty, 0.0).softmax(dim=-1)
+        b = b * read
+        g = self.values(x)
+        return self.ln_out(b @ g.float()), b, g
 
 
 @dataclass(frozen=True)
 class EncoderPrefix:
-    """One history's encoder output and per-layer keys and values (``encode_prefix``), for
-    encoding histories that share its first items (``full_sort_predict_continued``)."""
+    """One history's encoder keys and values per layer, outputs and visibility, for
+    encoding histories that share its first entries (``state_continued``)."""
 
     kv: list[tuple[torch.Tensor, torch.Tensor]]  # per layer: keys, values (1, nh, n, dh)
-    H: torch.Tensor  # (1, n, d) encoder output
+    H: torch.Tensor  # (1, n, d) encoder output (0 where not visible)
+    visible: torch.Tensor  # (1, n) bool: positive entries the encoder reads
 
 
 class Recommender(nn.Module):
-    """SASRec encoder + target-attention head, with a RecBole-like interface."""
+    """Taste summary + item-level target-attention head, with a RecBole-like interface."""
 
-    def __init__(self, cfg: ModelConfig, item_features: torch.Tensor | None = None):
+    def __init__(self, cfg: ModelConfig):
         super().__init__()
         self.cfg = cfg
         d = cfg.d_model
         self.item_emb = nn.Embedding(cfg.n_items + 1, d, padding_idx=0)
         self.pos_emb = nn.Embedding(cfg.max_len + 1, d, padding_idx=0)  # 0 at padding
-        if cfg.n_features:
-            if item_features is None:
-                item_features = torch.zeros(cfg.n_items + 1, cfg.n_features)
-            feats = item_features.float()
-            feats = feats / feats.sum(dim=1, keepdim=True).clamp(min=1.0)  # mean of genres
-            self.register_buffer("item_features", feats)
-            self.feat_proj = nn.Linear(cfg.n_features, d, bias=False)
+        self.signal_emb = nn.Embedding(sig.N_SIGNALS, d, padding_idx=0)  # encoder input
         self.drop = nn.Dropout(cfg.dropout)
         self.blocks = nn.ModuleList(Block(cfg) for _ in range(cfg.n_layers))
         self.ln_f = nn.LayerNorm(d)
+        if cfg.summary == "readout":
+            self.readout = Readout(cfg)
+        elif cfg.summary != "state":
+            raise ValueError(f"unknown summary {cfg.summary!r}")
         self.head = TargetAttentionHead(cfg) if cfg.scoring == "head" else None
+        # signal -> the signal whose embeddings are read (itself once learned, else its
+        # stand-in, signals.FALLBACK); set from the training data by ``learn_signals``
+        self.register_buffer("signal_map", torch.tensor(
+            [0] + [sig.FALLBACK[s] for s in range(1, sig.N_SIGNALS)], dtype=torch.long))
+        positive = torch.zeros(sig.N_SIGNALS, dtype=torch.bool)
+        positive[list(sig.POSITIVE)] = True
+        self.register_buffer("positive", positive)
         self.apply(self._init)
         with torch.no_grad():
-            # the residual head already starts at SASRec's score (its attention term starts
-            # near 0), so identity v/o would only double the first stage's logit
-            if (self.head is not None and self.head.v is not None and cfg.head_identity_init
-                    and not cfg.head_residual):
-                eye = torch.eye(d)
-                self.head.v.weight.copy_(eye + cfg.init_std * torch.randn(d, d))
-                self.head.o.weight.copy_(eye + cfg.init_std * torch.randn(d, d))
             self.item_emb.weight[0].zero_()
             self.pos_emb.weight[0].zero_()
+            self.signal_emb.weight[0].zero_()
+            if self.head is not None:
+                self.head.signal.weight[0].zero_()
+        self.learn_signals([sig.INTERACTED])
 
     def _init(self, m: nn.Module) -> None:
         if isinstance(m, (nn.Linear, nn.Embedding)):
@@ -293,239 +327,272 @@ class Recommender(nn.Module):
         if isinstance(m, nn.Linear) and m.bias is not None:
             nn.init.zeros_(m.bias)
 
-    # ---- encoder -----------------------------------------------------------------------
+    def learn_signals(self, learned) -> None:
+        """Read and learn the given signals' own embeddings and strengths; the others read
+        their stand-in's embedding and keep the policy strength."""
+        learned = set(learned) | {sig.INTERACTED}
+        with torch.no_grad():
+            for s in range(1, sig.N_SIGNALS):
+                self.signal_map[s] = sig.effective(s, learned)
+            if self.head is not None:
+                self.head.learned.zero_()
+                self.head.learned[sorted(learned)] = True
+
+    def learned_signals(self) -> list[int]:
+        return [s for s in range(1, sig.N_SIGNALS) if int(self.signal_map[s]) == s]
+
     def item_vectors(self) -> torch.Tensor:
-        """Return the embedding of every item, features included: (n_items + 1, d)."""
-        E = self.item_emb.weight
-        if self.cfg.n_features:
-            E = E + self.feat_proj(self.item_features)
-        return E
+        """Return the embedding of every item: (n_items + 1, d)."""
+        return self.item_emb.weight
 
-    def encode(self, seq: torch.Tensor, need_weights: bool = False):
-        """Encode left-padded histories (B, L) into H (B, L, d); padding rows are 0.
+    # ---- encoder -----------------------------------------------------------------------
+    def _encode(self, items, signals, need_weights=False, prefix: EncoderPrefix | None = None,
+                keep: int = 0):
+        """Encode left-padded entries (B, L); only positive entries are read.
 
-        Returns (H, real (B, L) bool, per-layer self-attention weights or Nones).
+        Returns (H (B, L, d), visible (B, L), per-layer self-attention or Nones, per-layer
+        keys and values). With ``prefix``, the entries continue the first ``keep`` entries of
+        the prefix's history: only theirs are computed, attending to the cached keys and
+        values; positions counted from the oldest read entry make those states exactly the
+        ones encoding each whole history would give.
         """
-        H, real, atts, _ = self._encode(seq, need_weights)
-        return H, real, atts
-
-    def encode_prefix(self, seq: torch.Tensor) -> EncoderPrefix:
-        """Encode one unpadded history (1, n) and keep what continuing it needs."""
-        if self.cfg.positions != "from_start" or bool((seq == 0).any()) or seq.shape[0] != 1:
-            raise ValueError("a prefix needs positions='from_start' and one unpadded history")
-        H, _, _, kvs = self._encode(seq)
-        return EncoderPrefix(kvs, H)
-
-    def _encode(self, seq, need_weights=False, prefix: EncoderPrefix | None = None, keep: int = 0):
-        """``encode``, plus each layer's keys and values; with ``prefix``, ``seq`` (B, L,
-        left-padded) continues the first ``keep`` items of the prefix's history and only its
-        positions are computed, attending to the prefix's cached keys and values. Causal
-        attention and positions counted from the oldest item make those states exactly
-        the ones encoding each whole history would give."""
-        B, L = seq.shape
+        B, L = items.shape
         d = self.cfg.d_model
-        real = seq != 0  # (B, L)
-        if self.cfg.positions == "from_start":  # 1 for the oldest kept item (left padding)
-            pos = (keep + real.long().cumsum(dim=1)) * real  # (B, L), 0 at padding
-        else:  # position max_len is always the most recent item, whatever the batch width
-            pos = torch.arange(self.cfg.max_len - L + 1, self.cfg.max_len + 1, device=seq.device)
-            pos = pos.unsqueeze(0) * real  # (B, L), 0 at padding
-        x = self.item_vectors()[seq] * math.sqrt(d) + self.pos_emb(pos)  # (B, L, d)
-        x = self.drop(x) * real.unsqueeze(-1)
-        causal = torch.ones(L, L, dtype=torch.bool, device=seq.device).tril()  # (L, L)
-        eye = torch.eye(L, dtype=torch.bool, device=seq.device)
-        # a padding query sees only itself (avoids an all-masked row); real queries see
-        # real keys at or before them
-        allowed = (causal & real[:, None, :]) | eye  # (B, L, L)
-        if keep:  # every kept prefix position precedes all of seq's
-            allowed = torch.cat([allowed.new_ones(B, L, keep), allowed], dim=2)  # (B, L, keep + L)
+        visible = (items != 0) & self.positive[signals]  # (B, L)
+        before = prefix.visible[:, :keep] if keep else visible[:, :0]  # (1, keep)
+        offset = before.long().sum(dim=1, keepdim=True)  # (1 or B, 1)
+        pos = (offset + visible.long().cumsum(dim=1)) * visible  # (B, L), 0 where unread
+        pos = pos.clamp(max=self.cfg.max_len)
+        x = self.item_emb(items) * math.sqrt(d) + self.signal_emb(self.signal_map[signals])
+        x = self.drop(x + self.pos_emb(pos)) * visible.unsqueeze(-1)
+        causal = torch.ones(L, L, dtype=torch.bool, device=items.device).tril()
+        eye = torch.eye(L, dtype=torch.bool, device=items.device)
+        # an unread query sees only itself (avoids an all-masked row); read queries see read
+        # keys at or before them
+        allowed = (causal & visible[:, None, :]) | eye  # (B, L, L)
+        if keep:
+            allowed = torch.cat([before[:, None, :].expand(B, L, keep), allowed], dim=2)
         allowed = allowed.unsqueeze(1)  # (B, 1, L, keep + L)
         atts, kvs = [], []
         for n, block in enumerate(self.blocks):
             past = (prefix.kv[n][0][:, :, :keep], prefix.kv[n][1][:, :, :keep]) if keep else None
             x, att, kv = block(x, allowed, need_weights, past)
-            x = x * real.unsqueeze(-1)
+            x = x * visible.unsqueeze(-1)
             atts.append(att)
             kvs.append(kv)
-        return self.ln_f(x) * real.unsqueeze(-1), real, atts, kvs
+        return self.ln_f(x) * visible.unsqueeze(-1), visible, atts, kvs
 
-    # ---- RecBole-like interface ----------------------------------------------------------
-    def first_stage(self, H: torch.Tensor, E: torch.Tensor) -> torch.Tensor:
-        """Return the cheap first-stage scores of every item after states H: (..., N).
+    @staticmethod
+    def _last_read(H: torch.Tensor, visible: torch.Tensor) -> torch.Tensor:
+        """Return the state after the last read entry (B, d); 0 where nothing is read."""
+        L = visible.shape[1]
+        idx = torch.where(visible, torch.arange(L, device=H.device), -1).amax(dim=1)  # (B,)
+        S = H.gather(1, idx.clamp(min=0).view(-1, 1, 1).expand(-1, 1, H.shape[-1])).squeeze(1)
+        return S * (idx >= 0).unsqueeze(-1)
 
-        e_i . H_t, or cos(e_i, H_t) / score_temp when ``score_temp`` is set.
-        """
-        H, E = score_space(H, E, self.cfg.score_temp)
-        return H @ E[1:].t()
+    def _entry_vectors(self, items: torch.Tensor, signals: torch.Tensor) -> torch.Tensor:
+        """Return the item-level vectors the readout attends over: (B, L, d)."""
+        return self.item_emb(items) * math.sqrt(self.cfg.d_model) + self.signal_emb(self.signal_map[signals])
 
-    def first_stage_items(self, H: torch.Tensor, E_items: torch.Tensor) -> torch.Tensor:
-        """Return first-stage scores of given item vectors E_items (B, C, d) after H (B, d)."""
-        H, E_items = score_space(H, E_items, self.cfg.score_temp)
-        return (H.unsqueeze(1) * E_items).sum(-1)
+    def summary_of(self, state: torch.Tensor, items: torch.Tensor, signals: torch.Tensor,
+                   uniform: bool = False) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """Return (the taste summary s (B, d), readout weights (B, L) or None) from the
+        encoder's last state (B, d) and the history's entries (B, L)."""
+        if self.cfg.summary == "state":
+            return state, None
+        read = (items != 0) & self.positive[signals]
+        dist = self._distance(items, signals)
+        x = self._entry_vectors(items, signals)
+        S, b, _ = self.readout(state.unsqueeze(1), x, read.unsqueeze(1), dist.unsqueeze(1), uniform)
+        return S.squeeze(1), b.squeeze(1)
 
-    def calculate_loss(self, seq: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
-        """Return the training loss for (B, L) left-padded inputs and next-item targets.
+    def summarize(self, items: torch.Tensor, signals: torch.Tensor, uniform: bool = False) -> torch.Tensor:
+        """Return the taste summary s after each history (B, L): (B, d); 0 with nothing read."""
+        H, visible, _, _ = self._encode(items, signals)
+        return self.summary_of(self._last_read(H, visible), items, signals, uniform)[0]
 
-        First stage: full-catalogue cross-entropy at every real position (SASRec's strong
-        recipe). Head (``scoring="head"``): cross-entropy over the first stage's top
-        ``candidates`` items where they contain the target, at the last and
-        ``head_positions - 1`` random real positions of each sequence: the same candidate
-        sets it re-ranks at inference.
-        """
-        cfg = self.cfg
-        H, real, _ = self.encode(seq)
+    def encode_prefix(self, items: torch.Tensor, signals: torch.Tensor) -> EncoderPrefix:
+        """Encode one unpadded history (1, n) and keep what continuing it needs."""
+        if bool((items == 0).any()) or items.shape[0] != 1:
+            raise ValueError("a prefix is one unpadded history")
+        H, visible, _, kvs = self._encode(items, signals)
+        return EncoderPrefix(kvs, H, visible)
+
+    def state_continued(self, prefix: EncoderPrefix, keep: int, items: torch.Tensor,
+                        signals: torch.Tensor) -> torch.Tensor:
+        """Return the encoder's last state (B, d) after histories made of the prefix's first
+        ``keep`` entries followed by each row of ``items`` (B, S), left-padded: only those
+        rows go through the encoder."""
+        B = items.shape[0]
+        Hs, vis_s, _, _ = self._encode(items, signals, prefix=prefix, keep=keep)
+        H = torch.cat([prefix.H[:, :keep].expand(B, -1, -1), Hs], dim=1)
+        # left padding inside the continued part sits after the prefix: padding is never
+        # read, so the last read entry is still the right one
+        visible = torch.cat([prefix.visible[:, :keep].expand(B, -1), vis_s], dim=1)
+        return self._last_read(H, visible)
+
+    # ---- scoring -------------------------------------------------------------------------
+    def first_stage(self, S: torch.Tensor, E: torch.Tensor) -> torch.Tensor:
+        """Return the summary term e_i . s of every item (..., N) after summaries S (..., d)."""
+        return S @ E[1:].t()
+
+    def head_scores(self, S, items, signals, cand_idx, uniform=False):
+        """Return (final scores, summary term, head scores, weights, values) of candidates
+        ``cand_idx`` (B, C) after histories (items, signals) (B, L) with summaries S (B, d).
+        The query position is the history's last entry."""
         E = self.item_vectors()
-        mask = targets != 0
-        loss = self.first_stage_loss(H[mask], E, targets[mask])
-        if self.head is None:
-            return loss
-        B, L = seq.shape
-        P = min(cfg.head_positions, L)
-        pick = torch.rand(B, L, device=seq.device).masked_fill(~mask, -1.0)
-        pick[:, -1] = 2.0  # always train the position used at inference
-        pos = pick.topk(P, dim=1).indices  # (B, P)
-        valid = mask.gather(1, pos)  # (B, P) a short history may yield fewer real positions
-        H_pos = H.detach().gather(1, pos.unsqueeze(-1).expand(B, P, H.shape[-1]))  # (B, P, d)
-        row_logits = self.first_stage(H_pos.reshape(B * P, -1), E.detach()).float()  # (B*P, N)
-        tgt = targets.gather(1, pos).flatten()  # (B*P,)
-        # Inference never ranks the history, so the head must not learn on it either: left
-        # in, the items the history holds (never the target in once-per-item data such as
-        # ratings) are the best attention matches, and the head learns that a candidate
-        # resembling the history is a negative.
-        seen = seq.unsqueeze(1).masked_fill(positions_after(pos, L), 0)  # (B, P, L) items up to t
-        history = torch.zeros(B * P, E.shape[0], dtype=torch.bool, device=seq.device)
-        history.scatter_(1, seen.view(B * P, L), True)
-        row_logits = row_logits.masked_fill(history[:, 1:], NEG_INF)
-        C = min(cfg.candidates, E.shape[0] - 1)
-        cand = row_logits.topk(C, dim=1).indices + 1  # (B*P, C) item indices
-        # The head learns to re-rank exactly what it re-ranks at inference: the first
-        # stage's top C outside the history, and only where the target is among them.
-        # Forcing the target into the set instead teaches the head that items the first
-        # stage likes are negatives.
-        hit = cand == tgt.unsqueeze(1)  # (B*P, C)
-        keep = valid.flatten() & hit.any(dim=1)  # (B*P,)
-        if not bool(keep.any()):
-            return loss
-        allowed = real.unsqueeze(1) & ~positions_after(pos, L)  # (B, P, L)
-        if cfg.head_detach:  # the first stage stays exactly SASRec; the head learns on top
-            H, E = H.detach(), E.detach()
-        cand_emb = E[cand].view(B, P, C, -1)  # (B, P, C, d)
-        scores, _ = self.head(H, allowed, cand_emb, query_pos=pos)  # (B, P, C)
-        scores = scores.view(B * P, C)
-        head_loss = F.cross_entropy(scores[keep], hit[keep].float().argmax(dim=1))
-        return loss + cfg.head_loss_weight * head_loss
+        B, L = items.shape
+        cand = E[cand_idx]  # (B, C, d)
+        summary = (cand * S.unsqueeze(1)).sum(-1)  # (B, C)
+        real = items != 0
+        dist = self._distance(items, signals).unsqueeze(1)  # (B, 1, L)
+        head, att, values = self.head(
+            cand.unsqueeze(1), E[items], signals, self.signal_map[signals], real.unsqueeze(1), dist,
+            uniform=uniform)
+        head = head.squeeze(1)
+        return summary + head, summary, head, att.squeeze(2), values.squeeze(2)
 
-    def first_stage_loss(self, H: torch.Tensor, E: torch.Tensor, targets: torch.Tensor):
-        """Return the first stage's cross-entropy for states H (n, d) and targets (n,).
+    def _distance(self, items: torch.Tensor, signals: torch.Tensor) -> torch.Tensor:
+        """Return each entry's recency (B, L): how many read (positive) entries follow it.
 
-        Over the whole catalogue, or (``n_negatives``) over the target and that many
-        uniform negatives shared by the batch, a negative equal to the target left out.
+        Counted over read entries only, so a view or a low rating never moves the recency
+        of anything else: adding one changes only its own term.
         """
-        if not self.cfg.n_negatives:
-            logits = self.first_stage(H, E)  # (n, N)
-            labels = targets - 1
+        read = ((items != 0) & self.positive[signals]).long()
+        return (read.flip(1).cumsum(1).flip(1) - read) * (items != 0)
+
+    @staticmethod
+    def _distance_between(visible: torch.Tensor, query: torch.Tensor, ar: torch.Tensor) -> torch.Tensor:
+        """Return (B, Q, L): read entries after entry j up to each query position (B, Q) or
+        (L,) shared; the training form of ``_distance``."""
+        count = visible.long().cumsum(1)  # (B, L) read entries up to and including t
+        if query.dim() == 1:
+            at_q = count[:, query].unsqueeze(-1)  # (B, Q, 1)
         else:
-            neg = torch.randint(1, E.shape[0], (self.cfg.n_negatives,), device=H.device)
-            pos_logit = self.first_stage_items(H, E[targets].unsqueeze(1))  # (n, 1)
-            Hs, En = score_space(H, E[neg], self.cfg.score_temp)
-            neg_logits = Hs @ En.t()  # (n, K)
-            neg_logits = neg_logits.masked_fill(neg == targets.unsqueeze(1), NEG_INF)
-            logits = torch.cat([pos_logit, neg_logits], dim=1)  # (n, 1 + K)
-            labels = torch.zeros_like(targets)
-        # Under bf16 autocast, cross_entropy would upcast the whole (positions, items) matrix
-        # to float32, which costs more than the matmul that made it; the bf16 kernel
-        # accumulates in float32 and gives the same gradient to ~1e-3 (it is cast to bf16
-        # for the backward matmul anyway), at 2.4x less CPU.
-        with torch.autocast(logits.device.type, enabled=False):
-            return F.cross_entropy(logits, labels).float()
+            at_q = count.gather(1, query).unsqueeze(-1)
+        return (at_q - count.unsqueeze(1)).clamp(min=0)
 
-    def full_sort_predict(
-        self, seq: torch.Tensor, exclude: torch.Tensor | None = None, uniform: bool = False
-    ) -> torch.Tensor:
-        """Score every item after each history (B, L): (B, n_items + 1), column 0 = -inf.
+    def rank(self, S, items, signals, exclude=None, uniform=False) -> torch.Tensor:
+        """Score every item (B, n_items + 1), column 0 = -inf, from summaries and histories.
 
-        ``exclude`` (B, n_items + 1) bool marks items that may not be candidates (the
-        history). With the head, the first stage's top ``candidates`` allowed items get the
-        head's scores and every other item is placed below them in first-stage order, so the
-        final ranking of the candidates is the head's. ``uniform`` is the ablation.
+        The first stage's top ``candidates`` allowed items get the final score (summary +
+        head); every other item is placed below them in first-stage order, so the final
+        ranking of the candidates is the head's. ``exclude`` (B, n_items + 1) bool marks
+        items that may not be ranked (the history).
         """
-        H, real, _ = self.encode(seq)
-        return self.rank_states(H, real, exclude, uniform)
-
-    def full_sort_predict_continued(
-        self, prefix: EncoderPrefix, keep: int, seq: torch.Tensor, exclude: torch.Tensor | None = None
-    ) -> torch.Tensor:
-        """``full_sort_predict`` for histories made of the prefix's first ``keep`` items
-        followed by each row of ``seq`` (B, S), left-padded. Only seq's positions go through
-        the encoder (what removal experiments need: a history with items removed shares
-        its states up to the first removed one)."""
-        if self.cfg.positions != "from_start":
-            raise ValueError("continuing a prefix needs positions='from_start'")
-        B = seq.shape[0]
-        Hs, real_s, _, _ = self._encode(seq, prefix=prefix, keep=keep)
-        H = torch.cat([prefix.H[:, :keep].expand(B, -1, -1), Hs], dim=1)  # (B, keep + S, d)
-        real = torch.cat([real_s.new_ones(B, keep), real_s], dim=1)  # (B, keep + S)
-        # lay each history out as encode does: padding first, then its items in order
-        order = torch.argsort(real.to(torch.int8), dim=1, stable=True)
-        width = max(1, int(real.sum(dim=1).max()))
-        order = order[:, -width:]
-        H = H.gather(1, order.unsqueeze(-1).expand(B, width, H.shape[-1]))
-        return self.rank_states(H, real.gather(1, order), exclude)
-
-    def rank_states(
-        self, H: torch.Tensor, real: torch.Tensor, exclude: torch.Tensor | None = None,
-        uniform: bool = False,
-    ) -> torch.Tensor:
-        """``full_sort_predict`` from encoded histories H (B, L, d), real (B, L)."""
         E = self.item_vectors()
-        first = self.first_stage(H[:, -1], E).float()  # (B, N)
-        pad = torch.full_like(first[:, :1], NEG_INF)
-        first = torch.cat([pad, first], dim=1)  # (B, N + 1)
+        first = self.first_stage(S, E).float()  # (B, N)
+        first = torch.cat([torch.full_like(first[:, :1], NEG_INF), first], dim=1)  # (B, N + 1)
         if exclude is not None:
             first = first.masked_fill(exclude, NEG_INF)
         if self.head is None:
             return first
         C = min(self.cfg.candidates, E.shape[0] - 1)
         top = first.topk(C, dim=1).indices  # (B, C)
-        head, _ = self.head(H, real.unsqueeze(1), E[top].unsqueeze(1), uniform=uniform)
-        head = head.squeeze(1)  # (B, C)
+        final = self.head_scores(S, items, signals, top, uniform)[0]  # (B, C)
         # everything outside the candidates ranks below the lowest candidate
-        floor = head.min(dim=1, keepdim=True).values - 1.0  # (B, 1)
+        floor = final.min(dim=1, keepdim=True).values - 1.0
         finite = first > NEG_INF
-        hi = first.masked_fill(~finite, 0.0).amax(dim=1, keepdim=True)  # (B, 1)
-        scores = (floor - (hi - first)).scatter(1, top, head)
-        return scores.masked_fill(~finite, NEG_INF)  # excluded items stay out
+        hi = first.masked_fill(~finite, 0.0).amax(dim=1, keepdim=True)
+        scores = (floor - (hi - first)).scatter(1, top, final)
+        return scores.masked_fill(~finite, NEG_INF)
 
-    def predict(self, seq: torch.Tensor, items: torch.Tensor) -> torch.Tensor:
-        """Score the given candidates (B, C) for each history (B, L) through the head: (B, C)."""
-        H, real, _ = self.encode(seq)
-        E = self.item_vectors()
-        if self.head is None:
-            return self.first_stage_items(H[:, -1], E[items])
-        return self.head(H, real.unsqueeze(1), E[items].unsqueeze(1))[0].squeeze(1)
+    def full_sort_predict(self, items, signals, exclude=None, uniform=False) -> torch.Tensor:
+        """Score every item after each history (items, signals) (B, L): (B, n_items + 1).
+        ``uniform`` puts equal weights everywhere the model attends over items (ablation)."""
+        return self.rank(self.summarize(items, signals, uniform), items, signals, exclude, uniform)
 
-    def explain(self, seq: torch.Tensor, items: torch.Tensor) -> dict:
-        """Return scores and attention for candidates ``items`` (B, C) after histories (B, L).
+    # ---- training ------------------------------------------------------------------------
+    def calculate_loss(self, items: torch.Tensor, signals: torch.Tensor, targets: torch.Tensor):
+        """Return the training loss for (B, L) left-padded entries and next-item targets.
 
-        ``scores``: (B, C) head scores; ``head``: (B, head_heads, C, L) target-attention
-        weights (0 at padding) that produced them; ``contributions``: (B, head_heads, C, L),
-        each position's share of the score measured against its head's average,
-        a_hj * (values_hj - score_h): removing position j alone, with the encoder's output
-        held fixed, lowers head h's score by exactly contribution_hj / (1 - a_hj), so the
-        positions it ranks first are the ones whose removal costs most, and it sums to 0
-        over a head's positions (a random removal costs 0 to first order); ``encoder``: one
-        (B, n_heads, L, L) self-attention tensor per layer. With ``scoring="last"``
-        ``head`` and ``contributions`` are None.
+        First stage: full-catalogue cross-entropy of the summary term at every position with
+        a target (SASRec's strong recipe), the summary being the state after the last read
+        entry so far. Head: cross-entropy of the final score over the first stage's top
+        ``candidates`` items (history excluded) where they contain the target, at the last
+        and ``head_positions - 1`` random positions of each sequence: the same candidate
+        sets it re-ranks at inference. The head's loss trains only the head: the summary
+        and the item vectors stay exactly SASRec's.
         """
-        H, real, atts = self.encode(seq, need_weights=True)
+        cfg = self.cfg
+        H, visible, _, _ = self._encode(items, signals)
+        B, L = items.shape
+        ar = torch.arange(L, device=items.device)
+        last = torch.where(visible, ar, -1).cummax(dim=1).values  # (B, L) last read entry <= t
+        S_all = H.gather(1, last.clamp(min=0).unsqueeze(-1).expand(B, L, H.shape[-1]))  # (B, L, d)
+        mask = (targets != 0) & (last >= 0)
+        if cfg.summary == "readout":  # at every position t, over the read entries j <= t
+            read = visible.unsqueeze(1) & (ar.view(1, 1, L) <= ar.view(1, L, 1))  # (B, L, L)
+            dist = self._distance_between(visible, ar, ar)  # (B, L, L)
+            x = self._entry_vectors(items, signals)
+            S_all, _, _ = self.readout(S_all, x, read, dist)
         E = self.item_vectors()
+        logits = self.first_stage(S_all[mask], E)  # (n, N)
+        loss = F.cross_entropy(logits, targets[mask] - 1)
         if self.head is None:
-            return {"scores": self.first_stage_items(H[:, -1], E[items]), "head": None,
-                    "contributions": None, "encoder": atts}
-        cand = E[items].unsqueeze(1)  # (B, 1, C, d)
-        scores, weights = self.head(H, real.unsqueeze(1), cand)
-        values = self.head.values(H, cand)  # (B, nh, 1, C, L)
-        per_head = (weights * values).sum(dim=-1, keepdim=True)  # (B, nh, 1, C, 1)
-        contributions = weights * (values - per_head)  # exactly 0 at padding (weight 0)
-        return {"scores": scores.squeeze(1), "head": weights.squeeze(2),
-                "contributions": contributions.squeeze(2), "encoder": atts}
+            return loss
+        P = min(cfg.head_positions, L)
+        pick = torch.rand(B, L, device=items.device).masked_fill(~mask, -1.0)
+        pick = pick + 2.0 * (ar == (torch.where(mask, ar, -1).amax(dim=1, keepdim=True)))  # last
+        pos = pick.topk(P, dim=1).indices  # (B, P)
+        valid = mask.gather(1, pos)  # (B, P)
+        S_pos = S_all.detach().gather(1, pos.unsqueeze(-1).expand(B, P, H.shape[-1]))  # (B, P, d)
+        Ed = E.detach()
+        row = (S_pos.reshape(B * P, -1) @ Ed[1:].t()).float()  # (B*P, N)
+        tgt = targets.gather(1, pos).flatten()
+        after = ar.view(1, 1, L) > pos.unsqueeze(-1)  # (B, P, L) entries after the query
+        seen = items.unsqueeze(1).masked_fill(after, 0)  # (B, P, L)
+        history = torch.zeros(B * P, E.shape[0], dtype=torch.bool, device=items.device)
+        history.scatter_(1, seen.view(B * P, L), True)
+        row = row.masked_fill(history[:, 1:], NEG_INF)
+        C = min(cfg.candidates, E.shape[0] - 1)
+        cand = row.topk(C, dim=1).indices + 1  # (B*P, C)
+        hit = cand == tgt.unsqueeze(1)
+        keep = valid.flatten() & hit.any(dim=1)
+        if not bool(keep.any()):
+            return loss
+        real = items != 0
+        allowed = real.unsqueeze(1) & ~after  # (B, P, L)
+        dist = self._distance_between(visible, pos, ar)  # (B, P, L)
+        cand_emb = Ed[cand].view(B, P, C, -1)
+        head, _, _ = self.head(cand_emb, Ed[items], signals, self.signal_map[signals], allowed, dist)
+        summary = (cand_emb * S_pos.unsqueeze(2)).sum(-1)  # (B, P, C)
+        scores = (summary + head).view(B * P, C)
+        head_loss = F.cross_entropy(scores[keep], hit[keep].float().argmax(dim=1))
+        return loss + cfg.head_loss_weight * head_loss
+
+    # ---- explanation ---------------------------------------------------------------------
+    def explain(self, items: torch.Tensor, signals: torch.Tensor, cand_idx: torch.Tensor) -> dict:
+        """Return how candidates ``cand_idx`` (B, C) were scored after histories (B, L).
+
+        ``scores`` (B, C) final; ``summary`` (B, C) the taste summary's term; ``rest`` (B, C)
+        the part of the score no entry owns (the whole summary term with ``summary="state"``,
+        only the readout's bias e_i . beta with the readout), so scores = rest +
+        terms.sum(-1); ``readout`` (B, L) the readout's weights or None; ``head``
+        (B, head_heads, C, L) the item-level weights; ``terms`` (B, C, L) each entry's
+        exact part of the score, sum_h a_hj * v_hj, so scores = summary + terms.sum(-1);
+        ``contributions`` (B, C, L) each entry's part measured against its head's average,
+        sum_h a_hj * (v_hj - s_h): removing entry j alone lowers head h's term by exactly
+        a_hj * (v_hj - s_h) / (1 - a_hj) (the other weights, null slot included, grow to
+        fill its place), so it ranks entries as removing them would through the head;
+        ``encoder``: one (B, n_heads, L, L) self-attention tensor per layer.
+        """
+        H, visible, atts, _ = self._encode(items, signals, need_weights=True)
+        S, b = self.summary_of(self._last_read(H, visible), items, signals)
+        final, summary, head, att, values = self.head_scores(S, items, signals, cand_idx)
+        shared = self.head.shared[signals][:, None, None, :]  # (B, 1, 1, L)
+        per_head = (att * values * shared).sum(dim=-1, keepdim=True)  # (B, nh, C, 1)
+        terms = (att * values).sum(dim=1)  # (B, C, L)
+        # a choice's removal also gives its weight back to the other choices and the null
+        # slot; a gated entry's removal takes away exactly its term
+        contributions = (att * (values - per_head * shared)).sum(dim=1)
+        rest = summary
+        if b is not None:  # the summary term is itself a sum over entries (Readout.parts)
+            g = self.readout.values(self._entry_vectors(items, signals))
+            part, rest = self.readout.parts(b, g, self.item_vectors()[cand_idx])
+            terms = terms + part
+            # an entry's removal gives its readout weight back to the others
+            contributions = contributions + part - b.unsqueeze(1) * (summary - rest).unsqueeze(-1)
+        return {"scores": final, "summary": summary, "rest": rest, "head": att, "readout": b,
+                "terms": terms, "contributions": contributions,
+                "encoder": atts, "visible": visible}

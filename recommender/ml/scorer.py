@@ -1,4 +1,7 @@
-"""Serving: top-k recommendations and explanations from a checkpoint, as plain Python data."""
+"""Serving: top-k recommendations from a checkpoint, as plain Python data.
+
+A history is a list of (external item id, signal) pairs, oldest first (``signals.py``).
+"""
 
 from __future__ import annotations
 
@@ -8,96 +11,88 @@ from pathlib import Path
 
 import torch
 
+from . import signals as sig
 from .checkpoint import Checkpoint, load_checkpoint
-from .data import pad_left
+from .data import History, batch_of
 from .evaluate import exclusion_mask
 from .model import Recommender
 
+Entry = tuple[str, int]  # (external item id, signal)
 
-@dataclass(frozen=True)
-class Explanation:
-    """Why ``item`` scored what it did after ``history``.
 
-    ``head`` holds, per head, one weight per history item (same order as ``history``,
-    oldest first, after truncation to the model's max length); these weights produced
-    ``score``. ``encoder`` holds, per layer and head, the (L, L) self-attention rows.
+def model_history(entries: Iterable[tuple[int, int]]) -> History:
+    """Return the history the model reads from (item index, signal) pairs.
+
+    Cold start: a person who has chosen nothing yet (no rating of 3 stars or more, like or
+    purchase) is known only by what they opened, so their views and clicks stand in as
+    plain interactions; the page still calls them views. Low ratings never do.
     """
-
-    item: str
-    score: float
-    history: list[str]
-    head: list[list[float]]  # [head][position]
-    encoder: list[list[list[list[float]]]]  # [layer][head][query position][key position]
+    entries = list(entries)
+    if not any(s in sig.POSITIVE for _, s in entries):
+        entries = [(i, sig.INTERACTED if s in sig.WEAK else s) for i, s in entries]
+    return History(tuple(i for i, _ in entries), tuple(s for _, s in entries))
 
 
+@dataclass
 class Scorer:
-    """Recommend and explain with a trained model; histories use external item ids."""
+    """Recommend with a trained model; histories use external item ids."""
 
-    def __init__(self, model: Recommender, item_ids: Sequence[str]):
-        self.model = model.eval()
-        self.item_ids = list(item_ids)  # item_ids[k - 1] is the external id of index k
+    model: Recommender
+    item_ids: list[str]  # item_ids[k - 1] is the external id of index k
+
+    def __post_init__(self):
+        self.model.eval()
+        self.item_ids = list(self.item_ids)
         self.index = {ext: k + 1 for k, ext in enumerate(self.item_ids)}
 
     @classmethod
     def from_checkpoint(cls, path: str | Path, *, expected_sha256: str | None = None) -> Scorer:
         """Load a verified checkpoint (best weights when stored); raise CheckpointError."""
         ckpt: Checkpoint = load_checkpoint(path, expected_sha256=expected_sha256)
-        return cls(ckpt.build_model(), ckpt.item_map.external_ids)
+        return cls(ckpt.build_model(), list(ckpt.item_map.external_ids))
 
-    def _indices(self, history: Iterable[str]) -> list[int]:
-        # unknown items (added after training) cannot be embedded; they are skipped
-        return [self.index[h] for h in history if h in self.index]
+    def history(self, entries: Sequence[Entry]) -> History:
+        """Return the model's input for a history; items unknown to the model (added after
+        training) cannot be embedded and are skipped."""
+        known = [(self.index[i], s) for i, s in entries if i in self.index]
+        return model_history(known)[-self.model.cfg.max_len:]
 
     @torch.no_grad()
-    def recommend(
-        self, history: Sequence[str], k: int = 10, exclude: Iterable[str] | None = None
-    ) -> list[tuple[str, float]]:
+    def recommend(self, history: Sequence[Entry], k: int = 10,
+                  exclude: Iterable[str] | None = None) -> list[tuple[str, float]]:
         """Return the top ``k`` (item id, score) pairs, best first, never history or exclude."""
         return self.recommend_many([history], k, [exclude] if exclude is not None else None)[0]
 
     @torch.no_grad()
     def recommend_many(
         self,
-        histories: Sequence[Sequence[str]],
+        histories: Sequence[Sequence[Entry]],
         k: int = 10,
         excludes: Sequence[Iterable[str] | None] | None = None,
     ) -> list[list[tuple[str, float]]]:
-        """Return ``recommend`` for many people at once (one batched forward pass)."""
+        """Return ``recommend`` for many people at once (one batched forward pass).
+
+        A person with nothing the model can read as a choice (only low ratings, or only
+        items it does not know) gets an empty list: no personal ranking.
+        """
         if not histories:
             return []
-        seqs = [self._indices(h) for h in histories]
+        hs = [self.history(h) for h in histories]
         banned = []
-        for b, seq in enumerate(seqs):
+        for b, h in enumerate(hs):
             extra = excludes[b] if excludes is not None and excludes[b] is not None else ()
-            banned.append(set(seq) | {self.index[e] for e in extra if e in self.index})
+            seen = {self.index[i] for i, _ in histories[b] if i in self.index}
+            banned.append(set(h.items) | seen | {self.index[e] for e in extra if e in self.index})
         n = len(self.item_ids)
         mask = exclusion_mask(banned, n + 1)
-        seq = pad_left([s if s else [] for s in seqs], self.model.cfg.max_len)
-        scores = self.model.full_sort_predict(seq, exclude=mask)  # (B, n + 1)
+        items, signals = batch_of([h if len(h) else History((), ()) for h in hs], self.model.cfg.max_len)
+        scores = self.model.full_sort_predict(items, signals, exclude=mask)  # (B, n + 1)
         out = []
-        for b in range(len(seqs)):
-            if not seqs[b]:  # nothing known about this person: no personal ranking
+        for b, h in enumerate(hs):
+            if not any(s in sig.POSITIVE for s in h.signals):
                 out.append([])
                 continue
             kk = min(k, n - len(banned[b]))
             top = scores[b].topk(max(kk, 0))
             out.append([(self.item_ids[i - 1], float(s)) for s, i in zip(top.values, top.indices.tolist())])
         return out
-
-    @torch.no_grad()
-    def explain(self, history: Sequence[str], item: str) -> Explanation:
-        """Return the head's weights over ``history`` for ``item`` and the encoder's attention."""
-        if item not in self.index:
-            raise KeyError(f"unknown item {item!r}")
-        seq = self._indices(history)[-self.model.cfg.max_len:]
-        if not seq:
-            raise ValueError("history has no known items")
-        out = self.model.explain(torch.tensor([seq]), torch.tensor([[self.index[item]]]))
-        head = out["head"][0, :, 0, :].tolist() if out["head"] is not None else []
-        return Explanation(
-            item=item,
-            score=float(out["scores"][0, 0]),
-            history=[self.item_ids[i - 1] for i in seq],
-            head=head,
-            encoder=[att[0].tolist() for att in out["encoder"]],
-        )

@@ -20,6 +20,7 @@ import torch
 
 from .checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from .data import SequenceData, Split, leave_one_out, training_batches
+from .signals import MIN_LEARNED
 from .evaluate import evaluate_model
 from .model import ModelConfig, Recommender
 
@@ -27,50 +28,31 @@ from .model import ModelConfig, Recommender
 @dataclass
 class TrainConfig:
     lr: float = 2e-3  # AdamW learning rate (2e-3 with batch 64 converges faster than 1e-3/128)
-    # AdamW weight decay, on matrices and embeddings only. ML-1M, one seed, 24 epochs:
-    # validation NDCG@10 0.1910 without, 0.1945 at 0.1, 0.1962 at 0.3 (docs/benchmarks.md)
+    # AdamW weight decay, on matrices and embeddings only (docs/benchmarks.md, "Weight decay")
     weight_decay: float = 0.3
     batch_size: int = 64  # people per step
-    max_epochs: int = 200  # hard cap on epochs
-    # evaluations without a better validation NDCG@10 before stopping (not in a time-budgeted
-    # "wsd" run, which trains to the end of its planned decay)
+    max_epochs: int = 200  # hard cap on epochs (the horizon of a run without a time budget)
+    # evaluations without a better validation NDCG@10 before stopping a run that has no
+    # planned horizon (lr_schedule "constant"); a "wsd" run trains to the end of its decay
     patience: int = 5
     eval_every: int = 1  # epochs between validation evaluations
-    # while a time-budgeted "wsd" run holds its rate, validate only every this many epochs:
-    # the best weights come from the decay (ML-1M: a validation pass is 7 s of a 33 s epoch)
+    # while a "wsd" run holds its rate, validate only every this many epochs: the best
+    # weights come from the decay
     stable_eval_every: int = 5
     val_users: int = 0  # people used for validation (0 = all); a fixed seeded subset
-    # train validation people on all but their last three items, so their validation input
-    # ends with an item the model never trained on, as every test input does (the test
-    # input ends with the validation item); without it the validation input is exactly
-    # the training window's targets, which long training memorises
-    val_unseen_last: bool = False
     seed: int = 0  # fixes init, batch order and dropout
-    # bfloat16 autocast on CPU: faster per step where the CPU has bf16 units, but worse. ML-1M,
-    # 16 epochs, one seed: fp32 reached test NDCG@10 0.1765 and validation 0.1875, bf16
-    # 0.1738 and 0.1827 (fp32: 58 s an epoch on 2 threads of a Xeon with AMX)
-    bf16: bool = False
     grad_clip: float = 1.0  # max gradient norm (0 = off)
-    # chance that a history longer than max_len + 1 is trained on a window ending at a
-    # random earlier item instead of its last one (0 = always the most recent window).
-    # ML-1M, one seed: 0.5 left validation NDCG@10 unchanged at equal epochs (epochs 3-7)
-    earlier_window_p: float = 0.0
-    # "constant"; "linear"/"cosine" decay to 0 over the horizon (max_epochs, or the epochs
-    # the time budget holds); "wsd" (warm-up, stable, decay) holds the rate and decays it
-    # linearly to 0 over the horizon's last ``decay_frac``. On ML-1M a linear decay over 20
-    # epochs led until epoch 13 and then stalled (validation NDCG@10 0.161 at epoch 20,
-    # constant 0.167), so the rate stays constant until the budget's end is in sight.
-    # Without a time budget the horizon is max_epochs, which early stopping ends first.
+    # "wsd" (warm-up-free, stable, decay): hold the rate, then decay it linearly to 0 over the
+    # last ``decay_frac`` of the horizon (the epochs the time budget holds, else max_epochs);
+    # "constant": no decay, early stopping by patience
     lr_schedule: str = "wsd"
     decay_frac: float = 0.2  # share of the horizon the "wsd" schedule decays over
-    # in a time-budgeted "wsd" run, start the decay as soon as a validation while the rate
-    # is held does not beat the best so far, instead of at the budget's end; the decay then
-    # takes decay_frac of the shortened horizon. ML-1M, seed 0, weight decay 0.3: decaying
-    # over epochs 20-24 reached validation NDCG@10 0.1962; holding the rate to epoch 28 of
-    # the 30-minute budget, 0.1876 at epoch 34 (it was 0.1818 at epoch 15, 0.1799 at 20)
+    # start the decay as soon as a validation while the rate is held does not beat the best
+    # so far; the decay then takes decay_frac of the shortened horizon
     decay_on_plateau: bool = True
-    warmup_epochs: float = 0.0  # linear warm-up from 0 to lr
-    time_budget_s: float = 0.0  # stop before an epoch that would not fit (0 = none)
+    # stop before an epoch that would not fit (0 = none). The site and the benchmark of
+    # record train with this budget (docs/benchmarks.md, "Model quality")
+    time_budget_s: float = 1800.0
     device: str = "auto"  # "auto" = cuda when present, else cpu
 
     def to_dict(self) -> dict:
@@ -146,21 +128,20 @@ class Trainer:
             keep = sorted(torch.randperm(len(valid), generator=g)[: self.cfg.val_users].tolist())
             valid = [valid[i] for i in keep]
         self.valid, self.valid_people = valid, keep  # keep: their indices in the split
-        if self.cfg.val_unseen_last:
-            train = list(self.split.train)
-            for i in keep:
-                train[i] = train[i][:-1]
-            self.split = Split(tuple(train), self.split.valid, self.split.test)
 
     # ---- state ---------------------------------------------------------------------------
     def init_state(self) -> TrainState:
         """Return a fresh state: seeded initial weights and optimizer."""
         torch.manual_seed(self.cfg.seed)
-        feats = None
-        if self.model_cfg.n_features and self.data.item_features is not None:
-            feats = torch.as_tensor(self.data.item_features)
-        model = Recommender(self.model_cfg, feats).to(self.device)
+        model = Recommender(self.model_cfg)
+        model.learn_signals(self.learned_signals())
+        model = model.to(self.device)
         return TrainState(model, self._optimizer(model))
+
+    def learned_signals(self) -> list[int]:
+        """Return the signals the training data holds often enough to learn what they mean."""
+        counts = self.data.signal_counts()
+        return sorted(s for s, n in counts.items() if n >= MIN_LEARNED)
 
     def _optimizer(self, model: Recommender) -> torch.optim.Optimizer:
         params = list(model.parameters())
@@ -253,20 +234,12 @@ class Trainer:
     def lr_at(self, epochs_done: float, horizon: float) -> float:
         """Return the learning rate after ``epochs_done`` (fractional) of ``horizon`` epochs."""
         cfg = self.cfg
-        warm = min(1.0, epochs_done / cfg.warmup_epochs) if cfg.warmup_epochs > 0 else 1.0
-        frac = min(1.0, epochs_done / horizon) if horizon > 0 else 0.0
-        if cfg.lr_schedule == "linear":
-            decay = 1.0 - frac
-        elif cfg.lr_schedule == "cosine":
-            decay = 0.5 * (1.0 + math.cos(math.pi * frac))
-        elif cfg.lr_schedule == "constant":
-            decay = 1.0
-        elif cfg.lr_schedule == "wsd":
-            tail = max(cfg.decay_frac, 1e-9)
-            decay = min(1.0, (1.0 - frac) / tail)
-        else:
+        if cfg.lr_schedule == "constant":
+            return cfg.lr
+        if cfg.lr_schedule != "wsd":
             raise ValueError(f"unknown lr_schedule {cfg.lr_schedule!r}")
-        return cfg.lr * warm * decay
+        frac = min(1.0, epochs_done / horizon) if horizon > 0 else 0.0
+        return cfg.lr * min(1.0, (1.0 - frac) / max(cfg.decay_frac, 1e-9))
 
     def _one_epoch(self, state: TrainState) -> None:
         cfg = self.cfg
@@ -275,19 +248,18 @@ class Trainer:
         epoch = state.epoch + 1
         torch.manual_seed(cfg.seed * 100_003 + epoch)  # dropout draws depend on (seed, epoch)
         total, steps = 0.0, 0
-        amp = cfg.bf16 and self.device.type == "cpu"
         horizon = state.horizon or float(cfg.max_epochs)
         n_steps = self._steps_per_epoch()
-        for seq, targets in training_batches(
+        for items, signals, targets in training_batches(
             self.split.train, max_len=self.model_cfg.max_len, batch_size=cfg.batch_size,
-            seed=cfg.seed, epoch=epoch, earlier_window_p=cfg.earlier_window_p,
+            seed=cfg.seed, epoch=epoch,
         ):
-            seq, targets = seq.to(self.device), targets.to(self.device)
+            items, signals = items.to(self.device), signals.to(self.device)
+            targets = targets.to(self.device)
             lr = self.lr_at(epoch - 1 + (steps + 0.5) / n_steps, horizon)
             for group in state.optimizer.param_groups:
                 group["lr"] = lr
-            with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=amp):
-                loss = model.calculate_loss(seq, targets)
+            loss = model.calculate_loss(items, signals, targets)
             state.optimizer.zero_grad(set_to_none=True)
             loss.backward()
             if cfg.grad_clip:
@@ -300,12 +272,11 @@ class Trainer:
         if not math.isfinite(loss):
             raise FloatingPointError(f"training loss became {loss} at epoch {epoch}")
         val = None
-        # A run planned to the end of a time budget ("wsd") never stops by patience: validation
-        # plateaus while the rate is held (ML-1M: 0.162 at epoch 22, then 5 epochs below it)
-        # and improves during the decay that follows, which must run to its end (stopped 4
-        # epochs into it, one ML-1M seed kept a stable-phase model 0.002 below the others).
-        # It validates every ``stable_eval_every`` epochs while the rate is held.
-        planned = cfg.lr_schedule == "wsd" and cfg.time_budget_s > 0
+        # A "wsd" run is planned to its horizon and never stops by patience: validation
+        # plateaus while the rate is held and improves during the decay that follows, which
+        # must run to its end. It validates every ``stable_eval_every`` epochs while the rate
+        # is held; a validation then that does not beat the best starts the decay.
+        planned = cfg.lr_schedule == "wsd"
         stable = planned and epoch < (1 - cfg.decay_frac) * horizon
         due = epoch % (cfg.stable_eval_every if stable else cfg.eval_every) == 0
         if due or epoch >= cfg.max_epochs:
@@ -315,20 +286,19 @@ class Trainer:
                 state.best_state = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
             elif not planned:
                 state.bad_evals += 1
-            elif stable and cfg.decay_on_plateau:
+            elif stable and cfg.decay_on_plateau and not state.decay_from:
                 state.decay_from = epoch  # validation stopped rising: decay from here
         state.elapsed_s += time.perf_counter() - start
-        at_horizon = False
+        state.horizon = float(cfg.max_epochs)
         if cfg.time_budget_s:
-            # decay the learning rate to 0 over the epochs the budget still holds, and stop
-            # before an epoch that would not fit (so the budget bounds training from above)
+            # the epochs the budget still holds, so the budget bounds training from above
             fit = int((cfg.time_budget_s - state.elapsed_s) // (state.elapsed_s / epoch))
             state.horizon = float(min(cfg.max_epochs, epoch + max(fit, 0)))
-            if state.decay_from:  # a validation plateau started the decay: it ends sooner,
-                # the rate having been held for (1 - decay_frac) of the shortened horizon
-                end = math.ceil(state.decay_from / max(1.0 - cfg.decay_frac, 1e-9))
-                state.horizon = min(state.horizon, float(end))
-            at_horizon = epoch >= state.horizon  # out of time, or the decay is over
+        if planned and state.decay_from:  # a plateau started the decay: it ends sooner, the
+            # rate having been held for (1 - decay_frac) of the shortened horizon
+            end = math.ceil(state.decay_from / max(1.0 - cfg.decay_frac, 1e-9))
+            state.horizon = min(state.horizon, float(end))
+        at_horizon = planned and epoch >= state.horizon
         state.done = state.bad_evals >= cfg.patience or epoch >= cfg.max_epochs or at_horizon
         state.history.append({
             "epoch": epoch, "loss": loss, "elapsed_s": state.elapsed_s,

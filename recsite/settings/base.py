@@ -317,6 +317,11 @@ RECSITE_TOP_N = env.int("RECSITE_TOP_N", default=50)
 RECSITE_QUALITY_TOLERANCE = env.float("RECSITE_QUALITY_TOLERANCE", default=0.01)
 # People per scoring task: each chunk is written in one transaction.
 RECSITE_SCORING_CHUNK = env.int("RECSITE_SCORING_CHUNK", default=256)
+# A training run's horizon: its time budget in seconds (the rate decays over its last
+# fifth) and a cap on epochs. Unset, the recipe's defaults, which the benchmark of record
+# measures (recommender.ml.train.TrainConfig: 1800 s, 200 epochs).
+RECSITE_TRAIN_TIME_BUDGET_S = env.float("RECSITE_TRAIN_TIME_BUDGET_S", default=None)
+RECSITE_TRAIN_MAX_EPOCHS = env.int("RECSITE_TRAIN_MAX_EPOCHS", default=None)
 # Epochs a training task runs before it checkpoints and hands over to the next task.
 RECSITE_EPOCHS_PER_CHUNK = env.int("RECSITE_EPOCHS_PER_CHUNK", default=2)
 # Retrain once this many new events have arrived since the active model's snapshot.

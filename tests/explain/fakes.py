@@ -7,10 +7,10 @@ import torch
 class BagModel:
     """score(i | h) = prior[i] + sum_j a_ij * value[i, h_j], with a_i = softmax_j(query[i, h_j]).
 
-    One head; the "encoder" passes items through unchanged (identity attention), so the
-    rollout equals the head's weights. ``reported_value``, when set, is the value matrix
-    ``explain`` reports contributions from instead of the one that scores: a stand-in for
-    what a first-order attribution misses in a real encoder.
+    One head; the prior is the part of the score no entry owns (as the plain state summary
+    is). The "encoder" passes items through unchanged (identity attention).
+    ``reported_value``, when set, is the value matrix ``explain`` reports contributions from
+    instead of the one that scores: a stand-in for what a first-order attribution misses.
     """
 
     def __init__(self, prior: list[float], query: torch.Tensor, value: torch.Tensor, max_len: int = 10):
@@ -18,6 +18,7 @@ class BagModel:
         self.query, self.value = query, value  # (N+1, N+1): [candidate, history item]
         self.reported_value: torch.Tensor | None = None
         self.cfg = SimpleNamespace(n_items=len(prior), max_len=max_len)
+        self.head = object()  # explanations need a head
 
     def _score(self, seq: torch.Tensor, items: torch.Tensor):
         real = seq != 0  # (B, L)
@@ -26,17 +27,28 @@ class BagModel:
         v = self.value[items.unsqueeze(-1), seq.unsqueeze(1)]  # (B, C, L)
         return self.prior[items] + (a * v).sum(-1), a
 
-    def explain(self, seq, items):
+    def explain(self, seq, signals, items):
         scores, a = self._score(seq, items)
         value = self.value if self.reported_value is None else self.reported_value
         v = value[items.unsqueeze(-1), seq.unsqueeze(1)]  # (B, C, L)
         contributions = a * (v - (a * v).sum(-1, keepdim=True))
         L = seq.shape[1]
         eye = torch.eye(L).expand(seq.shape[0], 1, L, L)
-        return {"scores": scores, "head": a.unsqueeze(1), "contributions": contributions.unsqueeze(1),
-                "encoder": [eye]}
+        return {"scores": scores, "summary": self.prior[items], "rest": self.prior[items], "head": a.unsqueeze(1),
+                "terms": a * v, "contributions": contributions, "encoder": [eye],
+                "visible": seq != 0}
 
-    def full_sort_predict(self, seq, exclude=None):
+    # the removal experiments' interface: no encoder state, the history is all there is
+    def encode_prefix(self, items, signals):
+        return None
+
+    def state_continued(self, prefix, keep, items, signals):
+        return torch.zeros(items.shape[0], 1)
+
+    def summary_of(self, state, items, signals):
+        return state, None
+
+    def rank(self, S, seq, signals, exclude=None):
         n = self.cfg.n_items
         items = torch.arange(n + 1).expand(seq.shape[0], -1)
         scores, _ = self._score(seq, items)

@@ -3,36 +3,32 @@ import pytest
 import torch
 
 from explain.attribution import (
-    AttributionConfig, attention_rollout, explain_history, history_units, kendall_tau, reason_units,
-    top_units,
+    AttributionConfig, attention_rollout, explain_history, kendall_tau, reason_units, top_units,
 )
+from recommender.ml import signals as sig
+from recommender.ml.data import History, batch_of
 from recommender.ml.model import ModelConfig, Recommender
 
 from .fakes import deciding_model
 
-HISTORY = [1, 2, 3, 4]
+HISTORY = History.of([1, 2, 3, 4])
 CFG = AttributionConfig(top_k=2, random_draws=10, seed=1)
 
 
 def explain_item5():
     model = deciding_model()
-    person = explain_history(model, HISTORY, [5, 6], exclude=HISTORY, config=CFG)
+    person = explain_history(model, HISTORY, [5, 6], exclude=HISTORY.items, config=CFG)
     return person, person.items[0]
 
 
-def test_history_units_merge_repeats_by_last_occurrence():
-    """A re-watched item is one unit, placed at its last occurrence."""
-    units, where = history_units([3, 1, 3, 2])
-    assert units == [1, 3, 2]
-    assert where == [1, 0, 1, 2]
-
-
-def test_weights_sum_to_one_per_head_and_overall():
-    """Head weights, their mean and the rollout each sum to 1 over the history."""
+def test_weights_and_terms_add_up():
+    """Head weights, their mean and the rollout each sum to 1 over the history; the score
+    is the part no entry owns plus the entries' terms."""
     _person, item = explain_item5()
     assert sum(item.weights) == pytest.approx(1.0)
     assert all(sum(h) == pytest.approx(1.0) for h in item.head)
     assert sum(item.rollout) == pytest.approx(1.0)
+    assert item.rest + sum(item.terms) == pytest.approx(item.score)
 
 
 def test_one_deciding_item_is_named_by_weights_loo_and_counterfactual():
@@ -75,7 +71,7 @@ def test_contributions_find_what_carries_the_score_where_weights_alone_do_not():
     they name item 3, where the three heaviest weights do no better than random removal."""
     model = heavy_weights_on_worthless_items()
     history = [1, 2, 3, 4, 6, 7, 8]
-    person = explain_history(model, history, [5], exclude=history, config=CFG)
+    person = explain_history(model, History.of(history), [5], exclude=history, config=CFG)
     item, unit_of_3 = person.items[0], person.history.index(3)
     f = item.faithfulness
     assert top_units(item.contribution, 1) == [unit_of_3]
@@ -91,7 +87,7 @@ def test_unverified_when_the_reported_contributions_miss_what_removal_shows():
     model.reported_value = torch.zeros_like(model.value)
     model.reported_value[5, 2], model.reported_value[5, 4], model.reported_value[5, 6] = 9.0, 8.0, 7.0
     history = [1, 2, 3, 4, 6, 7, 8]
-    person = explain_history(model, history, [5], exclude=history, config=CFG)
+    person = explain_history(model, History.of(history), [5], exclude=history, config=CFG)
     item = person.items[0]
     assert item.faithfulness["verified"] is False
     assert item.reason == {"units": [person.history.index(3)], "basis": "leave_one_out"}
@@ -112,48 +108,80 @@ def test_rollout_rows_sum_to_one():
     assert torch.allclose(roll.sum(-1), torch.ones(2, 5))
 
 
-def test_real_recommender_explains_its_own_top_items():
-    """On a tiny real model the explained ranks are the full-ranking ranks."""
+def _real_model(**kw):
     torch.manual_seed(0)
-    model = Recommender(ModelConfig(n_items=30, max_len=8, d_model=16, n_layers=2, dropout=0.0,
-                                    candidates=10)).eval()
-    history = [3, 7, 7, 12, 5]
-    mask = torch.zeros(1, 31, dtype=torch.bool)
-    mask[0, history] = True
-    top = model.full_sort_predict(torch.tensor([history]), exclude=mask)[0].topk(3).indices.tolist()
-    person = explain_history(model, history, top, exclude=history)
+    model = Recommender(ModelConfig(n_items=40, max_len=12, d_model=16, n_layers=2, dropout=0.0,
+                                    candidates=10, **kw))
+    model.learn_signals(sig.POSITIVE | sig.NEGATIVE)
+    return model.eval()
+
+
+def _top(model, history, k):
+    mask = torch.zeros(1, model.cfg.n_items + 1, dtype=torch.bool)
+    mask[0, list(history.items)] = True
+    items, signals = batch_of([history], model.cfg.max_len)
+    return model.full_sort_predict(items, signals, exclude=mask)[0].topk(k).indices.tolist()
+
+
+MIXED = History((3, 7, 12, 5, 9, 30, 21, 14), (sig.RATED_5, sig.VIEWED, sig.RATED_4, sig.RATED_LOW,
+                                                sig.RATED_5, sig.RATED_3, sig.VIEWED, sig.RATED_4))
+
+
+@pytest.mark.parametrize("summary", ["readout", "state"])
+def test_real_recommender_explains_its_own_top_items(summary):
+    """On a tiny real model the explained ranks and scores are the full-ranking ones, and
+    the score splits into the entries' terms (and the state summary's own term)."""
+    model = _real_model(summary=summary)
+    top = _top(model, MIXED, 3)
+    person = explain_history(model, MIXED, top, exclude=MIXED.items)
     assert [e.rank for e in person.items] == [1, 2, 3]
     assert person.top[:3] == top
-    assert len(person.history) == 4 and all(len(e.loo_rank) == 4 for e in person.items)
+    assert len(person.history) == 8 and all(len(e.loo_rank) == 8 for e in person.items)
     for e in person.items:
-        assert sum(e.weights) == pytest.approx(1.0, abs=1e-5)
+        assert e.rest + sum(e.terms) == pytest.approx(e.score, abs=1e-4)
 
 
 def test_continued_prefixes_explain_exactly_as_whole_re_rankings():
-    """Removal experiments that encode only the positions after the first removed item (the
-    history's cached states before it) give the explanation re-ranking every variant from
-    scratch gives: same ranks, counterfactuals and (to float error) score drops."""
-    torch.manual_seed(0)
-    model = Recommender(ModelConfig(n_items=40, max_len=12, d_model=16, n_layers=2, dropout=0.0,
-                                    candidates=10, positions="from_start")).eval()
-    history = [3, 7, 7, 12, 5, 9, 30, 21, 7, 14]
-    mask = torch.zeros(1, 41, dtype=torch.bool)
-    mask[0, history] = True
-    top = model.full_sort_predict(torch.tensor([history]), exclude=mask)[0].topk(4).indices.tolist()
-    fast = explain_history(model, history, top, exclude=history, config=AttributionConfig(top_k=4))
-    slow = explain_history(model, history, top, exclude=history,
-                           config=AttributionConfig(top_k=4, reuse_prefix=False))
+    """Removal experiments that encode only the entries after the first removed one (the
+    history's cached states before it) give what re-ranking every variant from scratch
+    gives: same ranks, counterfactuals and (to float error) score drops."""
+    model = _real_model()
+    top = _top(model, MIXED, 4)
+    cfg = AttributionConfig(top_k=4)
+    fast = explain_history(model, MIXED, top, exclude=MIXED.items, config=cfg)
+    # chunk 1: every variant continues the prefix from its own first removed entry; the
+    # whole history is never shared across variants, so nothing but the cache is reused
+    slow = explain_history(model, MIXED, top, exclude=MIXED.items,
+                           config=AttributionConfig(top_k=4, chunk=1))
     assert fast.top == slow.top
     for a, b in zip(fast.items, slow.items, strict=True):
         assert (a.rank, a.loo_rank, a.counterfactual) == (b.rank, b.loo_rank, b.counterfactual)
         assert a.loo_delta == pytest.approx(b.loo_delta, abs=1e-4)
         assert a.faithfulness == pytest.approx(b.faithfulness, abs=1e-4)
+    # and against a plain full re-ranking of each one-entry removal
+    for u in range(len(MIXED)):
+        keep = [j for j in range(len(MIXED)) if j != u]
+        variant = History(tuple(MIXED.items[j] for j in keep), tuple(MIXED.signals[j] for j in keep))
+        items, signals = batch_of([variant], 12)
+        mask = torch.zeros(1, 41, dtype=torch.bool)
+        mask[0, list(MIXED.items)] = True
+        full = model.full_sort_predict(items, signals, exclude=mask)[0]
+        for e in fast.items:
+            assert e.loo_rank[u] == 1 + int((full > full[e.item]).sum())
+
+
+def test_a_low_rating_is_never_a_reason():
+    """Whatever its numbers, an entry rated 2 stars or less is never named for an item."""
+    signals = [sig.RATED_LOW, sig.RATED_4, sig.RATED_4]
+    assert reason_units([5.0, 1.0, 0.1], [5.0, 1.0, 0.1], signals, True) == {"units": [1], "basis": "weights"}
+    assert reason_units([5.0, 0.0, 0.0], [5.0, -1.0, 0.0], signals, False) == {"units": [], "basis": "summary"}
 
 
 def test_a_reason_names_only_items_that_mattered():
     """Verified: the top contributors that removal confirms, none under a fifth of the first;
     unverified: the leave-one-out leaders."""
-    assert reason_units([1.0, 0.1, 0.5], [1.0, 1.0, 1.0], True) == {"units": [0, 2], "basis": "weights"}
-    assert reason_units([1.0, 0.19, -0.2], [1.0, 1.0, 1.0], True) == {"units": [0], "basis": "weights"}
-    assert reason_units([1.0, 0.9, 0.5], [-0.1, 0.2, 0.3], True) == {"units": [1, 2], "basis": "weights"}
-    assert reason_units([1.0, 0.9, 0.5], [0.1, 0.2, 0.3], False) == {"units": [2, 1], "basis": "leave_one_out"}
+    ok = [sig.RATED_4] * 3
+    assert reason_units([1.0, 0.1, 0.5], [1.0, 1.0, 1.0], ok, True) == {"units": [0, 2], "basis": "weights"}
+    assert reason_units([1.0, 0.19, -0.2], [1.0, 1.0, 1.0], ok, True) == {"units": [0], "basis": "weights"}
+    assert reason_units([1.0, 0.9, 0.5], [-0.1, 0.2, 0.3], ok, True) == {"units": [1, 2], "basis": "weights"}
+    assert reason_units([1.0, 0.9, 0.5], [0.1, 0.2, 0.3], ok, False) == {"units": [2, 1], "basis": "leave_one_out"}

@@ -81,8 +81,8 @@ def test_placeholders_cannot_log_in(tmp_path, client):
 def test_sequence_times_keep_the_order(tmp_path):
     """Untimed SASRec events get synthetic times that keep each person's order."""
     run_import(files.ml1m_sasrec(tmp_path))
-    assert history("ml-1m:7") == [("ml-1m:10", "view"), ("ml-1m:1", "view"), ("ml-1m:2", "view")]
-    assert history("ml-1m:1") == [("ml-1m:1", "view"), ("ml-1m:10", "view")]
+    assert history("ml-1m:7") == [("ml-1m:10", "rate"), ("ml-1m:1", "rate"), ("ml-1m:2", "rate")]
+    assert history("ml-1m:1") == [("ml-1m:1", "rate"), ("ml-1m:10", "rate")]
     # The catalogue holds movies.dat, so the untouched film 2 for person 1 is still there.
     assert Item.objects.filter(external_id__startswith="ml-1m:").count() == 3
 

@@ -54,10 +54,11 @@ def test_movielens_1m_ratings(tmp_path):
 
 
 def test_movielens_1m_sasrec_file_maps_ids_back(tmp_path):
-    """ml-1m.txt ids go through the maps to movies.dat ids; events are untimed views."""
+    """ml-1m.txt ids go through the maps to movies.dat ids; events are untimed ratings of
+    unknown value (the file lists rated films, without the stars)."""
     parsed = read_dataset(files.ml1m_sasrec(tmp_path))
     assert [(e.user, e.item) for e in parsed.events] == [("7", "10"), ("7", "1"), ("7", "2"), ("1", "1"), ("1", "10")]
-    assert {(e.kind, e.timestamp, e.value) for e in parsed.events} == {("view", None, None)}
+    assert {(e.kind, e.timestamp, e.value) for e in parsed.events} == {("rate", None, None)}
 
 
 def test_movielens_latest(tmp_path):
@@ -108,7 +109,7 @@ def test_sequence_both_layouts_concatenate(tmp_path):
     assert [(e.user, e.item) for e in parsed.events] == [
         ("1", "10"), ("2", "30"), ("2", "31"), ("1", "11"), ("1", "12"), ("2", "10"),
     ]
-    assert {e.kind for e in parsed.events} == {"view"}
+    assert {(e.kind, e.value) for e in parsed.events} == {("rate", None)}
     assert [item.external_id for item in parsed.items] == ["10", "30", "31", "11", "12"]
 
 

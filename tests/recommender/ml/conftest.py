@@ -13,7 +13,7 @@ def successor_rows(n_users: int = 120, n_items: int = 30, length: int = 12, seed
     for u in range(n_users):
         start = int(torch.randint(0, n_items, (1,), generator=g))
         for t in range(length):
-            rows.append((f"u{u}", f"i{(start + t) % n_items}", t))
+            rows.append((f"u{u}", f"i{(start + t) % n_items}", t, "rate", None))
     return rows
 
 

@@ -26,8 +26,9 @@ def test_round_trip_gives_identical_scores(tmp_path):
     ckpt = load_checkpoint(path, expected_sha256=digest)
     assert ckpt.item_map.external_ids == tuple("abcde")
     assert ckpt.metrics == {"ndcg@10": 0.5}
-    seq = torch.tensor([[0, 1, 2, 3, 4, 5]])
-    assert torch.equal(model.full_sort_predict(seq), ckpt.build_model().full_sort_predict(seq))
+    seq, signals = torch.tensor([[0, 1, 2, 3, 4, 5]]), torch.tensor([[0, 5, 1, 2, 9, 4]])
+    assert torch.equal(model.full_sort_predict(seq, signals),
+                       ckpt.build_model().full_sort_predict(seq, signals))
     assert not list(tmp_path.glob("*.tmp"))  # no temporary file left behind
 
 
@@ -66,7 +67,7 @@ def test_resumed_training_matches_uninterrupted(tmp_path):
     """Two epochs, checkpoint, two more in a new Trainer == four epochs straight."""
     data = build_sequences(successor_rows(n_users=40, n_items=15, length=8))
     cfg = ModelConfig(n_items=data.n_items, max_len=8, d_model=16, candidates=5)
-    tcfg = TrainConfig(batch_size=8, max_epochs=4, patience=10, bf16=False, seed=3)
+    tcfg = TrainConfig(batch_size=8, max_epochs=4, patience=10, seed=3, stable_eval_every=1)
     seen = []
     straight = Trainer(data, cfg, tcfg).fit()
     ckpt = tmp_path / "run.ckpt"
@@ -83,7 +84,7 @@ def test_resume_on_other_data_is_refused(tmp_path):
     """A training checkpoint from other data raises CheckpointError."""
     data = build_sequences(successor_rows(n_users=20, n_items=10, length=6))
     cfg = ModelConfig(n_items=data.n_items, max_len=6, d_model=8, candidates=5)
-    tcfg = TrainConfig(batch_size=8, max_epochs=1, bf16=False)
+    tcfg = TrainConfig(batch_size=8, max_epochs=1)
     ckpt = tmp_path / "run.ckpt"
     Trainer(data, cfg, tcfg).fit(checkpoint_path=ckpt)
     other = build_sequences(successor_rows(n_users=20, n_items=10, length=6, seed=1))
@@ -91,16 +92,12 @@ def test_resume_on_other_data_is_refused(tmp_path):
         Trainer(other, cfg, tcfg).fit(resume_from=ckpt)
 
 
-def test_checkpoint_from_before_the_residual_head_keeps_its_scoring(tmp_path, monkeypatch):
-    """A stored config without the fields added since (head_residual, head_values, positions,
-    score_temp, n_negatives) loads as the model it was trained as, not as today's defaults."""
-    cfg = ModelConfig(n_items=5, max_len=6, d_model=8, candidates=3, head_residual=False,
-                      head_values="learned", positions="from_end", score_temp=0.0)
-    new = {"head_residual", "head_values", "positions", "score_temp", "n_negatives"}
-    old = {k: v for k, v in cfg.to_dict().items() if k not in new}
-    monkeypatch.setattr(ModelConfig, "to_dict", lambda self: old)
-    path = tmp_path / "old.ckpt"
-    save_checkpoint(path, config=cfg, item_map=ItemIdMap(tuple("abcde")),
-                    payload={"model": Recommender(cfg).state_dict()})
-    monkeypatch.undo()
-    assert load_checkpoint(path).config == cfg
+def test_checkpoint_of_the_earlier_design_is_refused_with_a_clear_message(tmp_path):
+    """A format-1 file (the head over encoder states) cannot be served: it is refused,
+    saying a new version must be trained."""
+    model, path, _ = _saved(tmp_path)
+    raw = path.read_bytes()
+    raw = raw.replace(b'"format_version": 2', b'"format_version": 1', 1)
+    path.write_bytes(raw)
+    with pytest.raises(CheckpointError, match="earlier model design.*train a new model version"):
+        load_checkpoint(path)

@@ -1,28 +1,54 @@
-"""Sequences, leave-one-out split and batches."""
+"""Histories with signals, the leave-one-out split and batches."""
 
 import torch
 
-from recommender.ml.data import build_sequences, leave_one_out, pad_left, training_batches
+from recommender.ml import signals as sig
+from recommender.ml.data import History, build_sequences, leave_one_out, pad_left, training_batches
 
 
-def test_sequences_are_stable_sorted_by_time_and_short_people_dropped():
-    """Order follows the key; ties keep input order; people under 3 items are dropped."""
-    rows = [("a", "x", 3), ("a", "y", 1), ("a", "z", 1), ("a", "w", 2), ("b", "x", 1)]
-    data = build_sequences(rows, item_genres={"x": ["Drama"], "y": ["Comedy", "Drama"]})
+def _rows(user, items, kind="rate", value=None):
+    return [(user, str(i), t, kind, value) for t, i in enumerate(items)]
+
+
+def test_histories_are_stable_sorted_by_time_and_short_people_dropped():
+    """Order follows the key; ties keep input order; people under 3 chosen items are dropped."""
+    rows = [("a", "x", 3, "rate", 4.0), ("a", "y", 1, "rate", 5.0), ("a", "z", 1, "like", None),
+            ("a", "w", 2, "rate", None), ("b", "x", 1, "rate", 4.0),
+            ("c", "x", 1, "view", None), ("c", "y", 2, "view", None), ("c", "z", 3, "rate", 1.0)]
+    data = build_sequences(rows)
     assert data.users == ("a",)
     ids = data.item_map.index()
-    assert data.sequences[0] == (ids["y"], ids["z"], ids["w"], ids["x"])
-    assert data.item_features.shape == (5, 2)
-    assert data.item_features[ids["y"]].tolist() == [1.0, 1.0]
+    assert data.histories[0] == History((ids["y"], ids["z"], ids["w"], ids["x"]),
+                                        (sig.RATED_5, sig.LIKED, sig.INTERACTED, sig.RATED_4))
 
 
-def test_leave_one_out_uses_the_last_two_items():
-    """Test target is the last item, validation the second-last."""
-    data = build_sequences([("u", str(i), None) for i in range(5)])
+def test_an_items_events_collapse_to_its_latest_judgement():
+    """A re-rating replaces the rating at its new time; a view after a rating changes
+    nothing; a view, then a click, keeps the click; not_interested is no entry."""
+    events = [(1, "rate", 5.0), (2, "view", None), (1, "view", None), (3, "view", None),
+              (3, "click", None), (2, "rate", 2.0), (4, "not_interested", None), (1, "rate", 3.0)]
+    assert sig.collapse(events) == [(3, sig.CLICKED), (2, sig.RATED_LOW), (1, sig.RATED_3)]
+    assert sig.signal_of("rate", 2.5) == sig.RATED_3 and sig.signal_of("rate", 0.5) == sig.RATED_LOW
+    assert sig.signal_of("rate", None) == sig.INTERACTED and sig.signal_of("not_interested", None) is None
+
+
+def test_leave_one_out_holds_out_the_last_two_chosen_items():
+    """Test target is the last positive entry, validation the one before; low ratings and
+    views stay in the histories before them, and nothing after the test item is kept."""
+    rows = _rows("u", range(5))
+    data = build_sequences(rows)
     split = leave_one_out(data)
-    assert split.train[0] == (1, 2, 3)
-    assert split.valid[0] == ((1, 2, 3), 4)
-    assert split.test[0] == ((1, 2, 3, 4), 5)
+    assert split.train[0].items == (1, 2, 3)
+    assert split.valid[0] == (History.of((1, 2, 3)), 4)
+    assert split.test[0] == (History.of((1, 2, 3, 4)), 5)
+    mixed = build_sequences([("v", "a", 1, "rate", 5.0), ("v", "b", 2, "view", None),
+                             ("v", "c", 3, "rate", 4.0), ("v", "d", 4, "rate", 1.0),
+                             ("v", "e", 5, "rate", 4.0), ("v", "f", 6, "view", None)])
+    s = leave_one_out(mixed)
+    ids = mixed.item_map.index()
+    assert s.valid[0][1] == ids["c"] and s.test[0][1] == ids["e"]
+    assert s.test[0][0].items == (ids["a"], ids["b"], ids["c"], ids["d"])
+    assert s.test[0][0].signals == (sig.RATED_5, sig.VIEWED, sig.RATED_4, sig.RATED_LOW)
 
 
 def test_pad_left_truncates_to_most_recent():
@@ -30,39 +56,22 @@ def test_pad_left_truncates_to_most_recent():
     assert pad_left([[1, 2, 3, 4], [5]], 3).tolist() == [[2, 3, 4], [0, 0, 5]]
 
 
-def test_batches_depend_only_on_seed_and_epoch():
-    """Targets are inputs shifted by one; the same (seed, epoch) gives the same batches."""
-    train = [tuple(range(1, n)) for n in range(4, 30)]
+def test_batches_depend_only_on_seed_and_epoch_and_never_target_a_dislike():
+    """Targets are inputs shifted by one, except that a low rating or a view is never a
+    target; the same (seed, epoch) gives the same batches."""
+    train = []
+    for n in range(4, 30):
+        signals = tuple(sig.RATED_LOW if i % 3 == 0 else sig.VIEWED if i % 5 == 0 else sig.RATED_4
+                        for i in range(1, n))
+        train.append(History(tuple(range(1, n)), signals))
     a = list(training_batches(train, max_len=5, batch_size=4, seed=1, epoch=2))
     b = list(training_batches(train, max_len=5, batch_size=4, seed=1, epoch=2))
-    assert all(torch.equal(x[0], y[0]) for x, y in zip(a, b))
-    seq, tgt = a[0]
-    real = seq != 0
-    assert torch.equal(seq[:, 1:][real[:, 1:]], tgt[:, :-1][real[:, 1:]])
+    assert all(torch.equal(x[0], y[0]) and torch.equal(x[2], y[2]) for x, y in zip(a, b))
+    for items, signals, targets in a:
+        real = (items[:, 1:] != 0) & (items[:, :-1] != 0)
+        shifted = targets[:, :-1][real]
+        nxt, nxt_sig = items[:, 1:][real], signals[:, 1:][real]
+        positive = torch.tensor([int(s) in sig.POSITIVE for s in nxt_sig])
+        assert torch.equal(shifted[positive], nxt[positive])
+        assert (shifted[~positive] == 0).all()
     assert sum(len(x[0]) for x in a) == len(train)
-
-
-def test_earlier_windows_are_consecutive_items_of_long_histories_only():
-    """With earlier_window_p=1 every long history gives a consecutive window that ends before
-    its last item; short histories are trained whole as before; windows repeat per epoch."""
-    train = [tuple(range(100 * p + 1, 100 * p + n)) for p, n in enumerate(range(3, 40))]
-    last = {s[-1] for s in train}
-    rows = []
-    for seq, tgt in training_batches(train, max_len=6, batch_size=4, seed=3, epoch=1,
-                                     earlier_window_p=1.0):
-        for x, y in zip(seq.tolist(), tgt.tolist()):
-            rows.append([v for v in x if v] + [y[-1]])
-    assert len(rows) == len(train)
-    by_person = {r[0] // 100: r for r in rows}
-    for p, s in enumerate(train):
-        r = by_person[p]
-        assert r == list(range(r[0], r[0] + len(r)))  # consecutive items of that person
-        if len(s) > 7:
-            assert len(r) == 7 and r[-1] not in last  # a full window, not the latest one
-        else:
-            assert r == list(s)
-    first = list(training_batches(train, max_len=6, batch_size=4, seed=3, epoch=1,
-                                  earlier_window_p=1.0))
-    again = list(training_batches(train, max_len=6, batch_size=4, seed=3, epoch=1,
-                                  earlier_window_p=1.0))
-    assert all(torch.equal(x[0], y[0]) and torch.equal(x[1], y[1]) for x, y in zip(first, again))

@@ -1,13 +1,18 @@
-"""Scorer: plain-data recommendations and explanations from a checkpoint."""
+"""Scorer: plain-data recommendations from a checkpoint."""
 
 import torch
 
+from recommender.ml import signals as sig
 from recommender.ml.checkpoint import save_checkpoint
 from recommender.ml.data import ItemIdMap
 from recommender.ml.model import ModelConfig, Recommender
 from recommender.ml.scorer import Scorer
 
 IDS = tuple(f"m{i}" for i in range(1, 13))
+
+
+def _h(*ids, signal=sig.RATED_4):
+    return [(i, signal) for i in ids]
 
 
 def _scorer(tmp_path) -> Scorer:
@@ -22,7 +27,7 @@ def _scorer(tmp_path) -> Scorer:
 def test_recommend_excludes_history_and_is_sorted(tmp_path):
     """Top-k is best first, plain (str, float), never history or excluded items."""
     scorer = _scorer(tmp_path)
-    recs = scorer.recommend(["m1", "m2", "m3"], k=5, exclude=["m4"])
+    recs = scorer.recommend(_h("m1", "m2", "m3"), k=5, exclude=["m4"])
     assert len(recs) == 5
     assert all(isinstance(i, str) and isinstance(s, float) for i, s in recs)
     assert not {"m1", "m2", "m3", "m4"} & {i for i, _ in recs}
@@ -32,7 +37,7 @@ def test_recommend_excludes_history_and_is_sorted(tmp_path):
 def test_batched_matches_single(tmp_path):
     """recommend_many gives the same lists as recommend, one person at a time."""
     scorer = _scorer(tmp_path)
-    histories = [["m1", "m2"], ["m5", "m6", "m7", "m8", "m9", "m10", "m11"], ["m3"]]
+    histories = [_h("m1", "m2"), _h("m5", "m6", "m7", "m8", "m9", "m10", "m11"), _h("m3")]
     many = scorer.recommend_many(histories, k=3)
     for h, got in zip(histories, many):
         single = scorer.recommend(h, k=3)
@@ -41,20 +46,15 @@ def test_batched_matches_single(tmp_path):
             abs(a - b) < 1e-5 for (_, a), (_, b) in zip(got, single))
 
 
-def test_explain_weights_match_history_and_score(tmp_path):
-    """Explanation weights are per history item, sum to 1 and come with the ranking score."""
+def test_seen_items_are_never_recommended_whatever_their_signal(tmp_path):
+    """A viewed or disliked item is in the history too: it is never recommended back."""
     scorer = _scorer(tmp_path)
-    history = ["m1", "m2", "m3"]
-    top_item, top_score = scorer.recommend(history, k=1)[0]
-    exp = scorer.explain(history, top_item)
-    assert exp.history == history
-    assert all(abs(sum(h) - 1) < 1e-5 and len(h) == 3 for h in exp.head)
-    assert abs(exp.score - top_score) < 1e-5
-    assert len(exp.encoder) == 2 and len(exp.encoder[0][0]) == 3
+    recs = scorer.recommend(_h("m1", "m2") + [("m3", sig.VIEWED), ("m4", sig.RATED_LOW)], k=8)
+    assert len(recs) == 8 and not {"m1", "m2", "m3", "m4"} & {i for i, _ in recs}
 
 
 def test_unknown_history_items_are_skipped(tmp_path):
     """Items the model never saw are ignored; an empty history yields no recommendations."""
     scorer = _scorer(tmp_path)
-    assert scorer.recommend(["new-item"], k=3) == []
-    assert len(scorer.recommend(["new-item", "m1"], k=3)) == 3
+    assert scorer.recommend(_h("new-item"), k=3) == []
+    assert len(scorer.recommend(_h("new-item", "m1"), k=3)) == 3

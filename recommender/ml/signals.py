@@ -1,0 +1,109 @@
+"""What a person did with an item, as the model reads it: one signal per history item.
+
+Pure Python. An event's kind and, for a rating, its value map to a *signal*; a person's
+events on one item collapse to one history entry (``collapse``), placed at the time of the
+event that decided its signal. The signals and what each may do:
+
+- ``POSITIVE`` (a rating of 3 stars or more, a rating of unknown value, a like, a
+  purchase): what a person chose. These alone are read by the encoder (the summary of
+  their taste) and are the only items the model learns to predict.
+- ``NEGATIVE`` (a rating of 2 stars or less): evidence against. Never read by the
+  encoder, never a training target; in the item-level head its value is forced to be
+  at most 0, so it can only push items down.
+- ``WEAK`` (a page view, a click): weak evidence. Never read by the encoder; in the
+  head its value is scaled by a small strength, so one view cannot outweigh a history.
+
+Strengths (how much a signal's item-level value counts) are learned for signals the
+training data holds at least ``MIN_LEARNED`` times and otherwise fixed at ``POLICY``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+PAD = 0
+INTERACTED = 1  # a rating without a value (ML-1M's sequence file) or an unknown positive kind
+RATED_LOW = 2  # 0.5 - 2.5 stars rounded down to 2 or less
+RATED_3 = 3
+RATED_4 = 4
+RATED_5 = 5
+LIKED = 6
+PURCHASED = 7
+CLICKED = 8
+VIEWED = 9
+N_SIGNALS = 10
+
+NAMES = {
+    INTERACTED: "interacted", RATED_LOW: "rated_low", RATED_3: "rated_3", RATED_4: "rated_4",
+    RATED_5: "rated_5", LIKED: "liked", PURCHASED: "purchased", CLICKED: "clicked",
+    VIEWED: "viewed",
+}
+POSITIVE = frozenset({INTERACTED, RATED_3, RATED_4, RATED_5, LIKED, PURCHASED})
+NEGATIVE = frozenset({RATED_LOW})
+WEAK = frozenset({CLICKED, VIEWED})
+
+# The fixed strength of a signal the training data does not hold (and the starting point
+# of one it does): a view counts a quarter of a choice, a click half, a 3-star rating half;
+# a low rating counts fully against (its sign is fixed, only its size is learned).
+POLICY = {
+    INTERACTED: 1.0, RATED_LOW: -1.0, RATED_3: 0.5, RATED_4: 1.0, RATED_5: 1.0, LIKED: 1.0,
+    PURCHASED: 1.0, CLICKED: 0.5, VIEWED: 0.25,
+}
+MIN_LEARNED = 200  # training items with a signal before its strength and embedding are learned
+
+# Which signal stands in for one the model never learned: the encoder and the head then
+# read the stand-in's embedding (a 5-star rating on a model trained on ML-1M's sequence
+# file, where every item is "interacted", reads as "interacted"), with the signal's own
+# policy strength.
+FALLBACK = {
+    RATED_3: INTERACTED, RATED_4: INTERACTED, RATED_5: INTERACTED, LIKED: INTERACTED,
+    PURCHASED: INTERACTED, CLICKED: INTERACTED, VIEWED: INTERACTED, RATED_LOW: INTERACTED,
+    INTERACTED: INTERACTED,
+}
+
+# which event beats which when one item has several: an explicit judgement (the latest
+# rating, like or purchase) beats a click, which beats a view
+_RANK = {VIEWED: 0, CLICKED: 1}
+
+
+def signal_of(kind: str, value: float | None) -> int | None:
+    """Return the signal of one event, or None for kinds the model does not read."""
+    if kind == "rate":
+        if value is None:
+            return INTERACTED
+        stars = int(value + 0.5)  # 2.5 stars and above round up to 3
+        if stars <= 2:
+            return RATED_LOW
+        return {3: RATED_3, 4: RATED_4}.get(stars, RATED_5)
+    return {"like": LIKED, "purchase": PURCHASED, "click": CLICKED, "view": VIEWED}.get(kind)
+
+
+def collapse(events: Iterable[tuple[int, str, float | None]]) -> list[tuple[int, int]]:
+    """Return one (item, signal) per item from a person's events, in time order.
+
+    ``events``: (item, kind, value), oldest first. An item's signal is its latest explicit
+    judgement (a re-rating replaces the rating; a like or purchase is a judgement too),
+    else its strongest weak one (click over view); the entry sits at the time of the event
+    that set it, so opening a film rated long ago does not make it recent. Kinds without
+    a signal (``not_interested``) are skipped.
+    """
+    best: dict[int, tuple[int, int]] = {}  # item -> (signal, time index)
+    for t, (item, kind, value) in enumerate(events):
+        signal = signal_of(kind, value)
+        if signal is None:
+            continue
+        held = best.get(item)
+        if held is None or _replaces(signal, held[0]):
+            best[item] = (signal, t)
+    return [(item, signal) for item, (signal, _t) in sorted(best.items(), key=lambda kv: kv[1][1])]
+
+
+def _replaces(new: int, old: int) -> bool:
+    if new not in WEAK:  # a judgement replaces anything, the latest one winning
+        return True
+    return old in WEAK and _RANK[new] >= _RANK[old]
+
+
+def effective(signal: int, learned: Iterable[int]) -> int:
+    """Return the signal whose embedding the model reads for ``signal``."""
+    return signal if signal in set(learned) else FALLBACK.get(signal, INTERACTED)
