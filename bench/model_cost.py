@@ -24,7 +24,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--history", type=int, default=200)
     parser.add_argument("--reps", type=int, default=7)
     parser.add_argument("--shapes", default=json.dumps({
-        "base": {"ffn_mult": 1}, "ffn4": {"ffn_mult": 4}, "d256": {"d_model": 256, "ffn_mult": 1}}))
+        "default": {}, "state summary": {"summary": "state"}, "d256": {"d_model": 256}}))
     args = parser.parse_args(argv)
     if args.n_items < 20 or args.history < 2 or args.reps < 1:
         parser.error("--n-items must be at least 20, --history at least 2, --reps at least 1")
@@ -32,13 +32,14 @@ def main(argv: list[str] | None = None) -> None:
     import torch
 
     from explain.attribution import explain_history
+    from recommender.ml.data import History
     from recommender.ml.model import ModelConfig, Recommender
 
     torch.set_num_threads(1)
     shapes = json.loads(args.shapes)
     gen = torch.Generator().manual_seed(0)
     # the same histories for every shape, so the ratios compare like with like
-    histories = [torch.randint(1, args.n_items + 1, (args.history,), generator=gen).tolist()
+    histories = [History.of(torch.randperm(args.n_items, generator=gen)[:args.history].add(1).tolist())
                  for _ in range(args.reps)]
     rows = []
     for name, overrides in shapes.items():
@@ -46,14 +47,14 @@ def main(argv: list[str] | None = None) -> None:
         model = Recommender(ModelConfig(n_items=args.n_items, **overrides)).eval()
         score_ms, explain_s = [], []
         for history in histories:
-            seq = torch.tensor([history])
+            seq, signals = torch.tensor([history.items]), torch.tensor([history.signals])
             with torch.no_grad():
                 started = time.perf_counter()
                 for _ in range(20):
-                    model.full_sort_predict(seq, None)
+                    model.full_sort_predict(seq, signals)
                 score_ms.append((time.perf_counter() - started) / 20 * 1000)
             started = time.perf_counter()
-            explain_history(model, history, list(range(1, 11)), exclude=history)
+            explain_history(model, history, list(range(1, 11)), exclude=history.items)
             explain_s.append(time.perf_counter() - started)
         rows.append((name, overrides, statistics.median(score_ms), statistics.median(explain_s)))
     base = rows[0]

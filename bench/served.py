@@ -118,6 +118,15 @@ def main() -> None:
             "finished": datetime.now(UTC).isoformat(timespec="seconds"),
         })
         shutil.copy(version.artifact_path, out / "model.ckpt")
+        if not args.database_url:  # the whole site, for bench.scenarios: a consistent copy
+            import sqlite3
+
+            site = out / "site"
+            shutil.rmtree(site, ignore_errors=True)
+            shutil.copytree(stack.dir / "models", site / "models",
+                            ignore=shutil.ignore_patterns("*.tmp", "*.train.ckpt"))
+            with sqlite3.connect(stack.dir / "db.sqlite3") as src, sqlite3.connect(site / "db.sqlite3") as dst:
+                src.backup(dst)
         from recommender.models import Item
 
         items = {str(i.pk): {"title": i.title, "genres": [g.name for g in i.genres.all()]}

@@ -6,9 +6,7 @@
 The variants file maps a name to config overrides (any ModelConfig or TrainConfig field)
 plus ``epochs``; an entry ``_base`` holds overrides every variant starts from. Each variant trains in its own process for exactly that many epochs (no
 early stopping; the learning-rate schedule's horizon is ``epochs``), logging per epoch the
-validation NDCG@10 of the final order (the head's) and of the first stage alone (and, with
-``val_unseen_last`` and a ``val_users`` subset, the ordinary validation of everyone else,
-``val_others``, whose validation input the model trained on); at the end
+validation NDCG@10 of the final order (the head's) and of the first stage alone; at the end
 the best-validation weights are scored on the test split, with the head's weights frozen to
 uniform as well. The parent merges what the children have logged into ``--out`` every few
 seconds, so a sweep cut short still leaves its curves. It answers "which recipe, at how
@@ -52,7 +50,7 @@ def run_variant(args) -> None:
     torch.set_float32_matmul_precision("high")  # TF32 on a GPU; no effect on the CPU
     spec = json.loads(args.override)
     epochs = int(spec.pop("epochs"))
-    data = load(args.data, args.format, bool(spec.pop("features", False)))
+    data = load(args.data, args.format, not spec.pop("no_signals", False))
     mcfg, tcfg = with_overrides(*default_configs(data, spec.pop("scoring", "head"), args.seed, 0.0), spec)
     unknown = [k for k in spec if not hasattr(mcfg, k) and not hasattr(tcfg, k)]
     if unknown:
@@ -66,9 +64,6 @@ def run_variant(args) -> None:
         log.write(json.dumps(row) + "\n")
         log.flush()
 
-    chosen = set(trainer.valid_people)
-    others = ([pair for i, pair in enumerate(trainer.split.valid) if i not in chosen]
-              if tcfg.val_unseen_last else [])
     while not state.done:
         t = time.perf_counter()
         trainer.train_epochs(state, 1)
@@ -77,8 +72,6 @@ def run_variant(args) -> None:
                "epoch_s": time.perf_counter() - t}
         if state.model.head is not None:
             row["val_first"] = evaluate_first_stage(state.model, trainer.valid)["ndcg@10"]
-        if others:  # the same validation, on people whose validation input the model trained on
-            row["val_others"] = evaluate_model(state.model.eval(), others)["ndcg@10"]
         if args.test_every_epoch:  # to see where test peaks; never used to choose weights
             row["test"] = evaluate_model(state.model.eval(), trainer.split.test)["ndcg@10"]
         write(row)

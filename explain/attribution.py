@@ -21,7 +21,7 @@ from dataclasses import asdict, dataclass, field
 import torch
 
 from recommender.ml import signals as sig
-from recommender.ml.data import History, batch_of
+from recommender.ml.data import History, batch_of, pad_left
 
 
 @dataclass(frozen=True)
@@ -108,10 +108,13 @@ def top_units(values: Sequence[float], k: int) -> list[int]:
 class _Ranker:
     """Rank all items after many variants of one history, batched.
 
-    A history with entries removed is the same history up to the first removed entry, so
-    its summary only encodes the entries from there on, continuing the whole history's
-    cached keys and values; variants are sorted by their first removed entry and each
-    batch of ``chunk`` shares the prefix of the earliest.
+    A variant is the history with some entries removed; the entries left keep their
+    places in time (the whole history's clock), as they would with real timestamps: removing
+    one entry takes away what it did, not the recency of everything before it. A variant is
+    the same history up to its first removed entry, so its summary only encodes the entries
+    from there on, continuing the whole history's cached keys and values; variants are
+    sorted by their first removed entry and each batch of ``chunk`` shares the prefix of the
+    earliest.
     """
 
     def __init__(self, model, history: History, exclude: torch.Tensor, items: torch.Tensor,
@@ -119,13 +122,15 @@ class _Ranker:
         self.model, self.history, self.exclude, self.items, self.chunk = model, history, exclude, items, chunk
         h = torch.tensor([history.items]), torch.tensor([history.signals])
         self.prefix = model.encode_prefix(*h)
+        order, now = model.clock(*h)
+        self.order, self.now = order[0].tolist(), now
 
     def run(self, removals: list[frozenset[int]]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """Return (scores (V, C), ranks (V, C), full scores (V, N+1)) for each removal set."""
         n = len(self.history)
-        variants = [History(tuple(it for u, it in enumerate(self.history.items) if u not in r),
-                            tuple(s for u, s in enumerate(self.history.signals) if u not in r))
-                    for r in removals]
+        kept = [[u for u in range(n) if u not in r] for r in removals]
+        variants = [History(tuple(self.history.items[u] for u in k), tuple(self.history.signals[u] for u in k))
+                    for k in kept]
         first = [min(r, default=n) for r in removals]
         order = sorted(range(len(variants)), key=first.__getitem__)
         full = torch.empty(len(variants), self.exclude.shape[1])
@@ -133,11 +138,16 @@ class _Ranker:
         for start in range(0, len(order), self.chunk):
             idx = order[start:start + self.chunk]
             keep = first[idx[0]]  # shared by the whole batch (the smallest)
-            tail_items, tail_signals = batch_of([variants[v][keep:] for v in idx], max_len)
-            state = self.model.state_continued(self.prefix, keep, tail_items, tail_signals)
+            now = self.now.expand(len(idx))
+            tail = [[u for u in kept[v] if u >= keep] for v in idx]
+            tail_items, tail_signals = batch_of([variants[v][len(kept[v]) - len(t):] for v, t in zip(idx, tail)], max_len)
+            tail_clock = pad_left([[self.order[u] for u in t] for t in tail], max_len, tail_items.shape[1])
+            state = self.model.state_continued(self.prefix, keep, tail_items, tail_signals, clock=(tail_clock, now))
             items, signals = batch_of([variants[v] for v in idx], max_len)
-            S, _ = self.model.summary_of(state, items, signals)
-            full[idx] = self.model.rank(S, items, signals, exclude=self.exclude.expand(len(idx), -1)).float()
+            clock = (pad_left([[self.order[u] for u in kept[v]] for v in idx], max_len, items.shape[1]), now)
+            S, _ = self.model.summary_of(state, items, signals, clock=clock)
+            full[idx] = self.model.rank(S, items, signals, exclude=self.exclude.expand(len(idx), -1),
+                                        clock=clock).float()
         # nothing the model reads as a choice is left: no ranking
         dead = torch.tensor([not any(s in sig.POSITIVE for s in v.signals) for v in variants])
         full = full.masked_fill(dead[:, None], float("-inf"))
@@ -220,7 +230,9 @@ def explain_history(
         values = {"head": contribution[c].tolist(), "terms": terms[c].tolist(),
                   "weights": weights[c].tolist(), "rollout": rollout, "loo": loo_delta[:, c].tolist()}
         per_item_values.append(values)
-        method_sets.append({m: {k: want(top_units(v, kk)) for k, kk in ks.items()}
+        # what is shown ("head") and the ceiling at every k; the other readings at 3 only
+        method_sets.append({m: {k: want(top_units(v, kk)) for k, kk in ks.items()
+                                if m in ("head", "loo") or k == 3}
                             for m, v in values.items()})
     order = sorted(sets, key=sets.__getitem__)
     fs2, fr2, _ = ranker.run(order[loo_only:]) if len(order) > loo_only else (s[:0], r[:0], None)
@@ -239,6 +251,8 @@ def explain_history(
             # share of the score; "weights" the plain attention weights; "loo" the ceiling
             for method, name in (("head", "comprehensiveness"), ("terms", "terms"),
                                  ("weights", "weights"), ("rollout", "rollout"), ("loo", "loo")):
+                if k not in method_sets[c][method]:
+                    continue
                 v = method_sets[c][method][k]
                 faith[f"{name}_at_{k}"] = _finite(float(drop[v, c]))
                 faith[f"rank_after_{method}_at_{k}"] = int(fr[v, c])

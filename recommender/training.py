@@ -77,12 +77,12 @@ def lease_release(run_id: int, owner: str) -> None:
 
 # The last run's data in this worker process: a run's chunks read the same snapshot, and
 # reading a million events again for every chunk costs more than an epoch.
-_data_cache: dict[tuple[int, int], SequenceData] = {}
+_data_cache: dict[tuple, SequenceData] = {}
 
 
 def run_data(run: TrainingRun) -> SequenceData:
     """Return the run's training data: the events of its snapshot, as histories."""
-    key = (run.pk, run.event_watermark or 0)
+    key = (run.pk, run.created_at, run.event_watermark or 0)
     if key in _data_cache:
         return _data_cache[key]
     rows = dataset.interaction_rows(watermark=run.event_watermark or 0)

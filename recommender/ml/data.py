@@ -103,7 +103,8 @@ def build_sequences(rows: Iterable[Row], *, min_length: int = 3) -> SequenceData
     """Group (person, item, order_key, kind, value) rows into chronological histories.
 
     A person's events are a stable sort by order_key (ties and None keep input order) and
-    collapse to one entry per item (``signals.collapse``). People with fewer than
+    collapse to one entry per item (``signals.collapse``; someone who has only opened pages
+    is read as ``signals.cold_start`` says). People with fewer than
     ``min_length`` positive items are dropped (the split holds out two of them and trains
     on the rest). Item indices follow first appearance in the input, which makes the map
     deterministic.
@@ -116,7 +117,7 @@ def build_sequences(rows: Iterable[Row], *, min_length: int = 3) -> SequenceData
     for user, events in per_user.items():
         if any(e[1] is not None for e in events):
             events.sort(key=lambda e: (e[1] if e[1] is not None else float("-inf"), e[0]))
-        entries = sig.collapse((item, kind, value) for _, _, item, kind, value in events)
+        entries = sig.cold_start(sig.collapse((item, kind, value) for _, _, item, kind, value in events))
         if sum(s in sig.POSITIVE for _, s in entries) < min_length:
             continue
         users.append(user)

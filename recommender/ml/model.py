@@ -17,7 +17,8 @@ A person's history is a sequence of entries, one per item, each with a signal
   softmax with a null slot (value 0) that takes the weight no item deserves; a low rating
   or a view has a sigmoid gate of its own, so it adds its term without taking weight from
   anything else. v_hj(i) = strength(signal_j) * u_h(e_i) . w_h(x_j), except that a low
-  rating's value is -strength * softplus(u . w) <= 0: it can only push items down.
+  rating reads as a choice of that item would, its value mirrored: -strength * max(0,
+  u . w) <= 0, so it can only push down what it resembles.
   Strengths start at ``signals.POLICY`` (a view a quarter of a choice) and are learned for
   signals the training data holds.
 
@@ -40,6 +41,9 @@ from . import signals as sig
 
 NEG_INF = float("-inf")
 
+# each entry's place in time and the history's "now" (Recommender.clock)
+Clock = tuple[torch.Tensor, torch.Tensor]
+
 
 @dataclass
 class ModelConfig:
@@ -61,6 +65,8 @@ class ModelConfig:
     # over item-level vectors of the read entries (each entry's share is its own); "state" =
     # that state itself, as SASRec (docs/benchmarks.md, "Attention over items")
     summary: str = "readout"
+    readout_heads: int = 1  # the readout's attention heads, each over its slice of the values
+    readout_norm: str = "layer"  # "layer" or "none" (gain and bias only: removal is exact)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -166,14 +172,15 @@ class TargetAttentionHead(nn.Module):
         """Return |strength| per signal (N_SIGNALS,): learned ones, else the policy's."""
         return torch.where(self.learned, F.softplus(self.strength_raw), self.policy)
 
-    def entries(self, E_hist: torch.Tensor, eff: torch.Tensor, dist: torch.Tensor) -> torch.Tensor:
-        """Return item-level entry vectors x_j = e_j + signal_j + recency_j: (B, Q, L, d).
+    def project(self, lin: nn.Linear, E_hist: torch.Tensor, eff: torch.Tensor, dist: torch.Tensor):
+        """Return lin(x_j) for the entry vectors x_j = e_j + signal_j + recency_j: (B, Q, L, d).
 
-        E_hist: (B, L, d) item vectors; eff: (B, L) the signals read (``signal_map``);
-        dist: (B, Q, L) entries between j and each query position.
+        lin is linear, so lin(x) = lin(e + signal) + W recency: the recency part is a row of
+        one small table per distance, gathered instead of multiplied per query position.
         """
-        base = E_hist + self.signal(eff)  # (B, L, d)
-        return base.unsqueeze(1) + self.recency(dist.clamp(0, self.recency.num_embeddings - 1))
+        base = lin(E_hist + self.signal(eff))  # (B, L, d), the bias included once
+        table = self.recency.weight @ lin.weight.t()  # (max_len, d)
+        return base.unsqueeze(1) + table[dist.clamp(0, table.shape[0] - 1)]
 
     def forward(self, cand: torch.Tensor, E_hist: torch.Tensor, signals: torch.Tensor,
                 eff: torch.Tensor, allowed: torch.Tensor, dist: torch.Tensor,
@@ -190,9 +197,8 @@ class TargetAttentionHead(nn.Module):
         B, L, d = E_hist.shape
         _, Q, C, _ = cand.shape
         nh, dh = self.nh, self.dh
-        x = self.entries(E_hist, eff, dist)  # (B, Q, L, d)
-        k = self.k(x).view(B, Q, L, nh, dh).permute(0, 3, 1, 4, 2)  # (B, nh, Q, dh, L)
-        w = self.w(x).view(B, Q, L, nh, dh).permute(0, 3, 1, 4, 2)  # (B, nh, Q, dh, L)
+        k = self.project(self.k, E_hist, eff, dist).view(B, Q, L, nh, dh).permute(0, 3, 1, 4, 2)
+        w = self.project(self.w, E_hist, eff, dist).view(B, Q, L, nh, dh).permute(0, 3, 1, 4, 2)
         q = self.q(cand).view(B, Q, C, nh, dh).permute(0, 3, 1, 2, 4)  # (B, nh, Q, C, dh)
         u = self.u(cand).view(B, Q, C, nh, dh).permute(0, 3, 1, 2, 4)
         logits = (q @ k) / math.sqrt(dh)  # (B, nh, Q, C, L)
@@ -212,7 +218,7 @@ class TargetAttentionHead(nn.Module):
         raw = (u @ w).float()  # (B, nh, Q, C, L)
         strength = self.strengths()[signals]  # (B, L)
         neg = self.negative[signals]  # (B, L)
-        values = torch.where(neg[:, None, None, None, :], -F.softplus(raw), raw)
+        values = torch.where(neg[:, None, None, None, :], -F.relu(raw), raw)
         values = values * strength[:, None, None, None, :]
         values = values.masked_fill(mask, 0.0)
         scores = (att * values).sum(dim=-1).sum(dim=1)  # (B, Q, C)
@@ -220,61 +226,87 @@ class TargetAttentionHead(nn.Module):
 
 
 class Readout(nn.Module):
-    """The taste summary as attention over item-level vectors: s_t = LN(sum_j b_tj g_j).
+    """The taste summary as attention over item-level vectors: s = norm(concat_h sum_j b_hj g_j^h).
 
     The query is the encoder's state after the last read entry (what the whole history
     says); the keys come from each read entry alone (its item, signal and recency: how
-    many entries ago), the values g_j = x_j + ffn(ln(x_j)) from its item and signal alone.
-    The final layer norm subtracts a mean (linear: each entry's part loses its own mean)
-    and divides by one scale per person, so e_i . s is still a sum of one term per entry,
-    b_j * e_i . (gamma * (g_j - mean(g_j)) / sigma), plus e_i . beta, which no history
-    changes (``parts``).
+    many entries ago), the values g_j = x_j + ffn(ln(x_j)) from its item and signal alone;
+    each head h reads its slice g_j^h. ``readout_norm="none"``: norm(v) = gamma * v + beta, so
+    e_i . s is exactly one term per entry plus e_i . beta, which no history changes, and
+    removing an entry changes the others only by giving its weight back. "layer": a layer
+    norm, whose mean is linear too but whose scale is one number per person that every
+    removal moves (``parts``).
     """
 
     def __init__(self, cfg: ModelConfig):
         super().__init__()
-        d = cfg.d_model
+        d, nh = cfg.d_model, cfg.readout_heads
+        assert d % nh == 0
+        self.nh, self.dh, self.norm = nh, d // nh, cfg.readout_norm
         self.recency = nn.Embedding(cfg.max_len, d)
         self.q = nn.Linear(d, d, bias=False)
         self.k = nn.Linear(d, d)
         self.ln = nn.LayerNorm(d)
         self.ffn = nn.Sequential(nn.Linear(d, cfg.ffn_mult * d), nn.GELU(),
                                  nn.Linear(cfg.ffn_mult * d, d))
-        self.ln_out = nn.LayerNorm(d)
+        self.ln_out = nn.LayerNorm(d)  # "layer": a layer norm; "none": its gain and bias only
+        if self.norm not in ("layer", "none"):
+            raise ValueError(f"unknown readout_norm {self.norm!r}")
 
     def values(self, x: torch.Tensor) -> torch.Tensor:
         """Return g = x + ffn(ln(x)) for item-level vectors x (..., d)."""
         return x + self.ffn(self.ln(x))
 
+    def out(self, raw: torch.Tensor) -> torch.Tensor:
+        if self.norm == "layer":
+            return self.ln_out(raw)
+        return raw * self.ln_out.weight + self.ln_out.bias
+
     def parts(self, b: torch.Tensor, g: torch.Tensor, E_cand: torch.Tensor):
-        """Return (each entry's part of e_i . s (B, C, L), the part no entry owns (B, C))
-        for weights b (B, L), values g (B, L, d) and candidates E_cand (B, C, d)."""
-        raw = (b.unsqueeze(-1) * g).sum(1)  # (B, d): what the layer norm normalises
-        sigma = torch.sqrt(raw.var(dim=-1, unbiased=False) + self.ln_out.eps)  # (B,)
-        centred = (g - g.mean(dim=-1, keepdim=True)) * self.ln_out.weight / sigma[:, None, None]
-        part = b.unsqueeze(1) * (E_cand @ centred.transpose(1, 2))  # (B, C, L)
+        """Return (each head's part per entry of e_i . s (B, nh, C, L), the part no entry
+        owns (B, C)) for weights b (B, nh, L), values g (B, L, d), candidates E_cand (B, C, d)."""
+        B, L, d = g.shape
+        nh, dh = self.nh, self.dh
+        gamma = self.ln_out.weight
+        gh = (g * gamma).view(B, L, nh, dh).transpose(1, 2)  # (B, nh, L, dh)
+        eh = E_cand.view(B, -1, nh, dh).transpose(1, 2)  # (B, nh, C, dh)
+        A = eh @ gh.transpose(-2, -1)  # (B, nh, C, L): e_i^h . gamma^h g_j^h
+        part = b.unsqueeze(2) * A
+        if self.norm == "layer":  # minus each entry's share of the mean, over one scale
+            raw = torch.einsum("bhl,blhd->bhd", b, g.view(B, L, nh, dh)).reshape(B, d)
+            sigma = torch.sqrt(raw.var(dim=-1, unbiased=False) + self.ln_out.eps)  # (B,)
+            M = g.view(B, L, nh, dh).sum(-1).transpose(1, 2) / d  # (B, nh, L)
+            G = E_cand @ gamma  # (B, C)
+            part = (part - (b * M).unsqueeze(2) * G[:, None, :, None]) / sigma[:, None, None, None]
         return part, E_cand @ self.ln_out.bias
 
     def forward(self, state: torch.Tensor, x: torch.Tensor, read: torch.Tensor,
                 dist: torch.Tensor, uniform: bool = False):
-        """Return (summaries (B, Q, d), weights (B, Q, L), values g (B, L, d)).
+        """Return (summaries (B, Q, d), weights (B, nh, Q, L), values g (B, L, d)).
 
         state: (B, Q, d) encoder states at Q query positions; x: (B, L, d) entry vectors
         (item + signal); read: (B, Q, L) the entries each query may use; dist: (B, Q, L)
         entries between each entry and its query.
         """
-        d = x.shape[-1]
-        q = self.q(state)  # (B, Q, d)
-        logits = q @ self.k(x).transpose(1, 2)  # (B, Q, L)
-        rec = q @ self.k.weight.matmul(self.recency.weight.t())  # (B, Q, max_len): q . W r_dist
-        logits = (logits + rec.gather(2, dist.clamp(0, rec.shape[-1] - 1))) / math.sqrt(d)
+        B, L, d = x.shape
+        Q = state.shape[1]
+        nh, dh = self.nh, self.dh
+        q = self.q(state).view(B, Q, nh, dh).transpose(1, 2)  # (B, nh, Q, dh)
+        k = self.k(x).view(B, L, nh, dh).transpose(1, 2)  # (B, nh, L, dh)
+        rec = (self.recency.weight @ self.k.weight.t()).view(-1, nh, dh).transpose(0, 1)  # (nh, R, dh)
+        logits = q @ k.transpose(-2, -1)  # (B, nh, Q, L)
+        by_dist = q @ rec.unsqueeze(0).transpose(-2, -1)  # (B, nh, Q, R): q . W r
+        idx = dist.clamp(0, rec.shape[1] - 1).unsqueeze(1).expand(B, nh, Q, L)
+        logits = (logits + by_dist.gather(3, idx)) / math.sqrt(dh)
         if uniform:
             logits = torch.zeros_like(logits)
-        empty = ~read.any(dim=-1, keepdim=True)
-        b = logits.float().masked_fill(~read, NEG_INF).masked_fill(empty, 0.0).softmax(dim=-1)
-        b = b * read
+        read_h = read.unsqueeze(1)  # (B, 1, Q, L)
+        empty = ~read_h.any(dim=-1, keepdim=True)
+        b = logits.float().masked_fill(~read_h, NEG_INF).masked_fill(empty, 0.0).softmax(dim=-1)
+        b = b * read_h
         g = self.values(x)
-        return self.ln_out(b @ g.float()), b, g
+        raw = (b @ g.float().view(B, L, nh, dh).transpose(1, 2)).transpose(1, 2).reshape(B, Q, d)
+        return self.out(raw), b, g
 
 
 @dataclass(frozen=True)
@@ -305,10 +337,10 @@ class Recommender(nn.Module):
         elif cfg.summary != "state":
             raise ValueError(f"unknown summary {cfg.summary!r}")
         self.head = TargetAttentionHead(cfg) if cfg.scoring == "head" else None
-        # signal -> the signal whose embeddings are read (itself once learned, else its
-        # stand-in, signals.FALLBACK); set from the training data by ``learn_signals``
+        # signal -> the signal whose embeddings are read (itself once learned, else a
+        # stand-in, signals.effective); set from the training data by ``learn_signals``
         self.register_buffer("signal_map", torch.tensor(
-            [0] + [sig.FALLBACK[s] for s in range(1, sig.N_SIGNALS)], dtype=torch.long))
+            [0] + [sig.effective(s, {sig.INTERACTED}) for s in range(1, sig.N_SIGNALS)], dtype=torch.long))
         positive = torch.zeros(sig.N_SIGNALS, dtype=torch.bool)
         positive[list(sig.POSITIVE)] = True
         self.register_buffer("positive", positive)
@@ -328,9 +360,10 @@ class Recommender(nn.Module):
             nn.init.zeros_(m.bias)
 
     def learn_signals(self, learned) -> None:
-        """Read and learn the given signals' own embeddings and strengths; the others read
-        their stand-in's embedding and keep the policy strength."""
-        learned = set(learned) | {sig.INTERACTED}
+        """Read and learn the given signals' own embeddings and strengths (a low rating's
+        strength only); the others read a stand-in's embedding and keep the policy strength.
+        Data holding no signal often enough learns plain interactions."""
+        learned = set(learned) or {sig.INTERACTED}
         with torch.no_grad():
             for s in range(1, sig.N_SIGNALS):
                 self.signal_map[s] = sig.effective(s, learned)
@@ -339,30 +372,45 @@ class Recommender(nn.Module):
                 self.head.learned[sorted(learned)] = True
 
     def learned_signals(self) -> list[int]:
-        return [s for s in range(1, sig.N_SIGNALS) if int(self.signal_map[s]) == s]
+        """Return the signals whose strength the model learned."""
+        if self.head is None:
+            return [s for s in range(1, sig.N_SIGNALS) if int(self.signal_map[s]) == s]
+        return [s for s in range(1, sig.N_SIGNALS) if bool(self.head.learned[s])]
 
     def item_vectors(self) -> torch.Tensor:
         """Return the embedding of every item: (n_items + 1, d)."""
         return self.item_emb.weight
 
     # ---- encoder -----------------------------------------------------------------------
+    def clock(self, items: torch.Tensor, signals: torch.Tensor) -> Clock:
+        """Return each entry's place in time (B, L) and the history's "now" (B,): read
+        (positive) entries at or before it, and in all. Removal experiments pass the whole
+        history's clock with their variants, so the entries left keep their places."""
+        read = ((items != 0) & self.positive[signals]).long()
+        order = read.cumsum(dim=1) * (items != 0)
+        return order, read.sum(dim=1)
+
     def _encode(self, items, signals, need_weights=False, prefix: EncoderPrefix | None = None,
-                keep: int = 0):
+                keep: int = 0, clock: Clock | None = None):
         """Encode left-padded entries (B, L); only positive entries are read.
 
         Returns (H (B, L, d), visible (B, L), per-layer self-attention or Nones, per-layer
         keys and values). With ``prefix``, the entries continue the first ``keep`` entries of
         the prefix's history: only theirs are computed, attending to the cached keys and
         values; positions counted from the oldest read entry make those states exactly the
-        ones encoding each whole history would give.
+        ones encoding each whole history would give. ``clock`` (``clock``): the entries'
+        places in time; default, counted in these entries (after the prefix's).
         """
         B, L = items.shape
         d = self.cfg.d_model
         visible = (items != 0) & self.positive[signals]  # (B, L)
         before = prefix.visible[:, :keep] if keep else visible[:, :0]  # (1, keep)
-        offset = before.long().sum(dim=1, keepdim=True)  # (1 or B, 1)
-        pos = (offset + visible.long().cumsum(dim=1)) * visible  # (B, L), 0 where unread
-        pos = pos.clamp(max=self.cfg.max_len)
+        if clock is None:
+            offset = before.long().sum(dim=1, keepdim=True)  # (1 or B, 1)
+            pos = offset + visible.long().cumsum(dim=1)
+        else:
+            pos = clock[0]
+        pos = (pos * visible).clamp(max=self.cfg.max_len)  # (B, L), 0 where unread
         x = self.item_emb(items) * math.sqrt(d) + self.signal_emb(self.signal_map[signals])
         x = self.drop(x + self.pos_emb(pos)) * visible.unsqueeze(-1)
         causal = torch.ones(L, L, dtype=torch.bool, device=items.device).tril()
@@ -395,21 +443,22 @@ class Recommender(nn.Module):
         return self.item_emb(items) * math.sqrt(self.cfg.d_model) + self.signal_emb(self.signal_map[signals])
 
     def summary_of(self, state: torch.Tensor, items: torch.Tensor, signals: torch.Tensor,
-                   uniform: bool = False) -> tuple[torch.Tensor, torch.Tensor | None]:
+                   uniform: bool = False, clock: Clock | None = None) -> tuple[torch.Tensor, torch.Tensor | None]:
         """Return (the taste summary s (B, d), readout weights (B, L) or None) from the
         encoder's last state (B, d) and the history's entries (B, L)."""
         if self.cfg.summary == "state":
             return state, None
         read = (items != 0) & self.positive[signals]
-        dist = self._distance(items, signals)
+        dist = self._distance(items, signals, clock)
         x = self._entry_vectors(items, signals)
         S, b, _ = self.readout(state.unsqueeze(1), x, read.unsqueeze(1), dist.unsqueeze(1), uniform)
-        return S.squeeze(1), b.squeeze(1)
+        return S.squeeze(1), b.squeeze(2)  # (B, d), (B, nh, L)
 
-    def summarize(self, items: torch.Tensor, signals: torch.Tensor, uniform: bool = False) -> torch.Tensor:
+    def summarize(self, items: torch.Tensor, signals: torch.Tensor, uniform: bool = False,
+                  clock: Clock | None = None) -> torch.Tensor:
         """Return the taste summary s after each history (B, L): (B, d); 0 with nothing read."""
-        H, visible, _, _ = self._encode(items, signals)
-        return self.summary_of(self._last_read(H, visible), items, signals, uniform)[0]
+        H, visible, _, _ = self._encode(items, signals, clock=clock)
+        return self.summary_of(self._last_read(H, visible), items, signals, uniform, clock)[0]
 
     def encode_prefix(self, items: torch.Tensor, signals: torch.Tensor) -> EncoderPrefix:
         """Encode one unpadded history (1, n) and keep what continuing it needs."""
@@ -419,12 +468,12 @@ class Recommender(nn.Module):
         return EncoderPrefix(kvs, H, visible)
 
     def state_continued(self, prefix: EncoderPrefix, keep: int, items: torch.Tensor,
-                        signals: torch.Tensor) -> torch.Tensor:
+                        signals: torch.Tensor, clock: Clock | None = None) -> torch.Tensor:
         """Return the encoder's last state (B, d) after histories made of the prefix's first
         ``keep`` entries followed by each row of ``items`` (B, S), left-padded: only those
-        rows go through the encoder."""
+        rows go through the encoder (``clock``: their places in time, as ``_encode``)."""
         B = items.shape[0]
-        Hs, vis_s, _, _ = self._encode(items, signals, prefix=prefix, keep=keep)
+        Hs, vis_s, _, _ = self._encode(items, signals, prefix=prefix, keep=keep, clock=clock)
         H = torch.cat([prefix.H[:, :keep].expand(B, -1, -1), Hs], dim=1)
         # left padding inside the continued part sits after the prefix: padding is never
         # read, so the last read entry is still the right one
@@ -436,7 +485,7 @@ class Recommender(nn.Module):
         """Return the summary term e_i . s of every item (..., N) after summaries S (..., d)."""
         return S @ E[1:].t()
 
-    def head_scores(self, S, items, signals, cand_idx, uniform=False):
+    def head_scores(self, S, items, signals, cand_idx, uniform=False, clock: Clock | None = None):
         """Return (final scores, summary term, head scores, weights, values) of candidates
         ``cand_idx`` (B, C) after histories (items, signals) (B, L) with summaries S (B, d).
         The query position is the history's last entry."""
@@ -445,21 +494,22 @@ class Recommender(nn.Module):
         cand = E[cand_idx]  # (B, C, d)
         summary = (cand * S.unsqueeze(1)).sum(-1)  # (B, C)
         real = items != 0
-        dist = self._distance(items, signals).unsqueeze(1)  # (B, 1, L)
+        dist = self._distance(items, signals, clock).unsqueeze(1)  # (B, 1, L)
         head, att, values = self.head(
             cand.unsqueeze(1), E[items], signals, self.signal_map[signals], real.unsqueeze(1), dist,
             uniform=uniform)
         head = head.squeeze(1)
         return summary + head, summary, head, att.squeeze(2), values.squeeze(2)
 
-    def _distance(self, items: torch.Tensor, signals: torch.Tensor) -> torch.Tensor:
+    def _distance(self, items: torch.Tensor, signals: torch.Tensor, clock: Clock | None = None) -> torch.Tensor:
         """Return each entry's recency (B, L): how many read (positive) entries follow it.
 
         Counted over read entries only, so a view or a low rating never moves the recency
-        of anything else: adding one changes only its own term.
+        of anything else: adding one changes only its own term. With the history's
+        ``clock``, the entries a removal leaves keep their recency.
         """
-        read = ((items != 0) & self.positive[signals]).long()
-        return (read.flip(1).cumsum(1).flip(1) - read) * (items != 0)
+        order, now = clock if clock is not None else self.clock(items, signals)
+        return ((now.unsqueeze(1) - order).clamp(min=0)) * (items != 0)
 
     @staticmethod
     def _distance_between(visible: torch.Tensor, query: torch.Tensor, ar: torch.Tensor) -> torch.Tensor:
@@ -472,7 +522,7 @@ class Recommender(nn.Module):
             at_q = count.gather(1, query).unsqueeze(-1)
         return (at_q - count.unsqueeze(1)).clamp(min=0)
 
-    def rank(self, S, items, signals, exclude=None, uniform=False) -> torch.Tensor:
+    def rank(self, S, items, signals, exclude=None, uniform=False, clock: Clock | None = None) -> torch.Tensor:
         """Score every item (B, n_items + 1), column 0 = -inf, from summaries and histories.
 
         The first stage's top ``candidates`` allowed items get the final score (summary +
@@ -489,7 +539,7 @@ class Recommender(nn.Module):
             return first
         C = min(self.cfg.candidates, E.shape[0] - 1)
         top = first.topk(C, dim=1).indices  # (B, C)
-        final = self.head_scores(S, items, signals, top, uniform)[0]  # (B, C)
+        final = self.head_scores(S, items, signals, top, uniform, clock)[0]  # (B, C)
         # everything outside the candidates ranks below the lowest candidate
         floor = final.min(dim=1, keepdim=True).values - 1.0
         finite = first > NEG_INF
@@ -497,10 +547,13 @@ class Recommender(nn.Module):
         scores = (floor - (hi - first)).scatter(1, top, final)
         return scores.masked_fill(~finite, NEG_INF)
 
-    def full_sort_predict(self, items, signals, exclude=None, uniform=False) -> torch.Tensor:
+    def full_sort_predict(self, items, signals, exclude=None, uniform=False,
+                          clock: Clock | None = None) -> torch.Tensor:
         """Score every item after each history (items, signals) (B, L): (B, n_items + 1).
-        ``uniform`` puts equal weights everywhere the model attends over items (ablation)."""
-        return self.rank(self.summarize(items, signals, uniform), items, signals, exclude, uniform)
+        ``uniform`` puts equal weights everywhere the model attends over items (ablation);
+        ``clock`` gives the entries' places in time (default: counted in these entries)."""
+        S = self.summarize(items, signals, uniform, clock)
+        return self.rank(S, items, signals, exclude, uniform, clock)
 
     # ---- training ------------------------------------------------------------------------
     def calculate_loss(self, items: torch.Tensor, signals: torch.Tensor, targets: torch.Tensor):
@@ -589,10 +642,10 @@ class Recommender(nn.Module):
         rest = summary
         if b is not None:  # the summary term is itself a sum over entries (Readout.parts)
             g = self.readout.values(self._entry_vectors(items, signals))
-            part, rest = self.readout.parts(b, g, self.item_vectors()[cand_idx])
-            terms = terms + part
-            # an entry's removal gives its readout weight back to the others
-            contributions = contributions + part - b.unsqueeze(1) * (summary - rest).unsqueeze(-1)
+            part, rest = self.readout.parts(b, g, self.item_vectors()[cand_idx])  # (B, nh, C, L)
+            terms = terms + part.sum(1)
+            # an entry's removal gives its readout weight back to the others, per head
+            contributions = contributions + (part - b.unsqueeze(2) * part.sum(-1, keepdim=True)).sum(1)
         return {"scores": final, "summary": summary, "rest": rest, "head": att, "readout": b,
                 "terms": terms, "contributions": contributions,
                 "encoder": atts, "visible": visible}

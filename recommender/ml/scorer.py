@@ -21,15 +21,9 @@ Entry = tuple[str, int]  # (external item id, signal)
 
 
 def model_history(entries: Iterable[tuple[int, int]]) -> History:
-    """Return the history the model reads from (item index, signal) pairs.
-
-    Cold start: a person who has chosen nothing yet (no rating of 3 stars or more, like or
-    purchase) is known only by what they opened, so their views and clicks stand in as
-    plain interactions; the page still calls them views. Low ratings never do.
-    """
-    entries = list(entries)
-    if not any(s in sig.POSITIVE for _, s in entries):
-        entries = [(i, sig.INTERACTED if s in sig.WEAK else s) for i, s in entries]
+    """Return the history the model reads from (item index, signal) pairs, with the cold
+    start policy of ``signals.cold_start``."""
+    entries = sig.cold_start(list(entries))
     return History(tuple(i for i, _ in entries), tuple(s for _, s in entries))
 
 

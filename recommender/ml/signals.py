@@ -8,8 +8,9 @@ event that decided its signal. The signals and what each may do:
   purchase): what a person chose. These alone are read by the encoder (the summary of
   their taste) and are the only items the model learns to predict.
 - ``NEGATIVE`` (a rating of 2 stars or less): evidence against. Never read by the
-  encoder, never a training target; in the item-level head its value is forced to be
-  at most 0, so it can only push items down.
+  encoder, never a training target; in the item-level head it reads as a choice of the
+  same item would, with its value mirrored: -strength * max(0, what the choice would
+  add), so it can only push down what it resembles.
 - ``WEAK`` (a page view, a click): weak evidence. Never read by the encoder; in the
   head its value is scaled by a small strength, so one view cannot outweigh a history.
 
@@ -51,15 +52,12 @@ POLICY = {
 }
 MIN_LEARNED = 200  # training items with a signal before its strength and embedding are learned
 
-# Which signal stands in for one the model never learned: the encoder and the head then
-# read the stand-in's embedding (a 5-star rating on a model trained on ML-1M's sequence
-# file, where every item is "interacted", reads as "interacted"), with the signal's own
-# policy strength.
-FALLBACK = {
-    RATED_3: INTERACTED, RATED_4: INTERACTED, RATED_5: INTERACTED, LIKED: INTERACTED,
-    PURCHASED: INTERACTED, CLICKED: INTERACTED, VIEWED: INTERACTED, RATED_LOW: INTERACTED,
-    INTERACTED: INTERACTED,
-}
+# Which learned signal stands in for one the model never learned: the encoder and the head
+# then read the stand-in's embedding (a 5-star rating on a model trained on ML-1M's
+# sequence file, where every item is "interacted", reads as "interacted"; a like on a model
+# trained on ML-100K's star ratings reads as a 5-star rating), with the signal's own
+# strength. The first learned signal of this list stands in.
+STAND_INS = (INTERACTED, RATED_5, RATED_4, LIKED, PURCHASED, RATED_3)
 
 # which event beats which when one item has several: an explicit judgement (the latest
 # rating, like or purchase) beats a click, which beats a view
@@ -98,6 +96,16 @@ def collapse(events: Iterable[tuple[int, str, float | None]]) -> list[tuple[int,
     return [(item, signal) for item, (signal, _t) in sorted(best.items(), key=lambda kv: kv[1][1])]
 
 
+def cold_start(entries: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Return (item, signal) entries as the model reads them: someone who has chosen
+    nothing yet (no rating of 3 stars or more, like or purchase) is known only by what they
+    opened, so their views and clicks stand in as plain interactions, in training and in
+    serving alike; a page still calls them views. Low ratings never stand in."""
+    if any(s in POSITIVE for _, s in entries):
+        return entries
+    return [(i, INTERACTED if s in WEAK else s) for i, s in entries]
+
+
 def _replaces(new: int, old: int) -> bool:
     if new not in WEAK:  # a judgement replaces anything, the latest one winning
         return True
@@ -105,5 +113,14 @@ def _replaces(new: int, old: int) -> bool:
 
 
 def effective(signal: int, learned: Iterable[int]) -> int:
-    """Return the signal whose embedding the model reads for ``signal``."""
-    return signal if signal in set(learned) else FALLBACK.get(signal, INTERACTED)
+    """Return the signal whose embedding the model reads for ``signal``.
+
+    A learned choice or glance reads its own. A low rating always reads a choice's: what
+    it pushes down is what choosing that item would have pushed up (its strength, how
+    much, is learned where the data holds low ratings). Anything else reads the first
+    learned stand-in (``STAND_INS``).
+    """
+    learned = set(learned)
+    if signal in learned and signal not in NEGATIVE:
+        return signal
+    return next((s for s in STAND_INS if s in learned), INTERACTED)

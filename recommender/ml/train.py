@@ -300,6 +300,11 @@ class Trainer:
             state.horizon = min(state.horizon, float(end))
         at_horizon = planned and epoch >= state.horizon
         state.done = state.bad_evals >= cfg.patience or epoch >= cfg.max_epochs or at_horizon
+        if state.done and val is None:  # a run ends validated: its best weights are known
+            val = evaluate_model(model, self.valid)
+            if val["ndcg@10"] > state.best_ndcg:
+                state.best_ndcg, state.best_epoch = val["ndcg@10"], epoch
+                state.best_state = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
         state.history.append({
             "epoch": epoch, "loss": loss, "elapsed_s": state.elapsed_s,
             "val_ndcg@10": val["ndcg@10"] if val else None,

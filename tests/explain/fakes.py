@@ -42,13 +42,17 @@ class BagModel:
     def encode_prefix(self, items, signals):
         return None
 
-    def state_continued(self, prefix, keep, items, signals):
+    def clock(self, items, signals):
+        real = (items != 0).long()
+        return real.cumsum(1) * real, real.sum(1)
+
+    def state_continued(self, prefix, keep, items, signals, clock=None):
         return torch.zeros(items.shape[0], 1)
 
-    def summary_of(self, state, items, signals):
+    def summary_of(self, state, items, signals, clock=None):
         return state, None
 
-    def rank(self, S, seq, signals, exclude=None):
+    def rank(self, S, seq, signals, exclude=None, clock=None):
         n = self.cfg.n_items
         items = torch.arange(n + 1).expand(seq.shape[0], -1)
         scores, _ = self._score(seq, items)

@@ -158,16 +158,39 @@ def test_continued_prefixes_explain_exactly_as_whole_re_rankings():
         assert (a.rank, a.loo_rank, a.counterfactual) == (b.rank, b.loo_rank, b.counterfactual)
         assert a.loo_delta == pytest.approx(b.loo_delta, abs=1e-4)
         assert a.faithfulness == pytest.approx(b.faithfulness, abs=1e-4)
-    # and against a plain full re-ranking of each one-entry removal
+    # and against a plain full re-ranking of each one-entry removal, the entries left
+    # keeping their places in time (the whole history's clock)
+    mask = torch.zeros(1, 41, dtype=torch.bool)
+    mask[0, list(MIXED.items)] = True
+    order, now = model.clock(*batch_of([MIXED], 12))
     for u in range(len(MIXED)):
         keep = [j for j in range(len(MIXED)) if j != u]
         variant = History(tuple(MIXED.items[j] for j in keep), tuple(MIXED.signals[j] for j in keep))
         items, signals = batch_of([variant], 12)
-        mask = torch.zeros(1, 41, dtype=torch.bool)
-        mask[0, list(MIXED.items)] = True
-        full = model.full_sort_predict(items, signals, exclude=mask)[0]
+        with torch.no_grad():
+            full = model.full_sort_predict(items, signals, exclude=mask, clock=(order[:, keep], now))[0]
         for e in fast.items:
             assert e.loo_rank[u] == 1 + int((full > full[e.item]).sum())
+            assert e.loo_delta[u] == pytest.approx(e.score - float(full[e.item]), abs=1e-4)
+
+
+def test_a_removal_keeps_the_other_entries_places_in_time():
+    """Removing an entry leaves the recency and positions of the entries before it as they
+    were (as real timestamps would), so what changes is that entry's own part; re-counting
+    them instead gives other scores."""
+    model = _real_model()
+    with torch.no_grad():  # make recency matter
+        model.head.recency.weight.normal_(0, 1.0)
+        model.readout.recency.weight.normal_(0, 1.0)
+        model.pos_emb.weight.normal_(0, 1.0)
+    items, signals = batch_of([MIXED], 12)
+    order, now = model.clock(items, signals)
+    keep = [j for j in range(len(MIXED)) if j != 4]  # a film rated 5 stars, in the middle
+    with torch.no_grad():
+        with_clock = model.full_sort_predict(items[:, keep], signals[:, keep], clock=(order[:, keep], now))
+        recounted = model.full_sort_predict(items[:, keep], signals[:, keep])
+    assert not torch.allclose(with_clock, recounted, atol=1e-3)
+    assert torch.equal(model.clock(items[:, keep], signals[:, keep])[0][0, :4], order[0, :4])
 
 
 def test_a_low_rating_is_never_a_reason():

@@ -65,3 +65,28 @@ def test_a_retry_after_progress_takes_the_run_back(db):
     assert training.lease_acquire(run.pk, "task-1", 0)
     assert not training.lease_acquire(run.pk, "task-2", 0)
     assert TrainingRun.objects.get(pk=run.pk).error.startswith("OSError")
+
+
+def test_the_sites_default_run_trains_the_benchmarked_recipe(make_user, make_item, settings):
+    """A run with no hyper-parameters gets exactly the configuration bench.model measures
+    (docs/benchmarks.md), time budget and schedule included; the site's horizon settings
+    and a run's own hyper-parameters override it."""
+    from bench.model import default_configs
+
+    items = [make_item() for _ in range(6)]
+    start = timezone.now() - timedelta(days=1)
+    for p in range(4):
+        person = make_user(f"p{p}")
+        Event.objects.bulk_create([Event(user=person, item=items[(p + t) % 6], kind="rate", value=4.0,
+                                         occurred_at=start + timedelta(minutes=t)) for t in range(5)])
+    run = TrainingRun.objects.create()
+    run.event_watermark = Event.objects.order_by("-id").first().pk
+    data = training.run_data(run)
+    site = training.configs(run, data)
+    assert site == default_configs(data, "head", seed=0)
+    assert site[1].time_budget_s == 1800.0 and site[1].lr_schedule == "wsd"
+    settings.RECSITE_TRAIN_TIME_BUDGET_S = 600.0
+    assert training.configs(run, data)[1].time_budget_s == 600.0
+    run.hyperparams = {"time_budget_s": 60.0, "d_model": 32}
+    model_cfg, train_cfg = training.configs(run, data)
+    assert train_cfg.time_budget_s == 60.0 and model_cfg.d_model == 32

@@ -11,12 +11,16 @@ def _rows(user, items, kind="rate", value=None):
 
 
 def test_histories_are_stable_sorted_by_time_and_short_people_dropped():
-    """Order follows the key; ties keep input order; people under 3 chosen items are dropped."""
+    """Order follows the key; ties keep input order; people under 3 chosen items are dropped
+    (views count as choices only for someone who has chosen nothing: the cold start)."""
     rows = [("a", "x", 3, "rate", 4.0), ("a", "y", 1, "rate", 5.0), ("a", "z", 1, "like", None),
             ("a", "w", 2, "rate", None), ("b", "x", 1, "rate", 4.0),
-            ("c", "x", 1, "view", None), ("c", "y", 2, "view", None), ("c", "z", 3, "rate", 1.0)]
+            ("c", "x", 1, "view", None), ("c", "y", 2, "view", None), ("c", "z", 3, "rate", 1.0),
+            ("d", "x", 1, "view", None), ("d", "y", 2, "view", None), ("d", "z", 3, "rate", 4.0),
+            ("e", "x", 1, "view", None), ("e", "y", 2, "click", None), ("e", "z", 3, "view", None)]
     data = build_sequences(rows)
-    assert data.users == ("a",)
+    assert data.users == ("a", "e")
+    assert data.histories[1].signals == (sig.INTERACTED,) * 3
     ids = data.item_map.index()
     assert data.histories[0] == History((ids["y"], ids["z"], ids["w"], ids["x"]),
                                         (sig.RATED_5, sig.LIKED, sig.INTERACTED, sig.RATED_4))

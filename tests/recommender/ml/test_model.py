@@ -83,11 +83,13 @@ def test_continuing_an_encoded_prefix_ranks_as_encoding_the_whole_history(summar
     assert torch.allclose(whole, continued, atol=1e-5)
 
 
-@pytest.mark.parametrize("summary", SUMMARIES)
-def test_the_score_is_the_sum_of_its_terms_and_the_ranking_score(summary):
+@pytest.mark.parametrize("summary,kw", [("readout", {}), ("state", {}),
+                                        ("readout", {"readout_heads": 4, "readout_norm": "none"}),
+                                        ("readout", {"readout_heads": 2, "readout_norm": "layer"})])
+def test_the_score_is_the_sum_of_its_terms_and_the_ranking_score(summary, kw):
     """explain's scores are the scores items are ranked by, and they split exactly into
     the entries' terms (plus, with the plain state summary, the summary's own term)."""
-    model = _model(summary=summary)
+    model = _model(summary=summary, **kw)
     items, signals = _t([0, 0, 3, 4, 5, 6, 7, 8]), _t([0, 0, R5, VIEW, R4, LOW, R5, R4])
     full = model.full_sort_predict(items, signals)
     top = full.topk(4).indices
@@ -148,10 +150,11 @@ def test_a_low_rating_never_raises_a_score_and_its_value_is_never_positive():
 
 def test_a_view_counts_a_quarter_of_a_choice_by_policy():
     """Unlearned, a view reads its stand-in's embedding (a plain interaction) with the
-    policy strength 0.25: its value is a quarter of the same entry read as a choice."""
+    policy strength 0.25: its value is a quarter of the same entry read as a choice. A low
+    rating reads the same and mirrors it: minus its positive part."""
     model = _model()
     head = model.head
-    assert float(head.strengths()[VIEW]) == pytest.approx(0.25)
+    assert float(head.strengths()[VIEW].detach()) == pytest.approx(0.25)
     E = model.item_vectors()
     cand = E[_t([9, 10])].unsqueeze(1)  # (1, 1, C, d)
     hist = _t([3, 4])
@@ -164,6 +167,9 @@ def test_a_view_counts_a_quarter_of_a_choice_by_policy():
 
     as_view, as_choice = values([sig.INTERACTED, VIEW]), values([sig.INTERACTED, sig.INTERACTED])
     assert torch.allclose(as_view[..., 1], 0.25 * as_choice[..., 1], atol=1e-6)
+    as_low = values([sig.INTERACTED, LOW])
+    strength = float(head.strengths()[LOW].detach())
+    assert torch.allclose(as_low[..., 1], -strength * as_choice[..., 1].clamp(min=0), atol=1e-6)
 
 
 def test_removing_a_choice_lowers_the_head_by_its_contribution_over_one_minus_its_weight():

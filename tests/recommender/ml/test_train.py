@@ -137,7 +137,9 @@ def test_an_epoch_horizon_decays_at_its_end_or_at_a_plateau(monkeypatch):
 
 def test_signals_the_data_holds_often_enough_are_learned():
     """Ratings with values (200 or more of a kind) are learned; the others keep the
-    policy's stand-in and strength."""
+    policy's strength and read a learned stand-in (here a 5-star rating: plain
+    interactions are not in this data); a low rating reads the stand-in too, its strength
+    learned."""
     from recommender.ml import signals as sig
 
     rows = [(f"u{u}", f"i{(u + t) % 12}", t, "rate", 5.0 if t % 2 else 1.0)
@@ -148,8 +150,11 @@ def test_signals_the_data_holds_often_enough_are_learned():
                       TrainConfig(batch_size=8, time_budget_s=0.0))
     assert trainer.learned_signals() == [sig.RATED_LOW, sig.RATED_5]
     model = trainer.init_state().model
-    assert model.learned_signals() == [sig.INTERACTED, sig.RATED_LOW, sig.RATED_5]
-    assert int(model.signal_map[sig.VIEWED]) == sig.INTERACTED
+    assert model.learned_signals() == [sig.RATED_LOW, sig.RATED_5]
+    assert int(model.signal_map[sig.VIEWED]) == sig.RATED_5
+    assert int(model.signal_map[sig.LIKED]) == sig.RATED_5
+    assert int(model.signal_map[sig.RATED_LOW]) == sig.RATED_5
+    assert int(model.signal_map[sig.RATED_5]) == sig.RATED_5
     strengths = model.head.strengths()
     assert float(strengths[sig.VIEWED]) == pytest.approx(0.25)
     assert bool(model.head.learned[sig.RATED_5]) and not bool(model.head.learned[sig.VIEWED])
