@@ -8,20 +8,7 @@ CODE_MODELS = ("CustomJS", "CustomJSHover", "CustomJSTickFormatter", "CustomJSTr
 
 def model_types(item: dict) -> set[str]:
     """Return every Bokeh model type named in a json_item document."""
-    types: set[str] = set()
-
-    def walk(node):
-        if isinstance(node, dict):
-            if node.get("type") == "object" and "name" in node:
-                types.add(node["name"])
-            for value in node.values():
-                walk(value)
-        elif isinstance(node, list):
-            for value in node:
-                walk(value)
-
-    walk(item["doc"])
-    return types
+    return {m["name"] for m in _models(item)}
 
 
 def assert_valid(item: dict, target: str) -> set[str]:
@@ -35,14 +22,45 @@ def assert_valid(item: dict, target: str) -> set[str]:
 
 
 def test_heatmap_is_a_json_item_without_customjs():
-    """The heatmap is a figure of rects with a fixed 0-1 colour mapper and a hover tool."""
+    """The weight heatmap is a figure of rects with a fixed 0-1 colour mapper and a hover tool."""
     item = plots.heatmap(rows=["A film", "B film"], columns=["X", "Y", "Y"],
-                         weights=[[0.5, 0.3, 0.2], [0.1, 0.1, 0.8]], loo=[[1, 0, -1], [0, 0, 2]],
-                         target="heat")
+                         values=[[0.5, 0.3, 0.2], [0.1, 0.1, 0.8]],
+                         hover=[("score change", [["+1", "0", "-1"], ["0", "0", "+2"]])], target="heat")
     types = assert_valid(item, "heat")
     assert {"Figure", "Rect", "LinearColorMapper", "HoverTool", "ColorBar"} <= types
     text = json.dumps(item)
     assert '"low":0.0' in text.replace(" ", "") and '"high":1.0' in text.replace(" ", "")
+
+
+def test_effect_heatmap_has_a_fixed_diverging_scale_labelled_in_words():
+    """Effects are drawn from -1 (red, lowered) to 1 (blue, raised); the colour bar says so in words."""
+    item = plots.heatmap(rows=["A"], columns=["X", "Y"], values=[[-1.0, 0.5]], scale="effect",
+                         legend=("lowered it", "no effect", "raised it"), target="heat")
+    assert_valid(item, "heat")
+    mapper = next(m for m in _models(item) if m["name"] == "LinearColorMapper")["attributes"]
+    assert (mapper["low"], mapper["high"]) == (-1.0, 1.0)
+    palette = mapper["palette"]
+    assert palette[0] == "#b2182b" and palette[-1] == "#2166ac" and len(palette) == 256
+    bar = next(m for m in _models(item) if m["name"] == "ColorBar")["attributes"]
+    assert sorted(v for _k, v in bar["major_label_overrides"]["entries"]) == ["lowered it", "no effect", "raised it"]
+
+
+def _models(item: dict) -> list[dict]:
+    """Return every serialised Bokeh model of a json_item."""
+    found = []
+
+    def walk(node):
+        if isinstance(node, dict):
+            if node.get("type") == "object" and "name" in node:
+                found.append(node)
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    walk(item["doc"])
+    return found
 
 
 def test_graph_is_a_json_item_with_scatter_nodes():
@@ -57,6 +75,38 @@ def test_graph_is_a_json_item_with_scatter_nodes():
     assert "Scatter" in types and "Circle" not in types
 
 
+def test_graph_labels_only_the_strongest_nodes_and_never_overlapping():
+    """Many close nodes: the focus is labelled, at most 6 labels, no two overlap in the
+    narrowest frame; the legend sits inside the frame (in the band no node reaches)."""
+    nodes = [{"id": "r0", "title": "The recommendation itself", "kind": "focus", "weight": 1.0, "x": 0.0, "y": 0.0}]
+    nodes += [{"id": f"h{k}", "title": f"A rather long film title {k}", "kind": "history", "weight": 1 - k / 30,
+               "x": -1 + (k % 5) * 0.45, "y": -1 + (k // 5) * 0.4} for k in range(25)]
+    labels = plots.graph_labels(nodes)
+    shown = [n for n, label in zip(nodes, labels, strict=True) if label["text"]]
+    assert labels[0]["text"] and 1 < len(shown) <= 6
+    W, H = plots.NARROW_FRAME_PX
+    (x0, x1), (y0, y1) = plots.X_RANGE, plots.Y_RANGE
+    boxes = []
+    for n, label in zip(nodes, labels, strict=True):
+        if not label["text"]:
+            continue
+        px, py = (n["x"] - x0) / (x1 - x0) * W, (n["y"] - y0) / (y1 - y0) * H
+        w = plots._text_px(label["text"])
+        left = px + label["offset"] - (w if label["align"] == "right" else 0)
+        boxes.append((left, left + w, py - 8, py + 8))
+    for a in range(len(boxes)):
+        assert 0 <= boxes[a][0] and boxes[a][1] <= W
+        for b in range(a):
+            A, B = boxes[a], boxes[b]
+            assert not (A[0] < B[1] and B[0] < A[1] and A[2] < B[3] and B[2] < A[3]), (A, B)
+    item = plots.graph(nodes=nodes, edges=[], target="g")
+    legend = next(m for m in _models(item) if m["name"] == "Legend")["attributes"]
+    assert legend["location"] == "top_left"
+    figure = item["doc"]["roots"][0]["attributes"]
+    assert not figure.get("below") or all(m["name"] != "Legend" for m in figure["below"])
+    assert max(n["y"] for n in nodes) < plots.Y_RANGE[1] - 0.4  # the legend's band stays free
+
+
 def test_training_curves_json_item():
     """Training curves skip epochs without a validation figure."""
     item = plots.training_curves(runs=[{"label": "run 1", "epochs": [1, 2], "ndcg": [0.1, None]}],
@@ -66,10 +116,10 @@ def test_training_curves_json_item():
 
 def test_filled_template_matches_a_fresh_build():
     """Data put into the cached structure lands in the source and the ranges."""
-    item = plots.heatmap(rows=["A"], columns=["X", "Y"], weights=[[0.25, 0.75]], target="h")
+    item = plots.heatmap(rows=["A"], columns=["X", "Y"], values=[[0.25, 0.75]], target="h")
     source = plots._named(item["doc"], "heat-source")["attributes"]["data"]["entries"]
-    assert dict((k, v) for k, v in source)["weight"] == [0.25, 0.75]
+    assert dict((k, v) for k, v in source)["value"] == [0.25, 0.75]
     assert plots._named(item["doc"], "heat-x")["attributes"]["factors"] == ["X", "Y"]
-    again = plots.heatmap(rows=["B", "C"], columns=["Z"], weights=[[1.0], [0.0]], target="h")
+    again = plots.heatmap(rows=["B", "C"], columns=["Z"], values=[[1.0], [0.0]], target="h")
     assert plots._named(again["doc"], "heat-y")["attributes"]["factors"] == ["C", "B"]
     assert plots._named(item["doc"], "heat-x")["attributes"]["factors"] == ["X", "Y"]  # no sharing
