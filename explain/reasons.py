@@ -144,9 +144,9 @@ def one_by_one_sentence(*, ranks: Sequence[tuple[str, int]], rank: int) -> str:
     """Return what removing each named item alone does (`ranks`: (title, rank without it)):
     "Without “A” it would be #5; without “B” it would still be #2."."""
     if all(r <= rank for _t, r in ranks):
-        return ngettext("Taking %(items)s away lowers its score, but it would still be #%(rank)s.",
-                        "Taking any one of %(items)s away lowers its score, but it would still be #%(rank)s.",
-                        len(ranks)) % {"items": quoted([t for t, _r in ranks]), "rank": rank}
+        text = (_("Taking %(items)s away lowers its score, but it would still be #%(rank)s.") if len(ranks) == 1
+                else _("Taking any one of %(items)s away lowers its score, but it would still be #%(rank)s."))
+        return text % {"items": quoted([t for t, _r in ranks]), "rank": rank}
     parts = [(_("without %(item)s it would be #%(rank)s") if r > rank
               else _("without %(item)s it would still be #%(rank)s")) % {"item": quoted([t]), "rank": r}
              for t, r in ranks]
