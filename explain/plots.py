@@ -207,32 +207,54 @@ def _text_px(text: str) -> float:
     return LABEL_FONT_PX * (wide + 0.58 * (len(text) - wide))
 
 
+def node_sizes(nodes: Sequence[dict]) -> list[float]:
+    """Return each node's diameter in pixels: it grows with its weight, relative to the heaviest."""
+    heaviest = max((n["weight"] for n in nodes), default=1.0) or 1.0
+    return [11 + 22 * max(n["weight"], 0.0) / heaviest for n in nodes]
+
+
 def graph_labels(nodes: Sequence[dict], most: int = 6) -> list[dict]:
-    """Return {"text", "align", "offset"} per node: the strongest nodes get a label (the
-    focus first, then by weight), at most `most`, none overlapping another in the narrowest
-    frame; a node on the right half is labelled on its left. The others get "" (hover)."""
+    """Return {"text", "align", "offset", "y"} per node: the strongest nodes get a label (the
+    focus first, then by weight), at most `most`, none overlapping another label or another
+    dot in the narrowest frame, none leaving it. A label goes beside its dot (on the side
+    towards the middle, else the other side), else above or below it ("y": where, in data
+    units; "offset": pixels to the side). The focus is labelled even where only dots are in
+    the way; the others get "" (their names show on hover)."""
     W, H = NARROW_FRAME_PX
     (x0, x1), (y0, y1) = X_RANGE, Y_RANGE
+    px = [((n["x"] - x0) / (x1 - x0) * W, (n["y"] - y0) / (y1 - y0) * H) for n in nodes]
+    radius = [d / 2 for d in node_sizes(nodes)]
+    dots = [(x - r, x + r, y - r, y + r) for (x, y), r in zip(px, radius, strict=True)]
 
-    def box(n: dict, text: str) -> tuple[float, float, float, float]:
-        px, py = (n["x"] - x0) / (x1 - x0) * W, (n["y"] - y0) / (y1 - y0) * H
-        w, half = _text_px(text), LABEL_FONT_PX * 0.75
-        return (px - 9 - w, px - 9, py - half, py + half) if n["x"] > 0.2 else (px + 9, px + 9 + w, py - half, py + half)
+    def overlaps(a: tuple, b: tuple) -> bool:
+        return a[0] < b[1] and b[0] < a[1] and a[2] < b[3] and b[2] < a[3]
+
+    def places(i: int, w: float) -> list[tuple[tuple, dict]]:
+        (x, y), half, gap = px[i], LABEL_FONT_PX * 0.75, radius[i] + 3
+        lift = (gap + half) / H * (y1 - y0)  # above or below, in data units (the height is fixed)
+        left = ((x - gap - w, x - gap, y - half, y + half), {"align": "right", "offset": -gap, "y": nodes[i]["y"]})
+        right = ((x + gap, x + gap + w, y - half, y + half), {"align": "left", "offset": gap, "y": nodes[i]["y"]})
+        above = ((x - w / 2, x + w / 2, y + gap, y + gap + 2 * half), {"align": "center", "offset": 0,
+                                                                          "y": nodes[i]["y"] + lift})
+        below = ((x - w / 2, x + w / 2, y - gap - 2 * half, y - gap), {"align": "center", "offset": 0,
+                                                                          "y": nodes[i]["y"] - lift})
+        return [*((left, right) if nodes[i]["x"] > 0.2 else (right, left)), above, below]
 
     order = sorted(range(len(nodes)), key=lambda i: (nodes[i]["kind"] != "focus", -nodes[i]["weight"], i))
-    taken: list[tuple[float, float, float, float]] = []
-    out = [{"text": "", "align": "left", "offset": 9} for _n in nodes]
+    taken: list[tuple] = []
+    out = [{"text": "", "align": "left", "offset": 0, "y": n["y"]} for n in nodes]
     for i in order:
         if len(taken) >= most:
             break
-        n = nodes[i]
-        text = short(n["title"], 18)
-        b = box(n, text)
-        if b[0] < 0 or b[1] > W or any(b[0] < t[1] and t[0] < b[1] and b[2] < t[3] and t[2] < b[3] for t in taken):
-            continue
-        taken.append(b)
-        out[i] = {"text": text, "align": "right", "offset": -9} if n["x"] > 0.2 else {
-            "text": text, "align": "left", "offset": 9}
+        text = short(nodes[i]["title"], 18)
+        fits = [(box, where) for box, where in places(i, _text_px(text))
+                if box[0] >= 0 and box[1] <= W and box[2] >= 0 and box[3] <= H
+                and not any(overlaps(box, t) for t in taken)]
+        clear = [(box, where) for box, where in fits if not any(overlaps(box, d) for j, d in enumerate(dots) if j != i)]
+        chosen = (clear or (fits if nodes[i]["kind"] == "focus" else []))[:1]
+        for box, where in chosen:
+            taken.append(box)
+            out[i] = {"text": text, **where, "offset": round(where["offset"], 1)}
     return out
 
 
@@ -250,7 +272,7 @@ def graph(*, nodes: Sequence[dict], edges: Sequence[dict], title: str = "", targ
     where = {n["id"]: (n["x"], n["y"]) for n in nodes}
     es = [e for e in edges if e["source"] in where and e["target"] in where]
     strongest = max((e["weight"] for e in es), default=1.0) or 1.0
-    heaviest = max((n["weight"] for n in nodes), default=1.0) or 1.0
+    sizes = node_sizes(nodes)
     placed = graph_labels(nodes, most=labels)
     item = json.loads(_graph_template(title, detail_label))
     doc = item["doc"]
@@ -269,11 +291,11 @@ def graph(*, nodes: Sequence[dict], edges: Sequence[dict], title: str = "", targ
         "title": [nodes[i]["title"] for i in order],
         "kind": [kind_labels.get(nodes[i]["kind"], nodes[i]["kind"]) for i in order],
         "colour": [KIND_COLOURS.get(nodes[i]["kind"], "#999999") for i in order],
-        "size": [11 + 22 * max(nodes[i]["weight"], 0.0) / heaviest for i in order],
+        "size": [sizes[i] for i in order],
         "detail": [nodes[i].get("detail", "") for i in order],
     })
     _set_data(_named(doc, "graph-labels"), {
-        "x": [n["x"] for n in nodes], "y": [n["y"] for n in nodes],
+        "x": [n["x"] for n in nodes], "y": [p["y"] for p in placed],
         "text": [p["text"] for p in placed], "align": [p["align"] for p in placed],
         "offset": [p["offset"] for p in placed],
     })

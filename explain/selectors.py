@@ -118,8 +118,8 @@ def explanation_reasons(*, user: User, item_ids: list[int]) -> dict[int, str]:
 
 
 def _signed(value: float) -> str:
-    """Return a score difference as hover text: "+0.123", "-0.045"."""
-    return f"{value:+.3f}"
+    """Return a score difference as text: "+0.123", "-0.045", "0.000" (never "-0.000")."""
+    return "0.000" if round(value, 3) == 0 else f"{value:+.3f}"
 
 
 @dataclass
@@ -212,9 +212,9 @@ class ExplanationView:
 
     def control_rows(self, most: int = 3) -> list[dict]:
         """Return the items a person may want to stop using: those that count for this
-        recommendation, the reason's first (never one that does not count)."""
-        counts = [item for item, _share in counting(self.data, most=len(self.data["history"]))]
-        named = [i for i in self.data["reason"]["items"] if i in counts]
+        recommendation (the reason's, then ``counting``), never one that does not count."""
+        named = [r["item"] for r in self.reason_items()]  # what the reason names counts, by definition
+        counts = [item for item, _share in counting(self.data, most=most)]
         unique = list(dict.fromkeys([*named, *counts]))[:most]
         return [{"item": pk, "title": self.title(pk)} for pk in unique]
 

@@ -76,34 +76,38 @@ def test_graph_is_a_json_item_with_scatter_nodes():
 
 
 def test_graph_labels_only_the_strongest_nodes_and_never_overlapping():
-    """Many close nodes: the focus is labelled, at most 6 labels, no two overlap in the
-    narrowest frame; the legend sits inside the frame (in the band no node reaches)."""
-    nodes = [{"id": "r0", "title": "The recommendation itself", "kind": "focus", "weight": 1.0, "x": 0.0, "y": 0.0}]
+    """Many nodes: the focus is labelled, at most 6 labels, none overlapping another label or
+    another dot in the narrowest frame, none leaving it; the legend sits inside the frame,
+    in the band no node reaches."""
+    nodes = [{"id": "r0", "title": "The recommendation itself", "kind": "focus", "weight": 1.0, "x": 0.05, "y": 0.1}]
     nodes += [{"id": f"h{k}", "title": f"A rather long film title {k}", "kind": "history", "weight": 1 - k / 30,
-               "x": -1 + (k % 5) * 0.45, "y": -1 + (k // 5) * 0.4} for k in range(25)]
+               "x": -1 + (k % 4) * 0.66, "y": -1 + (k // 4) * 0.4} for k in range(24)]
     labels = plots.graph_labels(nodes)
-    shown = [n for n, label in zip(nodes, labels, strict=True) if label["text"]]
+    shown = [i for i, label in enumerate(labels) if label["text"]]
     assert labels[0]["text"] and 1 < len(shown) <= 6
     W, H = plots.NARROW_FRAME_PX
     (x0, x1), (y0, y1) = plots.X_RANGE, plots.Y_RANGE
-    boxes = []
-    for n, label in zip(nodes, labels, strict=True):
-        if not label["text"]:
-            continue
-        px, py = (n["x"] - x0) / (x1 - x0) * W, (n["y"] - y0) / (y1 - y0) * H
-        w = plots._text_px(label["text"])
-        left = px + label["offset"] - (w if label["align"] == "right" else 0)
-        boxes.append((left, left + w, py - 8, py + 8))
-    for a in range(len(boxes)):
-        assert 0 <= boxes[a][0] and boxes[a][1] <= W
-        for b in range(a):
-            A, B = boxes[a], boxes[b]
-            assert not (A[0] < B[1] and B[0] < A[1] and A[2] < B[3] and B[2] < A[3]), (A, B)
+    px = [((n["x"] - x0) / (x1 - x0) * W, (n["y"] - y0) / (y1 - y0) * H) for n in nodes]
+    dots = [(x - d / 2, x + d / 2, y - d / 2, y + d / 2) for (x, y), d in zip(px, plots.node_sizes(nodes), strict=True)]
+    boxes = {}
+    for i in shown:
+        w = plots._text_px(labels[i]["text"])
+        left = px[i][0] + labels[i]["offset"] - {"right": w, "left": 0, "center": w / 2}[labels[i]["align"]]
+        y = (labels[i]["y"] - y0) / (y1 - y0) * H
+        boxes[i] = (left, left + w, y - 8, y + 8)
+
+    def overlap(a, b):
+        return a[0] < b[1] and b[0] < a[1] and a[2] < b[3] and b[2] < a[3]
+
+    for i, box in boxes.items():
+        assert 0 <= box[0] and box[1] <= W
+        assert not [j for j in boxes if j != i and overlap(box, boxes[j])]
+        assert i == 0 or not [j for j, dot in enumerate(dots) if j != i and overlap(box, dot)]
     item = plots.graph(nodes=nodes, edges=[], target="g")
     legend = next(m for m in _models(item) if m["name"] == "Legend")["attributes"]
     assert legend["location"] == "top_left"
     figure = item["doc"]["roots"][0]["attributes"]
-    assert not figure.get("below") or all(m["name"] != "Legend" for m in figure["below"])
+    assert all(m.get("name") != "Legend" for side in ("below", "above", "left", "right") for m in figure.get(side, []))
     assert max(n["y"] for n in nodes) < plots.Y_RANGE[1] - 0.4  # the legend's band stays free
 
 
