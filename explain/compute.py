@@ -65,8 +65,8 @@ def explain_person(user_id: int) -> int:
     index = scorer.index  # {external id (str(Item.pk)): model index}
     max_len = scorer.model.cfg.max_len
     wanted = [r for r in wanted if str(r.item_id) in index]
-    entries = dataset.histories([user_id], max_len=max_len)[user_id]
-    history = model_history((index[str(i)], s) for i, s in entries if str(i) in index)
+    entries = [(i, s) for i, s in dataset.histories([user_id], max_len=max_len)[user_id] if str(i) in index]
+    history = model_history((index[str(i)], s) for i, s in entries)
     if not wanted or not len(history):
         return 0
     Explanation.objects.filter(user_id=user_id, item_id__in=[r.item_id for r in wanted]).update(
@@ -78,7 +78,7 @@ def explain_person(user_id: int) -> int:
         exclude=[index[str(i)] for i in blocked if str(i) in index], config=AttributionConfig(),
     )
     per_item_ms = (time.perf_counter() - started) * 1000 / len(wanted)
-    records = _records(person, scorer.item_ids)
+    records = _records(person, scorer.item_ids, did=[s for _i, s in entries][-len(person.history):])
     now = timezone.now()
     with transaction.atomic():
         still = {(r.item_id, r.computed_at) for r in Recommendation.objects.filter(
@@ -100,8 +100,13 @@ def explain_person(user_id: int) -> int:
     return written
 
 
-def _records(person: PersonExplanation, item_ids: list[str]) -> list[dict]:
-    """Return one JSON-ready record per explained item, with Item primary keys."""
+def _records(person: PersonExplanation, item_ids: list[str], did: list[int] | None = None) -> list[dict]:
+    """Return one JSON-ready record per explained item, with Item primary keys.
+
+    ``did``: what the person did with each history entry (its signal before
+    ``model_history``'s cold-start stand-in: views the model reads as interactions are
+    still views to the person); the pages word reasons from it. Default: ``signals``.
+    """
     def pk(index: int | None) -> int | None:
         return None if index is None else int(item_ids[index - 1])
 
@@ -111,19 +116,24 @@ def _records(person: PersonExplanation, item_ids: list[str]) -> list[dict]:
     history = [pk(i) for i in person.history]
     top = [pk(i) for i in person.top]
     signals = list(person.signals)
+    did = list(did) if did is not None else signals
+    if len(did) != len(history):
+        raise ValueError("did: one signal per history entry")
     records = []
     for e in person.items:
         cf = dict(e.counterfactual)
         cf["removed"] = [history[u] for u in cf["removed"]]
         cf["replacement"] = pk(cf["replacement"])
         records.append({
-            "format": RECORD_FORMAT, "history": history, "signals": signals, "top": top,
+            "format": RECORD_FORMAT, "history": history, "signals": signals, "did": did, "top": top,
             "rank": e.rank, "score": e.score, "summary": e.summary, "rest": e.rest,
             "head": [r(h) for h in e.head], "weights": r(e.weights), "terms": r(e.terms),
             "contribution": r(e.contribution), "rollout": r(e.rollout),
             "loo_delta": r(e.loo_delta), "loo_rank": e.loo_rank,
             "faithfulness": e.faithfulness, "counterfactual": cf,
-            "reason": {"items": [history[u] for u in e.reason["units"]], "basis": e.reason["basis"]},
+            # the named entries' signals too: the API's list words reasons from this key alone
+            "reason": {"items": [history[u] for u in e.reason["units"]], "basis": e.reason["basis"],
+                       "did": [did[u] for u in e.reason["units"]]},
         })
     return records
 

@@ -1,23 +1,46 @@
 """Bokeh figures of explanations: pure functions from plain data to `json_item` dicts.
 
 No CustomJS (or any model that compiles code in the browser), so pages need no
-`unsafe-eval`; every figure uses a fixed 0-1 colour scale where it shows weights.
+`unsafe-eval`. Heatmaps use fixed colour scales: weights 0-1 (white to blue), effects -1
+to 1 (red: lowered the recommendation, white: none, blue: raised it), with a legend in words.
 """
 from __future__ import annotations
 
 import json
+import unicodedata
 from collections.abc import Sequence
 from functools import lru_cache
 
 import networkx as nx
+import numpy as np
 from bokeh.embed import json_item
-from bokeh.models import ColorBar, ColumnDataSource, FactorRange, HoverTool, LabelSet, LinearColorMapper
+from bokeh.models import (
+    ColorBar,
+    ColumnDataSource,
+    FactorRange,
+    FixedTicker,
+    HoverTool,
+    LinearColorMapper,
+    Range1d,
+)
 from bokeh.palettes import Blues256
 from bokeh.plotting import figure
 
-PALETTE = tuple(reversed(Blues256))  # white at 0, dark blue at 1
-KIND_COLOURS = {"history": "#f4a261", "recommended": "#2a6f97", "focus": "#d62828", "genre": "#8d99ae"}
+
+def _ramp(start: str, end: str, n: int) -> list[str]:
+    """Return n colours from `start` to `end` (hex), linear in RGB."""
+    a = [int(start[i:i + 2], 16) for i in (1, 3, 5)]
+    b = [int(end[i:i + 2], 16) for i in (1, 3, 5)]
+    return ["#" + "".join(f"{round(x + (y - x) * t / (n - 1)):02x}" for x, y in zip(a, b, strict=True))
+            for t in range(n)]
+
+
+PALETTE = tuple(reversed(Blues256))  # weights: white at 0, dark blue at 1
+# effects: ColorBrewer RdBu's ends and middle (readable with the common colour-vision deficiencies)
+DIVERGING = tuple(_ramp("#b2182b", "#f7f7f7", 128) + _ramp("#f7f7f7", "#2166ac", 128))
+KIND_COLOURS = {"focus": "#d62828", "history": "#f4a261", "recommended": "#2a6f97", "genre": "#8d99ae"}  # legend order
 TOOLS = "pan,wheel_zoom,reset,save"
+SCALES = {"weight": (PALETTE, 0.0, 1.0), "effect": (DIVERGING, -1.0, 1.0)}
 
 
 def short(title: str, width: int = 22) -> str:
@@ -36,31 +59,35 @@ def _labels(titles: Sequence[str]) -> list[str]:
     return out
 
 
-def heatmap(*, rows: Sequence[str], columns: Sequence[str], weights: Sequence[Sequence[float]],
-            loo: Sequence[Sequence[float]] | None = None, title: str = "", target: str = "plot",
-            row_label: str = "", column_label: str = "",
-            hover_labels: tuple[str, str] = ("weight", "leave-one-out Δ")) -> dict:
+def heatmap(*, rows: Sequence[str], columns: Sequence[str], values: Sequence[Sequence[float]],
+            hover: Sequence[tuple[str, Sequence[Sequence[str]]]] = (), scale: str = "weight",
+            legend: tuple[str, str, str] = ("", "", ""), title: str = "", target: str = "plot",
+            row_label: str = "", column_label: str = "") -> dict:
     """Return a `json_item` heatmap: one row per title in `rows`, one column per `columns`.
 
-    `weights[r][c]` in [0, 1] is drawn on a fixed 0-1 scale; `loo[r][c]` (the score change
-    when the column's item is removed) is shown on hover next to both titles.
+    `values[r][c]` is drawn on a fixed scale: "weight" 0 to 1, or "effect" -1 (lowered) to
+    1 (raised), whose colour bar reads `legend` (low, middle, high) instead of numbers.
+    `hover`: (label, text per cell) pairs shown with both titles when a cell is hovered.
     """
     ylabels, xlabels = _labels(rows), _labels(columns)
-    data: dict[str, list] = {"x": [], "y": [], "row": [], "column": [], "weight": [], "loo": []}
+    data: dict[str, list] = {"x": [], "y": [], "row": [], "column": [], "value": [],
+                             **{f"h{n}": [] for n in range(len(hover))}}
     for r, row in enumerate(rows):
         for c, column in enumerate(columns):
             data["x"].append(xlabels[c])
             data["y"].append(ylabels[r])
             data["row"].append(row)
             data["column"].append(column)
-            data["weight"].append(float(weights[r][c]))
-            data["loo"].append(float(loo[r][c]) if loo is not None else 0.0)
-    item = json.loads(_heatmap_template(title, row_label, column_label, *hover_labels))
+            data["value"].append(float(values[r][c]))
+            for n, (_label, texts) in enumerate(hover):
+                data[f"h{n}"].append(str(texts[r][c]))
+    item = json.loads(_heatmap_template(title, row_label, column_label, scale, tuple(legend),
+                                        tuple(label for label, _t in hover)))
     doc = item["doc"]
     _set_data(_named(doc, "heat-source"), data)
     _named(doc, "heat-x")["attributes"]["factors"] = xlabels
     _named(doc, "heat-y")["attributes"]["factors"] = list(reversed(ylabels))
-    doc["roots"][0]["attributes"]["height"] = max(220, 34 * len(rows) + 170)
+    doc["roots"][0]["attributes"]["height"] = max(240, 30 * len(rows) + (230 if scale == "effect" else 170))
     item["target_id"] = target
     return item
 
@@ -70,20 +97,32 @@ def heatmap(*, rows: Sequence[str], columns: Sequence[str], weights: Sequence[Se
 # and each request only puts its data into a copy of that JSON: still a plain function
 # of its arguments, still built per request from the stored numbers.
 @lru_cache(maxsize=64)
-def _heatmap_template(title: str, row_label: str, column_label: str, weight_label: str, loo_label: str) -> str:
-    mapper = LinearColorMapper(palette=PALETTE, low=0.0, high=1.0)
+def _heatmap_template(title: str, row_label: str, column_label: str, scale: str,
+                      legend: tuple[str, str, str], hover_labels: tuple[str, ...]) -> str:
+    palette, low, high = SCALES[scale]
+    mapper = LinearColorMapper(palette=palette, low=low, high=high)
     fig = figure(x_range=FactorRange(name="heat-x"), y_range=FactorRange(name="heat-y"), title=title or None,
                  height=300, sizing_mode="stretch_width", tools=TOOLS, toolbar_location="above",
                  x_axis_label=column_label or None, y_axis_label=row_label or None)
-    source = ColumnDataSource({k: [] for k in ("x", "y", "row", "column", "weight", "loo")}, name="heat-source")
+    source = ColumnDataSource({k: [] for k in ("x", "y", "row", "column", "value",
+                                               *(f"h{n}" for n in range(len(hover_labels))))},
+                              name="heat-source")
     fig.rect("x", "y", width=1, height=1, source=source,
-             fill_color={"field": "weight", "transform": mapper}, line_color="#e5e7eb")
-    fig.add_tools(HoverTool(tooltips=[("", "@row"), ("", "@column"), (weight_label, "@weight{0.000}"),
-                                      (loo_label, "@loo{+0.000}")]))
+             fill_color={"field": "value", "transform": mapper}, line_color="#e5e7eb")
+    fig.add_tools(HoverTool(tooltips=[("", "@row"), ("", "@column"),
+                                      *((label, f"@h{n}") for n, label in enumerate(hover_labels))]))
     fig.xaxis.major_label_orientation = 0.9
     fig.grid.grid_line_color = None
     fig.axis.axis_line_color = None
-    fig.add_layout(ColorBar(color_mapper=mapper, width=10), "right")
+    if scale == "effect":
+        # below the cells, labelled in words: a phone's width has no room for a bar at the side
+        bar = ColorBar(color_mapper=mapper, orientation="horizontal", height=10, location=(0, 0),
+                       ticker=FixedTicker(ticks=[low, 0.0, high]),
+                       major_label_overrides={low: legend[0], 0.0: legend[1], high: legend[2]},
+                       major_label_text_font_size="11px")
+        fig.add_layout(bar, "below")
+    else:
+        fig.add_layout(ColorBar(color_mapper=mapper, width=10), "right")
     return json.dumps(json_item(fig, "plot"))
 
 
@@ -123,68 +162,174 @@ def _set_data(source: dict, columns: dict[str, list]) -> None:
     source["attributes"]["data"] = {"type": "map", "entries": [[k, v] for k, v in columns.items()]}
 
 
-def graph_layout(nodes: Sequence[dict], edges: Sequence[dict], seed: int = 7) -> dict[str, tuple[float, float]]:
-    """Return {node id: (x, y)}: a networkx spring layout with a fixed seed."""
+def graph_layout(nodes: Sequence[dict], edges: Sequence[dict], seed: int = 7,
+                 min_distance: float = 0.28) -> dict[str, tuple[float, float]]:
+    """Return {node id: (x, y)} filling [-1, 1] on both axes: a networkx spring layout with a
+    fixed seed, then nodes closer than `min_distance` pushed apart (so no dot hides another)."""
     g = nx.Graph()
     g.add_nodes_from(n["id"] for n in nodes)
     g.add_weighted_edges_from((e["source"], e["target"], max(e["weight"], 1e-3)) for e in edges)
-    pos = nx.spring_layout(g, seed=seed, weight="weight", k=1.2 / max(len(nodes), 1) ** 0.5)
-    return {node: (float(x), float(y)) for node, (x, y) in pos.items()}
+    pos = nx.spring_layout(g, seed=seed, weight="weight", k=2.5 / max(len(nodes), 1) ** 0.5, iterations=200)
+    ids = list(pos)
+    xy = np.array([pos[i] for i in ids], dtype=float).reshape(-1, 2)  # (n, 2)
+    spread = np.random.default_rng(seed).uniform(-1e-3, 1e-3, size=xy.shape)  # separates equal points
+
+    def fill(points: np.ndarray) -> np.ndarray:
+        lo, hi = points.min(axis=0), points.max(axis=0)
+        span = np.where(hi - lo > 1e-9, hi - lo, 1.0)
+        return np.where(hi - lo > 1e-9, -1 + 2 * (points - lo) / span, 0.0)
+
+    xy = fill(xy + spread)
+    for _round in range(100):
+        delta = xy[:, None, :] - xy[None, :, :]  # (n, n, 2)
+        dist = np.sqrt((delta ** 2).sum(-1)) + np.eye(len(ids))  # (n, n)
+        push = np.clip(min_distance - dist, 0.0, None) / 2  # each of a close pair moves half the gap
+        np.fill_diagonal(push, 0.0)
+        if not push.any():
+            break
+        xy = fill(xy + (delta / dist[..., None] * push[..., None]).sum(axis=1))
+    return {node: (float(x), float(y)) for node, (x, y) in zip(ids, xy, strict=True)}
+
+
+# The graph's drawing area: node positions lie in [-1, 1]; room on the sides for labels and
+# a band at the top for the legend, inside the frame, where no node can sit.
+X_RANGE = (-1.3, 1.3)
+Y_RANGE = (-1.15, 1.65)
+# The narrowest frame the graph is drawn in (a 390 px phone, less page margins and the
+# toolbar): labels chosen not to overlap there overlap nowhere wider (same height).
+NARROW_FRAME_PX = (300, 400)
+LABEL_FONT_PX = 11
+
+
+def _text_px(text: str) -> float:
+    """Return the approximate width of `text` in pixels at the label font size."""
+    wide = sum(unicodedata.east_asian_width(ch) in "WF" for ch in text)
+    return LABEL_FONT_PX * (wide + 0.58 * (len(text) - wide))
+
+
+def node_sizes(nodes: Sequence[dict]) -> list[float]:
+    """Return each node's diameter in pixels: it grows with its weight, relative to the heaviest."""
+    heaviest = max((n["weight"] for n in nodes), default=1.0) or 1.0
+    return [11 + 22 * max(n["weight"], 0.0) / heaviest for n in nodes]
+
+
+def graph_labels(nodes: Sequence[dict], most: int = 6) -> list[dict]:
+    """Return {"text", "align", "offset", "y"} per node: the strongest nodes get a label (the
+    focus first, then by weight), at most `most`, none overlapping another label or another
+    dot in the narrowest frame, none leaving it. A label goes beside its dot (on the side
+    towards the middle, else the other side), else above or below it ("y": where, in data
+    units; "offset": pixels to the side). The focus is labelled even where only dots are in
+    the way; the others get "" (their names show on hover)."""
+    W, H = NARROW_FRAME_PX
+    (x0, x1), (y0, y1) = X_RANGE, Y_RANGE
+    px = [((n["x"] - x0) / (x1 - x0) * W, (n["y"] - y0) / (y1 - y0) * H) for n in nodes]
+    radius = [d / 2 for d in node_sizes(nodes)]
+    dots = [(x - r, x + r, y - r, y + r) for (x, y), r in zip(px, radius, strict=True)]
+
+    def overlaps(a: tuple, b: tuple) -> bool:
+        return a[0] < b[1] and b[0] < a[1] and a[2] < b[3] and b[2] < a[3]
+
+    def places(i: int, w: float) -> list[tuple[tuple, dict]]:
+        (x, y), half, gap = px[i], LABEL_FONT_PX * 0.75, radius[i] + 3
+        lift = (gap + half) / H * (y1 - y0)  # above or below, in data units (the height is fixed)
+        left = ((x - gap - w, x - gap, y - half, y + half), {"align": "right", "offset": -gap, "y": nodes[i]["y"]})
+        right = ((x + gap, x + gap + w, y - half, y + half), {"align": "left", "offset": gap, "y": nodes[i]["y"]})
+        above = ((x - w / 2, x + w / 2, y + gap, y + gap + 2 * half), {"align": "center", "offset": 0,
+                                                                          "y": nodes[i]["y"] + lift})
+        below = ((x - w / 2, x + w / 2, y - gap - 2 * half, y - gap), {"align": "center", "offset": 0,
+                                                                          "y": nodes[i]["y"] - lift})
+        return [*((left, right) if nodes[i]["x"] > 0.2 else (right, left)), above, below]
+
+    order = sorted(range(len(nodes)), key=lambda i: (nodes[i]["kind"] != "focus", -nodes[i]["weight"], i))
+    taken: list[tuple] = []
+    out = [{"text": "", "align": "left", "offset": 0, "y": n["y"]} for n in nodes]
+    for i in order:
+        if len(taken) >= most:
+            break
+        text = short(nodes[i]["title"], 18)
+        fits = [(box, where) for box, where in places(i, _text_px(text))
+                if box[0] >= 0 and box[1] <= W and box[2] >= 0 and box[3] <= H
+                and not any(overlaps(box, t) for t in taken)]
+        clear = [(box, where) for box, where in fits if not any(overlaps(box, d) for j, d in enumerate(dots) if j != i)]
+        chosen = (clear or (fits if nodes[i]["kind"] == "focus" else []))[:1]
+        for box, where in chosen:
+            taken.append(box)
+            out[i] = {"text": text, **where, "offset": round(where["offset"], 1)}
+    return out
 
 
 def graph(*, nodes: Sequence[dict], edges: Sequence[dict], title: str = "", target: str = "plot",
-          kind_labels: dict[str, str] | None = None, weight_label: str = "weight") -> dict:
+          kind_labels: dict[str, str] | None = None, detail_label: str = "", labels: int = 6) -> dict:
     """Return a `json_item` force-directed graph.
 
-    `nodes`: {"id", "title", "kind" (history, recommended, focus, genre), "weight", "x", "y"};
-    `edges`: {"source", "target", "weight"} (line width and alpha, relative to the largest).
-    Node size grows with weight (relative to the heaviest); colour shows the kind.
+    `nodes`: {"id", "title", "kind" (history, recommended, focus, genre), "weight", "x", "y"
+    (in [-1, 1]), "detail" (optional hover text)}; `edges`: {"source", "target", "weight"}
+    (line width and alpha, relative to the largest). Node size grows with weight (relative
+    to the heaviest); colour shows the kind (legend inside the frame, in its own band).
+    Only the `labels` strongest nodes are labelled, never overlapping; hover names them all.
     """
     kind_labels = kind_labels or {}
     where = {n["id"]: (n["x"], n["y"]) for n in nodes}
     es = [e for e in edges if e["source"] in where and e["target"] in where]
     strongest = max((e["weight"] for e in es), default=1.0) or 1.0
-    heaviest = max((n["weight"] for n in nodes), default=1.0) or 1.0
-    item = json.loads(_graph_template(title, weight_label))
+    sizes = node_sizes(nodes)
+    placed = graph_labels(nodes, most=labels)
+    item = json.loads(_graph_template(title, detail_label))
     doc = item["doc"]
     _set_data(_named(doc, "graph-edges"), {
         "xs": [[where[e["source"]][0], where[e["target"]][0]] for e in es],
         "ys": [[where[e["source"]][1], where[e["target"]][1]] for e in es],
-        "width": [1 + 7 * e["weight"] / strongest for e in es],
-        "alpha": [0.25 + 0.6 * e["weight"] / strongest for e in es],
+        "width": [1 + 6 * e["weight"] / strongest for e in es],
+        "alpha": [0.25 + 0.55 * e["weight"] / strongest for e in es],
     })
+    # one row per node, grouped by kind in legend order (the legend lists kinds as met)
+    kinds = list(KIND_COLOURS)
+    order = sorted(range(len(nodes)), key=lambda i: kinds.index(nodes[i]["kind"]) if nodes[i]["kind"] in kinds
+                   else len(kinds))
     _set_data(_named(doc, "graph-nodes"), {
-        "x": [n["x"] for n in nodes], "y": [n["y"] for n in nodes],
-        "title": [n["title"] for n in nodes], "label": [short(n["title"], 18) for n in nodes],
-        "kind": [kind_labels.get(n["kind"], n["kind"]) for n in nodes],
-        "colour": [KIND_COLOURS.get(n["kind"], "#999999") for n in nodes],
-        "size": [12 + 26 * max(n["weight"], 0.0) / heaviest for n in nodes],
-        "weight": [float(n["weight"]) for n in nodes],
+        "x": [nodes[i]["x"] for i in order], "y": [nodes[i]["y"] for i in order],
+        "title": [nodes[i]["title"] for i in order],
+        "kind": [kind_labels.get(nodes[i]["kind"], nodes[i]["kind"]) for i in order],
+        "colour": [KIND_COLOURS.get(nodes[i]["kind"], "#999999") for i in order],
+        "size": [sizes[i] for i in order],
+        "detail": [nodes[i].get("detail", "") for i in order],
+    })
+    _set_data(_named(doc, "graph-labels"), {
+        "x": [n["x"] for n in nodes], "y": [p["y"] for p in placed],
+        "text": [p["text"] for p in placed], "align": [p["align"] for p in placed],
+        "offset": [p["offset"] for p in placed],
     })
     item["target_id"] = target
     return item
 
 
 @lru_cache(maxsize=16)
-def _graph_template(title: str, weight_label: str) -> str:
+def _graph_template(title: str, detail_label: str) -> str:
     fig = figure(title=title or None, height=460, sizing_mode="stretch_width", tools=TOOLS,
-                 toolbar_location="above", match_aspect=True)
+                 toolbar_location="above", x_range=Range1d(*X_RANGE), y_range=Range1d(*Y_RANGE))
     edges = ColumnDataSource({"xs": [], "ys": [], "width": [], "alpha": []}, name="graph-edges")
     fig.multi_line("xs", "ys", line_width="width", line_alpha="alpha", line_color="#6b7280", source=edges)
-    source = ColumnDataSource({k: [] for k in ("x", "y", "title", "label", "kind", "colour", "size", "weight")},
+    source = ColumnDataSource({k: [] for k in ("x", "y", "title", "kind", "colour", "size", "detail")},
                               name="graph-nodes")
     nodes_r = fig.scatter("x", "y", size="size", fill_color="colour", line_color="white",
                           source=source, legend_field="kind")
-    fig.add_layout(LabelSet(x="x", y="y", text="label", source=source, x_offset=8, y_offset=6,
-                            text_font_size="10px", text_color="#374151"))
-    fig.add_tools(HoverTool(renderers=[nodes_r],
-                            tooltips=[("", "@title"), ("", "@kind"), (weight_label, "@weight{0.000}")]))
+    labels = ColumnDataSource({k: [] for k in ("x", "y", "text", "align", "offset")}, name="graph-labels")
+    fig.text("x", "y", text="text", source=labels, x_offset="offset", text_align="align",
+             text_baseline="middle", text_font_size=f"{LABEL_FONT_PX}px", text_color="#1f2937",
+             background_fill_color="white", background_fill_alpha=0.75)
+    tooltips = [("", "@title"), ("", "@kind")]
+    if detail_label:
+        tooltips.append((detail_label, "@detail"))
+    fig.add_tools(HoverTool(renderers=[nodes_r], tooltips=tooltips))
     fig.axis.visible = False
     fig.grid.visible = False
     legend = fig.legend[0]
-    legend.orientation = "horizontal"
+    legend.location = "top_left"  # inside the frame, in the band the y range keeps free
+    legend.ncols = 2
     legend.label_text_font_size = "11px"
-    fig.add_layout(legend, "below")  # outside the drawing, so it never hides a node
+    legend.glyph_height = legend.glyph_width = 14
+    legend.spacing, legend.padding, legend.margin = 2, 4, 4
+    legend.background_fill_alpha = 0.85
     return json.dumps(json_item(fig, "plot"))
 
 

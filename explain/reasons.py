@@ -1,59 +1,172 @@
-"""Plain-language sentences of an explanation, translatable, built only from checked facts."""
+"""Plain-language sentences of an explanation, translatable, built only from checked facts.
+
+Every sentence says what the person did with each item it names (``recommender.ml.signals``:
+"rated “Alien” 5★", "liked “Aliens”", "opened “Toy Story” (a page view)"), in the second
+person for the person and in the third person for staff reading someone else's page.
+"""
 from collections.abc import Sequence
 
+from django.utils.text import capfirst
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
+from django.utils.translation import ngettext, pgettext
+
+from recommender.ml import signals as sig
+
+STARS = {sig.RATED_3: 3, sig.RATED_4: 4, sig.RATED_5: 5}
 
 
-def _quoted(titles: Sequence[str]) -> str:
+def quoted(titles: Sequence[str]) -> str:
     """Return “A”, “B” and “C” in the active language."""
-    quoted = [_("“%(title)s”") % {"title": t} for t in titles]
-    if len(quoted) <= 1:
-        return "".join(quoted)
-    return _("%(items)s and %(last)s") % {"items": _(", ").join(quoted[:-1]), "last": quoted[-1]}
+    return _join([_("“%(title)s”") % {"title": t} for t in titles])
 
 
-def reason_sentence(*, titles: Sequence[str], genres: Sequence[str], basis: str) -> str:
-    """Return the reason: verified items (basis "weights") or the leave-one-out fallback."""
-    if not titles:
+def _join(parts: Sequence[str], context: str = "") -> str:
+    """Return "A, B and C"; `context` "actions" joins verb phrases (Chinese joins them otherwise)."""
+    if len(parts) <= 1:
+        return "".join(parts)
+    if context:
+        return pgettext("joining actions", "%(items)s and %(last)s") % {
+            "items": pgettext("joining actions", ", ").join(parts[:-1]), "last": parts[-1]}
+    return _("%(items)s and %(last)s") % {"items": _(", ").join(parts[:-1]), "last": parts[-1]}
+
+
+def did_label(signal: int) -> str:
+    """Return what the person did with an item, without the item: "rated 5★", "liked"."""
+    if signal in STARS:
+        return _("rated %(stars)s★") % {"stars": STARS[signal]}
+    return {
+        sig.INTERACTED: _("rated (stars unknown)"),
+        sig.RATED_LOW: _("rated 2★ or less"),
+        sig.LIKED: _("liked"),
+        sig.PURCHASED: _("bought"),
+        sig.CLICKED: _("clicked"),
+        sig.VIEWED: _("opened its page"),
+    }.get(signal, _("used"))
+
+
+def _action(signal: int, titles: Sequence[str], last: bool = False) -> str:
+    """Return one verb phrase naming items the person treated alike: "rated “A” and “B” 5★".
+    `last`: a parenthesis follows (the genres), so a view is worded without one."""
+    items = quoted(titles)
+    if signal in STARS:
+        return _("rated %(items)s %(stars)s★") % {"items": items, "stars": STARS[signal]}
+    if signal == sig.VIEWED:
+        if last:
+            return _("opened the page of %(items)s") % {"items": items}
+        return ngettext("opened %(items)s (a page view)", "opened %(items)s (page views)",
+                        len(titles)) % {"items": items}
+    phrase = {
+        sig.RATED_LOW: _("rated %(items)s 2★ or less"),
+        sig.LIKED: _("liked %(items)s"),
+        sig.PURCHASED: _("bought %(items)s"),
+        sig.CLICKED: _("clicked %(items)s"),
+    }.get(signal, _("rated %(items)s"))  # INTERACTED: a rating whose stars are unknown
+    return phrase % {"items": items}
+
+
+def _ratings(rated: Sequence[tuple[str, int]]) -> list[str]:
+    """Return verb phrases for star ratings (title, stars): one verb where the language allows."""
+    if len({stars for _t, stars in rated}) == 1:
+        return [_("rated %(items)s %(stars)s★") % {"items": quoted([t for t, _s in rated]), "stars": rated[0][1]}]
+    if len(rated) == 2:
+        (first, a), (second, b) = rated
+        return [_("rated %(first)s %(a)s★ and %(second)s %(b)s★") % {
+            "first": quoted([first]), "a": a, "second": quoted([second]), "b": b}]
+    by_stars: dict[int, list[tuple[str, int]]] = {}
+    for title, stars in rated:
+        by_stars.setdefault(stars, []).append((title, stars))
+    return [phrase for group in by_stars.values() for phrase in _ratings(group)]
+
+
+def actions(named: Sequence[tuple[str, int]], parenthesis: bool = False) -> str:
+    """Return what the person did with the named (title, signal) items, in their order; items
+    treated alike share one verb: "rated “A” 5★ and “B” 4★ and liked “C”". `parenthesis`:
+    one follows the phrase (no "(a page view)" right before it)."""
+    groups: dict[object, list[tuple[str, int]]] = {}  # "stars" (every star rating) or a signal
+    for title, signal in named:
+        groups.setdefault("stars" if signal in STARS else signal, []).append((title, signal))
+    phrases = []
+    for n, (key, members) in enumerate(groups.items()):
+        if key == "stars":
+            phrases += _ratings([(t, STARS[s]) for t, s in members])
+        else:
+            phrases.append(_action(key, [t for t, _s in members], last=parenthesis and n == len(groups) - 1))
+    return _join(phrases, context="actions")
+
+
+def reason_sentence(*, named: Sequence[tuple[str, int]], genres: Sequence[str],
+                    third_person: bool = False) -> str:
+    """Return the reason: "Because you rated “A” 5★ and liked “B” (both Sci-Fi)."
+
+    `named`: (title, signal) of the items the record names (verified contributions, or the
+    leave-one-out fallback); none: the recommendation comes from the history as a whole.
+    `genres`: the genres they share (with the recommended item where possible).
+    """
+    if not named:
+        if third_person:
+            return _("No single item in their history explains this one: it comes from their history as a whole.")
         return _("No single item in your history explains this one: it comes from your history as a whole.")
-    items = _quoted(titles)
-    shared = _(", ").join(genres)
-    if basis == "weights":
-        if shared and len(titles) > 1:
-            return _("Because you watched %(items)s (both %(genres)s).") % {"items": items, "genres": shared}
-        if shared:
-            return _("Because you watched %(items)s (%(genres)s).") % {"items": items, "genres": shared}
-        return _("Because you watched %(items)s.") % {"items": items}
-    return _("The attention weights did not pass the removal check, so they are not shown as the "
-             "reason. Removing %(items)s from your history lowers this recommendation the most.") % {
-        "items": items}
+    values = {"actions": actions(named, parenthesis=bool(genres)), "genres": _(", ").join(genres)}
+    if genres and len(named) > 1:
+        text = (_("Because they %(actions)s (both %(genres)s).") if third_person
+                else _("Because you %(actions)s (both %(genres)s)."))
+    elif genres:
+        text = (_("Because they %(actions)s (%(genres)s).") if third_person
+                else _("Because you %(actions)s (%(genres)s)."))
+    else:
+        text = _("Because they %(actions)s.") if third_person else _("Because you %(actions)s.")
+    return text % values
 
 
-def faithfulness_sentence(*, k: int, rank: int, rank_after: int, rank_after_random: int) -> str:
-    """Return "removing these 3 items drops this from #2 to #57; 3 random items: #4"."""
-    first = ngettext(
-        "Removing the item that counted most moves this from #%(rank)s to #%(after)s",
-        "Removing the %(k)s items that counted most moves this from #%(rank)s to #%(after)s",
-        k) % {"k": k, "rank": rank, "after": rank_after}
-    second = ngettext(
-        "removing %(k)s random item moves it to #%(random)s.",
-        "removing %(k)s random items moves it to #%(random)s.",
-        k) % {"k": k, "random": rank_after_random}
-    return f"{first}; {second}"
+def rank_change(*, rank: int, after: int) -> str:
+    """Return "moves it from #2 to #31" or, when the rank holds, "lowers its score but leaves it at #2"."""
+    if after > rank:
+        return _("moves it from #%(rank)s to #%(after)s") % {"rank": rank, "after": after}
+    if after == rank:
+        return _("lowers its score but leaves it at #%(rank)s") % {"rank": rank}
+    return _("moves it up from #%(rank)s to #%(after)s") % {"rank": rank, "after": after}
+
+
+def check_sentence(*, removed: Sequence[str], rank: int, rank_after: int, rank_after_random: int) -> str:
+    """Return what the removal check found: "Removing the 3 items that counted most (“A”, “B”
+    and “C”) moves it from #2 to #31; removing 3 random items instead: #3."."""
+    k = len(removed)
+    first = ngettext("Removing the item that counted most (%(items)s) %(change)s",
+                     "Removing the %(k)s items that counted most (%(items)s) %(change)s", k) % {
+        "k": k, "items": quoted(removed), "change": rank_change(rank=rank, after=rank_after)}
+    second = ngettext("removing %(k)s random item instead: #%(random)s.",
+                      "removing %(k)s random items instead: #%(random)s.", k) % {
+        "k": k, "random": rank_after_random}
+    return _("%(first)s; %(second)s") % {"first": first, "second": second}
+
+
+def one_by_one_sentence(*, ranks: Sequence[tuple[str, int]], rank: int) -> str:
+    """Return what removing each named item alone does (`ranks`: (title, rank without it)):
+    "Without “A” it would be #5; without “B” it would still be #2."."""
+    if all(r <= rank for _t, r in ranks):
+        text = (_("Taking %(items)s away lowers its score, but it would still be #%(rank)s.") if len(ranks) == 1
+                else _("Taking any one of %(items)s away lowers its score, but it would still be #%(rank)s."))
+        return text % {"items": quoted([t for t, _r in ranks]), "rank": rank}
+    parts = [(_("without %(item)s it would be #%(rank)s") if r > rank
+              else _("without %(item)s it would still be #%(rank)s")) % {"item": quoted([t]), "rank": r}
+             for t, r in ranks]
+    return capfirst(_("%(parts)s.") % {"parts": _("; ").join(parts)})
 
 
 def counterfactual_sentence(*, removed: Sequence[str], replacement: str | None, found: bool,
-                            top_k: int, most: int) -> str:
-    """Return "if you hadn't watched X and Y, you'd see Z instead" or why there is none."""
+                            top_k: int, most: int, third_person: bool = False) -> str:
+    """Return "without X and Y in your history, you'd see Z instead" or why there is none."""
     if not found:
+        if third_person:
+            return _("Removing up to %(most)s items from their history would not take this out of their "
+                     "top %(k)s.") % {"most": most, "k": top_k}
         return _("Removing up to %(most)s items from your history would not take this out of your "
                  "top %(k)s.") % {"most": most, "k": top_k}
-    items = _quoted(removed)
+    values = {"items": quoted(removed), "k": top_k, "other": quoted([replacement]) if replacement else ""}
     if replacement:
-        return _("If you hadn't watched %(items)s, you'd see %(other)s instead.") % {
-            "items": items, "other": _quoted([replacement])}
-    return _("If you hadn't watched %(items)s, this would leave your top %(k)s.") % {
-        "items": items, "k": top_k}
-
-
+        text = (_("Without %(items)s in their history, they'd see %(other)s instead.") if third_person
+                else _("Without %(items)s in your history, you'd see %(other)s instead."))
+    else:
+        text = (_("Without %(items)s in their history, this would leave their top %(k)s.") if third_person
+                else _("Without %(items)s in your history, this would leave your top %(k)s."))
+    return text % values

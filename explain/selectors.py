@@ -5,6 +5,7 @@ from dataclasses import dataclass
 
 from django.utils.translation import gettext as _
 
+from recommender.ml import signals as sig
 from recommender.models import Item, ModelVersion, Recommendation, TrainingRun
 from recsite.accounts.models import User
 
@@ -12,8 +13,13 @@ from . import plots, reasons
 from .models import Explanation, ExplanationStatus
 
 HEATMAP_ROWS = 10  # the person's top recommendations
-HEATMAP_COLUMNS = 12  # their most recent history items
-EDGES_PER_ITEM = 3  # strongest verified contributors drawn per recommendation
+HEATMAP_COLUMNS = 12  # the history items that matter most across them
+EDGES_PER_ITEM = 3  # strongest checked contributors drawn per recommendation
+# An item counts for a recommendation (a line in the graph, a "don't use" button) when its
+# checked contribution is at least this share of the largest one: the reason's own floor
+# (explain.attribution.AttributionConfig.reason_floor).
+COUNTS_FLOOR = 0.2
+TABLE_ROWS = 8  # rows of "what counted most"
 TOP_K = 10
 MAX_REMOVALS = 5
 
@@ -26,36 +32,72 @@ def _current(user: User, recs: list[Recommendation]) -> dict[int, Explanation]:
 
 
 def attributed(data: dict) -> list[float]:
-    """Return the head's contribution per history item (records before it: the weights)."""
+    """Return the contribution of each history entry (records before it: the weights)."""
     return data.get("contribution") or data["weights"]
 
 
-def contributions(data: dict) -> dict[int, float]:
-    """Return {history item: verified contribution} of one record, scaled to sum to 1.
+def did(data: dict) -> list[int]:
+    """Return what the person did with each history entry (its signal, ``signals.py``).
 
-    Verified record: the head's contribution of each item that adds to the score and whose
-    own removal lowers it. Otherwise the head is not trusted: the leave-one-out drops.
+    Records before the "did" key hold only what the model read, the same except for a
+    newcomer's views, which the model reads as interactions.
     """
-    rows = zip(data["history"], attributed(data), data["loo_delta"], strict=True)
+    return data.get("did") or data["signals"]
+
+
+def effects(data: dict) -> list[float]:
+    """Return what each history entry did to this recommendation's score, as the page shows
+    it (> 0 raised it, < 0 lowered it): the contributions of a verified record; otherwise
+    (they did not pass the removal check) the leave-one-out drops, which the reason names."""
+    return attributed(data) if data["faithfulness"]["verified"] else data["loo_delta"]
+
+
+def contributions(data: dict) -> dict[int, float]:
+    """Return {history item: checked contribution} of one record, scaled to sum to 1.
+
+    Verified record: the contribution of each item that adds to the score and whose own
+    removal lowers it. Otherwise the contributions are not trusted: the leave-one-out drops.
+    Never a low rating: it is evidence against, never a reason for.
+    """
+    rows = zip(data["history"], attributed(data), data["loo_delta"], did(data), strict=True)
     if data["faithfulness"]["verified"]:
-        kept = {item: c for item, c, d in rows if c > 0 and d > 0}
+        kept = {item: c for item, c, d, s in rows if c > 0 and d > 0 and s not in sig.NEGATIVE}
     else:
-        kept = {item: d for item, _c, d in rows if d > 0}
+        kept = {item: d for item, _c, d, s in rows if d > 0 and s not in sig.NEGATIVE}
     total = sum(kept.values()) or 1.0
     return {item: v / total for item, v in kept.items()}
 
 
-def _hover_labels() -> tuple[str, str]:
-    return _("weight"), _("score change without it")
+def counting(data: dict, most: int = EDGES_PER_ITEM) -> list[tuple[int, float]]:
+    """Return the history items that count for this recommendation, strongest first, as
+    (item, share of the checked contributions): at least COUNTS_FLOOR of the largest."""
+    shares = sorted(contributions(data).items(), key=lambda kv: -kv[1])
+    if not shares:
+        return []
+    return [(item, share) for item, share in shares if share >= COUNTS_FLOOR * shares[0][1]][:most]
 
 
-def _reason_text(item: Item, data: dict, items: dict[int, Item]) -> str:
-    """Return the reason sentence: the named items and the genres they share (with the item)."""
-    chosen = [items[i] for i in data["reason"]["items"] if i in items]
+def top_units(values: list[float], k: int) -> list[int]:
+    """Return the indices of the k largest values, largest first, ties most recent first:
+    the order ``explain.attribution.top_units`` removes them in (the web never imports torch)."""
+    return sorted(range(len(values)), key=lambda u: (-values[u], -u))[:k]
+
+
+def _named(reason: dict, items: dict[int, Item]) -> list[tuple[Item, int]]:
+    """Return (item, what the person did) of each item a reason names (never a low rating)."""
+    signals = reason.get("did") or [sig.INTERACTED] * len(reason["items"])
+    return [(items[i], s) for i, s in zip(reason["items"], signals, strict=True)
+            if i in items and s not in sig.NEGATIVE]
+
+
+def _reason_text(item: Item, reason: dict, items: dict[int, Item], third_person: bool = False) -> str:
+    """Return the reason sentence: the named items, what the person did, the genres they share."""
+    named = _named(reason, items)
+    chosen = [it for it, _s in named]
     genres = set.intersection(*({g.name for g in it.genres.all()} for it in chosen)) if chosen else set()
     with_target = genres & {g.name for g in item.genres.all()}
-    return reasons.reason_sentence(titles=[i.title for i in chosen], genres=sorted(with_target or genres),
-                                   basis=data["reason"]["basis"])
+    return reasons.reason_sentence(named=[(it.title, s) for it, s in named], genres=sorted(with_target or genres),
+                                   third_person=third_person)
 
 
 def explanation_reasons(*, user: User, item_ids: list[int]) -> dict[int, str]:
@@ -72,7 +114,12 @@ def explanation_reasons(*, user: User, item_ids: list[int]) -> dict[int, str]:
                if lists[item] == (at, version) and reason}
     needed = set(current) | {i for reason in current.values() for i in reason["items"]}
     items = {i.pk: i for i in Item.objects.filter(pk__in=needed).prefetch_related("genres")}
-    return {item_id: _reason_text(items[item_id], {"reason": reason}, items) for item_id, reason in current.items()}
+    return {item_id: _reason_text(items[item_id], reason, items) for item_id, reason in current.items()}
+
+
+def _signed(value: float) -> str:
+    """Return a score difference as text: "+0.123", "-0.045", "0.000" (never "-0.000")."""
+    return "0.000" if round(value, 3) == 0 else f"{value:+.3f}"
 
 
 @dataclass
@@ -81,12 +128,13 @@ class ExplanationView:
 
     item: Item
     record: Explanation
-    items: dict[int, Item]  # every item named anywhere below
+    items: dict[int, Item]  # every item named anywhere below, with genres
     rows: list[Explanation]  # the person's explained top recommendations, by rank
-    columns: list[int]  # recent history items (heatmap columns)
+    columns: list[int]  # history items that matter most across the rows (heatmap columns)
     head_columns: list[int]  # history items this recommendation weighs most
     nodes: list[dict]
     edges: list[dict]
+    third_person: bool = False  # staff reading someone else's: "they rated"
 
     @property
     def data(self) -> dict:
@@ -95,54 +143,112 @@ class ExplanationView:
     def title(self, pk: int | None) -> str:
         return self.items[pk].title if pk in self.items else "?"
 
-    def reason(self) -> str:
-        return _reason_text(self.item, self.data, self.items)
+    def did_of(self, data: dict | None = None) -> dict[int, int]:
+        """Return {history item: what the person did} of a record (this one by default)."""
+        data = data or self.data
+        return dict(zip(data["history"], did(data), strict=True))
 
+    def reason(self) -> str:
+        return _reason_text(self.item, self.data["reason"], self.items, self.third_person)
+
+    def reason_items(self) -> list[dict]:
+        """Return the items the reason names: item, title, what the person did."""
+        return [{"item": it.pk, "title": it.title, "signal": s} for it, s in _named(self.data["reason"], self.items)]
+
+    # ---- the removal check ----------------------------------------------------------------
     def faithfulness_k(self) -> int:
+        """Return how many items the check removed (3, fewer in a short history)."""
         return min(3, max(len(self.data["history"]) - 1, 1))
 
-    def faithfulness_text(self) -> str:
+    def counted_most(self) -> list[int]:
+        """Return the history items the check removed: the largest contributions."""
+        d = self.data
+        return [d["history"][u] for u in top_units(attributed(d), self.faithfulness_k())]
+
+    @property
+    def checked(self) -> bool:
+        """Return True if the page may say "checked by removal": the record is verified and
+        removing the items that counted most did not move the recommendation up."""
         f = self.data["faithfulness"]
-        return reasons.faithfulness_sentence(
-            k=self.faithfulness_k(), rank=self.data["rank"], rank_after=f["rank_after_head_at_3"],
-            rank_after_random=f["rank_after_random_at_3"])
+        return bool(f["verified"]) and f["rank_after_head_at_3"] >= self.data["rank"]
+
+    def check_text(self) -> str:
+        """Return what removal showed: the check of a verified record, or for the fallback
+        what removing each named item alone does; "" when no single item is named."""
+        d, f = self.data, self.data["faithfulness"]
+        if self.checked:
+            return reasons.check_sentence(
+                removed=[self.title(i) for i in self.counted_most()], rank=d["rank"],
+                rank_after=f["rank_after_head_at_3"], rank_after_random=f["rank_after_random_at_3"])
+        rank_without = dict(zip(d["history"], d["loo_rank"], strict=True))
+        named = [(r["title"], rank_without[r["item"]]) for r in self.reason_items()]
+        return reasons.one_by_one_sentence(ranks=named, rank=d["rank"]) if named else ""
 
     def counterfactual_text(self) -> str:
         cf = self.data["counterfactual"]
         return reasons.counterfactual_sentence(
             removed=[self.title(i) for i in cf["removed"]],
             replacement=self.title(cf["replacement"]) if cf.get("replacement") else None,
-            found=cf["found"], top_k=max(TOP_K, self.data["rank"]), most=MAX_REMOVALS)
+            found=cf["found"], top_k=max(TOP_K, self.data["rank"]), most=MAX_REMOVALS,
+            third_person=self.third_person)
 
-    def weight_rows(self, limit: int | None = None) -> list[dict]:
-        """Return history items by contribution: title, weight, contribution, leave-one-out
-        change and rank without it."""
+    # ---- tables ---------------------------------------------------------------------------
+    def weight_rows(self, limit: int | None = None, by: str = "contribution") -> list[dict]:
+        """Return history entries by contribution (`by="effect"`: by what the page shows,
+        ``effects``), largest first (with `limit`: the `limit` largest in size, raising or
+        lowering): title, what the person did, weight, effect ("effect_signed" as text),
+        contribution ("signed": as text), the score change without it ("change": -loo,
+        as text; below 0: it helped) and the rank without it."""
         d = self.data
-        rows = [{"item": i, "title": self.title(i), "weight": w, "contribution": c, "loo": delta,
-                 "rank_without": r}
-                for i, w, c, delta, r in zip(d["history"], d["weights"], attributed(d), d["loo_delta"],
-                                             d["loo_rank"], strict=True)]
-        rows.sort(key=lambda r: -r["contribution"])
-        return rows[:limit] if limit else rows
+        rows = [{"item": i, "title": self.title(i), "signal": s, "did": reasons.did_label(s), "weight": w,
+                 "contribution": c, "loo": delta, "rank_without": r, "effect": e, "direction": direction(e),
+                 "signed": _signed(c), "change": _signed(-delta), "effect_signed": _signed(e)}
+                for i, s, w, c, delta, r, e in zip(d["history"], did(d), d["weights"], attributed(d), d["loo_delta"],
+                                                   d["loo_rank"], effects(d), strict=True)]
+        key = "contribution" if by == "contribution" else "effect"
+        if limit:
+            rows = sorted(rows, key=lambda r: -abs(r[key]))[:limit]
+        return sorted(rows, key=lambda r: -r[key])
 
     def control_rows(self, most: int = 3) -> list[dict]:
-        """Return the items a person may want to stop using: those the page names first."""
-        d = self.data
-        named = [*d["reason"]["items"], *d["counterfactual"]["removed"], *(r["item"] for r in self.weight_rows(most))]
-        unique = list(dict.fromkeys(named))[:most]
+        """Return the items a person may want to stop using: those that count for this
+        recommendation (the reason's, then ``counting``), never one that does not count."""
+        named = [r["item"] for r in self.reason_items()]  # what the reason names counts, by definition
+        counts = [item for item, _share in counting(self.data, most=most)]
+        unique = list(dict.fromkeys([*named, *counts]))[:most]
         return [{"item": pk, "title": self.title(pk)} for pk in unique]
 
+    def graph_rows(self) -> list[dict]:
+        """Return, per recommendation in the graph, the items drawn as counting for it."""
+        return [{"item": row.item_id, "title": self.title(row.item_id), "rank": row.data["rank"],
+                 "focus": row.item_id == self.item.pk,
+                 "counts": [{"title": self.title(i), "share": share, "percent": round(100 * share)}
+                            for i, share in counting(row.data)]}
+                for row in self.rows]
+
+    # ---- figures --------------------------------------------------------------------------
     def heatmap_json(self) -> dict:
-        cells, loo = [], []
+        """Return the heatmap: rows = top recommendations, columns = the items that matter,
+        cells = signed contribution relative to the largest shown (raised / lowered)."""
+        cells, hover_did, hover_e, hover_change = [], [], [], []
         for row in self.rows:
-            w = dict(zip(row.data["history"], row.data["weights"], strict=True))
-            d = dict(zip(row.data["history"], row.data["loo_delta"], strict=True))
-            cells.append([w.get(c, 0.0) for c in self.columns])
-            loo.append([d.get(c, 0.0) for c in self.columns])
-        return plots.heatmap(rows=[self.title(r.item_id) for r in self.rows],
-                             columns=[self.title(c) for c in self.columns], weights=cells, loo=loo,
-                             target="explain-heatmap", row_label=_("recommended"),
-                             column_label=_("your recent items"), hover_labels=_hover_labels())
+            d = row.data
+            e = dict(zip(d["history"], effects(d), strict=True))
+            loo = dict(zip(d["history"], d["loo_delta"], strict=True))
+            acted = self.did_of(d)
+            cells.append([e.get(i, 0.0) for i in self.columns])
+            hover_did.append([reasons.did_label(acted[i]) if i in acted else "" for i in self.columns])
+            hover_e.append([_signed(e.get(i, 0.0)) for i in self.columns])
+            hover_change.append([_signed(-loo.get(i, 0.0)) for i in self.columns])
+        scale = colour_scale([abs(v) for r in cells for v in r])
+        return plots.heatmap(
+            rows=[self.title(r.item_id) for r in self.rows], columns=[self.title(c) for c in self.columns],
+            values=[[max(-1.0, min(1.0, v / scale)) for v in r] for r in cells], scale="effect",
+            legend=(_("lowered it"), _("no effect"), _("raised it")),
+            hover=[(_("what they did") if self.third_person else _("what you did"), hover_did),
+                   (_("effect on the score"), hover_e), (_("score change without it"), hover_change)],
+            target="explain-heatmap",
+            column_label=_("their items that matter most") if self.third_person else _("your items that matter most"))
 
     def head_rows(self) -> list[tuple[str, list[float]]]:
         d = self.data
@@ -162,59 +268,83 @@ class ExplanationView:
     def heads_json(self) -> dict:
         rows = self.head_rows()
         loo = dict(zip(self.data["history"], self.data["loo_delta"], strict=True))
+        change = [[_signed(-loo.get(c, 0.0)) for c in self.head_columns] for _r in rows]
         return plots.heatmap(rows=[r[0] for r in rows], columns=[self.title(c) for c in self.head_columns],
-                             weights=[r[1] for r in rows],
-                             loo=[[loo.get(c, 0.0) for c in self.head_columns] for _r in rows],
-                             target="explain-heads", column_label=_("items this recommendation weighs most"),
-                             hover_labels=_hover_labels())
+                             values=[r[1] for r in rows],
+                             hover=[(_("weight"), [[f"{w:.3f}" for w in r[1]] for r in rows]),
+                                    (_("score change without it"), change)],
+                             target="explain-heads", column_label=_("items this recommendation weighs most"))
 
     def graph_json(self) -> dict:
         return plots.graph(nodes=self.nodes, edges=self.edges, target="explain-graph",
-                           kind_labels={"history": _("your item"), "recommended": _("recommended"),
-                                        "focus": _("this recommendation"), "genre": _("genre")},
-                           weight_label=_hover_labels()[0])
-
-    def edge_rows(self) -> list[dict]:
-        name = {n["id"]: n["title"] for n in self.nodes}
-        return sorted(({"source": name[e["source"]], "target": name[e["target"]], "weight": e["weight"]}
-                       for e in self.edges if e["kind"] == "contribution"), key=lambda e: -e["weight"])
+                           kind_labels={"history": _("their item") if self.third_person else _("your item"),
+                                        "recommended": _("recommended"), "focus": _("this recommendation"),
+                                        "genre": _("genre")})
 
 
-def _graph(item: Item, rows: list[Explanation], items: dict[int, Item]) -> tuple[list[dict], list[dict]]:
-    """Return positioned nodes and edges: history items -> recommendations, plus this item's genres."""
+def _graph(view_item: Item, rows: list[Explanation], items: dict[int, Item]) -> tuple[list[dict], list[dict]]:
+    """Return positioned nodes and edges: history items -> the recommendations they count
+    for (COUNTS_FLOOR, at most EDGES_PER_ITEM each), plus this item's shared genres."""
     nodes: dict[str, dict] = {}
     edges: list[dict] = []
     for row in rows:
         rid = f"r{row.item_id}"
         nodes[rid] = {"id": rid, "item": row.item_id, "title": items[row.item_id].title,
-                      "kind": "focus" if row.item_id == item.pk else "recommended",
-                      "weight": 1.0 if row.item_id == item.pk else 0.5}
-        strongest = sorted(contributions(row.data).items(), key=lambda kv: -kv[1])[:EDGES_PER_ITEM]
-        for hist, weight in strongest:
+                      "kind": "focus" if row.item_id == view_item.pk else "recommended",
+                      "weight": 1.0 if row.item_id == view_item.pk else 0.5,
+                      "detail": _("#%(rank)s") % {"rank": row.data["rank"]}}
+        acted = dict(zip(row.data["history"], did(row.data), strict=True))
+        for hist, share in counting(row.data):
             hid = f"h{hist}"
             node = nodes.setdefault(hid, {"id": hid, "item": hist, "title": items[hist].title if hist in items else "?",
-                                          "kind": "history", "weight": 0.0})
-            node["weight"] = max(node["weight"], weight)
-            edges.append({"source": hid, "target": rid, "weight": round(weight, 4), "kind": "contribution"})
+                                          "kind": "history", "weight": 0.0, "detail": reasons.did_label(acted[hist])})
+            node["weight"] = max(node["weight"], share)
+            edges.append({"source": hid, "target": rid, "weight": round(share, 4), "kind": "contribution"})
     history_nodes = [n for n in nodes.values() if n["kind"] == "history"]
-    for genre in item.genres.all():
+    for genre in view_item.genres.all():
         gid = f"g{genre.pk}"
         sharing = [n for n in history_nodes if n["item"] in items
                    and genre in items[n["item"]].genres.all()]
         if not sharing:
             continue
-        nodes[gid] = {"id": gid, "item": None, "title": genre.name, "kind": "genre", "weight": 0.2}
-        edges.append({"source": gid, "target": f"r{item.pk}", "weight": 0.2, "kind": "genre"})
+        nodes[gid] = {"id": gid, "item": None, "title": genre.name, "kind": "genre", "weight": 0.2, "detail": ""}
+        edges.append({"source": gid, "target": f"r{view_item.pk}", "weight": 0.2, "kind": "genre"})
         edges += [{"source": gid, "target": n["id"], "weight": 0.1, "kind": "genre"} for n in sharing]
     pos = plots.graph_layout(list(nodes.values()), edges)
     placed = [{**n, "x": round(pos[n["id"]][0], 4), "y": round(pos[n["id"]][1], 4)} for n in nodes.values()]
     return placed, edges
 
 
-def explanation_view(*, user: User, item_id: int) -> ExplanationView | None:
+def colour_scale(sizes: list[float]) -> float:
+    """Return the effect size that gets the deepest colour: the 80th percentile of the
+    cells' sizes, so one outlying column (a low rating that lowers every item alike) cannot
+    wash out all the others; larger cells are drawn at the deepest colour (hover: exact)."""
+    ranked = sorted(v for v in sizes if v > 0)
+    if not ranked:
+        return 1.0
+    return ranked[min(len(ranked) - 1, int(0.8 * len(ranked)))]
+
+
+def direction(effect: float) -> str:
+    """Return "raised", "lowered" or "none" (an effect that rounds to 0.000 on the page)."""
+    if round(effect, 3) == 0:
+        return "none"
+    return "raised" if effect > 0 else "lowered"
+
+
+def _columns(rows: list[Explanation]) -> list[int]:
+    """Return the history items with the largest |effect| on any of `rows`, largest first."""
+    size: dict[int, float] = {}
+    for row in rows:
+        for item, c in zip(row.data["history"], effects(row.data), strict=True):
+            size[item] = max(size.get(item, 0.0), abs(c))
+    return [i for i in sorted(size, key=lambda i: -size[i]) if size[i] > 0][:HEATMAP_COLUMNS]
+
+
+def explanation_view(*, user: User, item_id: int, third_person: bool = False) -> ExplanationView | None:
     """Return the stored explanation of one of this person's current recommendations, or
     None if it is not computed yet; raise Recommendation.DoesNotExist if the item is not
-    among their current recommendations."""
+    among their current recommendations. `third_person`: worded for staff ("they rated")."""
     rec = Recommendation.objects.get(user=user, item_id=item_id)
     recs = list(Recommendation.objects.filter(user=user, rank__lte=HEATMAP_ROWS).order_by("rank"))
     if all(r.item_id != item_id for r in recs):
@@ -225,46 +355,47 @@ def explanation_view(*, user: User, item_id: int) -> ExplanationView | None:
         return None
     rows = [current[r.item_id] for r in recs if r.item_id in current]
     data = record.data
-    columns = data["history"][-HEATMAP_COLUMNS:]
-    by_weight = sorted(range(len(data["history"])), key=lambda u: -data["weights"][u])[:HEATMAP_COLUMNS]
+    columns = _columns(rows)
+    by_weight = top_units(data["weights"], HEATMAP_COLUMNS)
     head_columns = [data["history"][u] for u in sorted(by_weight)]
-    wanted = {item_id, *columns, *head_columns, *data["counterfactual"]["removed"], *data["reason"]["items"],
-              *(r.item_id for r in rows)}
-    for row in rows:
-        wanted.update(i for i, _w in sorted(contributions(row.data).items(), key=lambda kv: -kv[1])[:EDGES_PER_ITEM])
-    if data["counterfactual"].get("replacement"):
-        wanted.add(data["counterfactual"]["replacement"])
-    contribution = attributed(data)
-    by_contribution = sorted(range(len(data["history"])), key=lambda u: -contribution[u])[:10]
-    wanted.update(data["history"][u] for u in by_contribution)  # the weight table's rows
-    # genres only where the page names them: the reason, this item and the graph
-    with_genres = {item_id, *data["reason"]["items"]}
-    for row in rows:
-        with_genres.update(i for i, _w in sorted(contributions(row.data).items(), key=lambda kv: -kv[1])[:EDGES_PER_ITEM])
-    items = {i.pk: i for i in Item.objects.filter(pk__in=with_genres).prefetch_related("genres")}
-    items.update((i.pk, i) for i in Item.objects.filter(pk__in=wanted - with_genres).only("id", "title"))
+    cf = data["counterfactual"]
+    wanted = {item_id, *columns, *head_columns, *cf["removed"], *data["reason"]["items"],
+              *(r.item_id for r in rows), *data["history"]}
+    if cf.get("replacement"):
+        wanted.add(cf["replacement"])
+    items = {i.pk: i for i in Item.objects.filter(pk__in=wanted).prefetch_related("genres")}
     nodes, edges = _graph(items[item_id], rows, items)
     return ExplanationView(item=items[item_id], record=record, items=items, rows=rows, columns=columns,
-                           head_columns=head_columns, nodes=nodes, edges=edges)
+                           head_columns=head_columns, nodes=nodes, edges=edges, third_person=third_person)
 
 
 def payload_from_view(view: ExplanationView) -> dict:
-    """Return the API's JSON-ready explanation of a view."""
-    data = view.data
+    """Return the API's JSON-ready explanation of a view (recommender.api.views.EXPLANATION_SCHEMA)."""
+    data, f = view.data, view.data["faithfulness"]
     cf = data["counterfactual"]
     return {
         "item": view.item.pk,
         "rank": data["rank"],
         "reason": view.reason(),
         "reason_basis": data["reason"]["basis"],
-        "weights": [{"item": r["item"], "weight": r["weight"], "contribution": r["contribution"],
+        "reason_items": [{**r, "signal": sig.NAMES.get(r["signal"], "interacted")} for r in view.reason_items()],
+        "checked": view.checked,
+        "weights": [{"item": r["item"], "title": r["title"], "signal": sig.NAMES.get(r["signal"], "interacted"),
+                     "did": r["did"], "weight": r["weight"], "contribution": r["contribution"],
                      "leave_one_out": r["loo"], "rank_without": r["rank_without"]}
                     for r in view.weight_rows()],
-        "faithfulness": {**data["faithfulness"], "summary": view.faithfulness_text()},
+        "faithfulness": {
+            "comprehensiveness_at_3": f["comprehensiveness_at_3"], "random_at_3": f["random_at_3"],
+            "loo_at_3": f["loo_at_3"], "kendall_tau": f["kendall_tau"], "top3_overlap": f["top3_overlap"],
+            "rank_after_at_3": f["rank_after_head_at_3"], "rank_after_random_at_3": f["rank_after_random_at_3"],
+            "rank_after_loo_at_3": f["rank_after_loo_at_3"], "verified": bool(f["verified"]),
+            "summary": view.check_text(),
+        },
         "counterfactual": {"removed": cf["removed"], "replacement": cf.get("replacement"),
                            "found": cf["found"], "rank_after": cf.get("rank"),
                            "summary": view.counterfactual_text()},
-        "graph": {"nodes": view.nodes, "edges": view.edges},
+        "graph": {"nodes": [{k: n[k] for k in ("id", "item", "title", "kind", "weight", "x", "y")} for n in view.nodes],
+                  "edges": view.edges},
         "plots": {"heatmap": view.heatmap_json(), "graph": view.graph_json()},
         "computed_at": view.record.computed_at.isoformat() if view.record.computed_at else None,
         "model_version": view.record.model_version_id,

@@ -13,22 +13,25 @@ from . import selectors, services
 def explanation_page(request: HttpRequest, *, user: User, item_id: int, template: str,
                      extra: dict | None = None) -> HttpResponse:
     """Render a person's explanation, or the "being prepared" page after queueing it."""
+    # staff reading someone else's explanation read it in the third person ("they rated")
+    third_person = bool((extra or {}).get("staff_view")) and user.pk != request.user.pk
     try:
-        view = selectors.explanation_view(user=user, item_id=item_id)
+        view = selectors.explanation_view(user=user, item_id=item_id, third_person=third_person)
         status = "ready" if view is not None else services.explanation_request(user=user, item_id=item_id)
         if view is None and status == "ready":  # finished between the two reads
-            view = selectors.explanation_view(user=user, item_id=item_id)
+            view = selectors.explanation_view(user=user, item_id=item_id, third_person=third_person)
     except Recommendation.DoesNotExist:
         if (extra or {}).get("staff_view"):
             raise Http404(_("This is not one of this person's current recommendations.")) from None
         # the person's own link, usually from a list shown before a refresh: say so, and
         # point at the current list (anyone else's item reads the same: nothing leaks)
         return render(request, "explain/not_current.html", status=404)
-    context = {"person": user, "status": status, "view": view, **(extra or {})}
+    context = {"person": user, "status": status, "view": view, "third_person": third_person, **(extra or {})}
     if view is not None:
         context.update({
             "heatmap": view.heatmap_json(), "heads": view.heads_json(), "graph": view.graph_json(),
-            "weight_rows": view.weight_rows(limit=10), "head_rows": view.head_summaries(),
+            "weight_rows": view.weight_rows(limit=selectors.TABLE_ROWS, by="effect"), "head_rows": view.head_summaries(),
+            "attention_rows": sorted(view.weight_rows(), key=lambda r: -r["weight"])[:selectors.HEATMAP_COLUMNS],
         })
     else:
         from recommender.models import Item

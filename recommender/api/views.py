@@ -14,6 +14,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from .. import answer_cache, selectors, services
+from ..ml.signals import NAMES as SIGNAL_NAMES
 from ..models import Event, EventKind, Recommendation
 from ..services import EVENT_BATCH_MAX, EventBatchInvalid, EventInput
 from . import serializers as s
@@ -268,30 +269,65 @@ def _reasons(user, item_ids: list[int]) -> dict[int, str]:
     return explanation_reasons(user=user, item_ids=item_ids)
 
 
-EXPLANATION_SCHEMA = {
-    "type": "object",
-    "required": ["item", "reason", "weights", "faithfulness", "counterfactual", "graph", "plots"],
-    "properties": {
-        "item": {"description": "The recommended item."},
-        "reason": {"type": "string", "nullable": True},
-        "weights": {"type": "array", "items": {"type": "object", "properties": {
-            "item": {}, "weight": {"type": "number"},
-            "contribution": {"type": "number", "description": "The head's contribution to the score: "
-                             "the weight times how far the item's value lies above the head's average."},
-            "leave_one_out": {"type": "number", "description": "Score drop when this item is removed."},
-            "rank_without": {"type": "integer"}}}},
-        "faithfulness": {"type": "object", "properties": {
-            name: {"type": "number", "nullable": True}
-            for name in ("comprehensiveness_at_3", "random_at_3", "loo_at_3", "kendall_tau")
-        } | {"verified": {"type": "boolean"}}},
-        "counterfactual": {"type": "object", "nullable": True, "properties": {
-            "removed": {"type": "array", "items": {}}, "replacement": {}}},
-        "graph": {"type": "object", "properties": {
-            "nodes": {"type": "array", "items": {}}, "edges": {"type": "array", "items": {}}}},
-        "plots": {"type": "object", "description": "Bokeh `json_item` documents for a webview.",
-                  "properties": {"heatmap": {"type": "object"}, "graph": {"type": "object"}}},
-    },
-}
+def _exact(properties: dict, required: list[str] | None = None, **extra) -> dict:
+    """Return an object schema that names every key it may hold (all required by default)."""
+    return {"type": "object", "properties": properties, "required": list(properties) if required is None else required,
+            "additionalProperties": False, **extra}
+
+
+SIGNAL_SCHEMA = {"type": "string", "enum": sorted(SIGNAL_NAMES.values()),
+                 "description": "What the person did with the item: `rated_3`, `rated_4`, `rated_5` (stars), "
+                 "`rated_low` (2 stars or less), `interacted` (a rating of unknown stars), `liked`, "
+                 "`purchased`, `clicked`, `viewed`."}
+NUMBER = {"type": "number"}
+EXPLANATION_SCHEMA = _exact({
+    "item": {"type": "integer", "description": "The recommended item."},
+    "rank": {"type": "integer"},
+    "reason": {"type": "string", "description": "The reason, in one sentence, in the request's language."},
+    "reason_basis": {"type": "string", "enum": ["weights", "leave_one_out", "summary"],
+                     "description": "`weights`: the shown contributions passed the removal check; "
+                     "`leave_one_out`: they did not, so the reason names the items whose removal lowers "
+                     "the score most; `summary`: no single item, the history as a whole."},
+    "reason_items": {"type": "array", "items": _exact({
+        "item": {"type": "integer"}, "title": {"type": "string"}, "signal": SIGNAL_SCHEMA})},
+    "checked": {"type": "boolean", "description": "Whether to show \"checked by removal\": verified, and "
+                "removing the items that counted most does not move the item up."},
+    "weights": {"type": "array", "description": "Every history item, most contributing first.", "items": _exact({
+        "item": {"type": "integer"}, "title": {"type": "string"}, "signal": SIGNAL_SCHEMA,
+        "did": {"type": "string", "description": "`signal` in words, in the request's language."},
+        "weight": {**NUMBER, "description": "The item-level attention weight (mean over heads), 0 to 1."},
+        "contribution": {**NUMBER, "description": "The item's part of the score measured against the average: "
+                         "above 0 it raised this recommendation, below 0 it lowered it."},
+        "leave_one_out": {**NUMBER, "description": "Score drop when this item is removed (above 0: it helped)."},
+        "rank_without": {"type": "integer", "description": "The item's rank when this item is removed."}})},
+    "faithfulness": _exact({
+        "comprehensiveness_at_3": {**NUMBER, "description": "Score drop when the 3 largest contributions are removed."},
+        "random_at_3": {**NUMBER, "description": "The same for 3 random items (mean of 10 draws)."},
+        "loo_at_3": {**NUMBER, "description": "The same for the 3 largest leave-one-out drops (the ceiling)."},
+        "kendall_tau": {**NUMBER, "description": "Rank agreement of the contributions with leave-one-out."},
+        "top3_overlap": NUMBER,
+        "rank_after_at_3": {"type": "integer"}, "rank_after_random_at_3": {"type": "integer"},
+        "rank_after_loo_at_3": {"type": "integer"},
+        "verified": {"type": "boolean"},
+        "summary": {"type": "string", "description": "What removal showed, in one sentence (may be empty)."}}),
+    "counterfactual": _exact({
+        "removed": {"type": "array", "items": {"type": "integer"}},
+        "replacement": {"type": "integer", "nullable": True},
+        "found": {"type": "boolean"}, "rank_after": {"type": "integer", "nullable": True},
+        "summary": {"type": "string"}}),
+    "graph": _exact({
+        "nodes": {"type": "array", "items": _exact({
+            "id": {"type": "string"}, "item": {"type": "integer", "nullable": True}, "title": {"type": "string"},
+            "kind": {"type": "string", "enum": ["focus", "recommended", "history", "genre"]},
+            "weight": NUMBER, "x": NUMBER, "y": NUMBER})},
+        "edges": {"type": "array", "items": _exact({
+            "source": {"type": "string"}, "target": {"type": "string"}, "weight": NUMBER,
+            "kind": {"type": "string", "enum": ["contribution", "genre"]}})}}),
+    "plots": _exact({"heatmap": {"type": "object"}, "graph": {"type": "object"}},
+                    description="Bokeh `json_item` documents for a webview."),
+    "computed_at": {"type": "string", "format": "date-time", "nullable": True},
+    "model_version": {"type": "integer"},
+})
 PREPARING_SCHEMA = {
     "type": "object", "required": ["status"],
     "properties": {"status": {"type": "string", "enum": ["queued", "running", "ready"]}},

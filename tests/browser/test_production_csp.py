@@ -43,7 +43,9 @@ document.addEventListener("securitypolicyviolation", (e) => window.reportCspViol
 }));
 """
 PLOTS_DRAWN = """() => {
-  const targets = document.querySelectorAll("[data-bokeh-item]").length;
+  // a plot in a closed <details> is embedded when it is opened (static/js/bokeh-embed.js)
+  const targets = [...document.querySelectorAll("[data-bokeh-item]")]
+    .filter(t => !t.closest("details:not([open])")).length;
   return targets === 0 || (window.Bokeh && Bokeh.documents.length >= targets);
 }"""
 
@@ -196,6 +198,9 @@ def test_person_pages(watched, scored_person, production_csp):  # noqa: F811
         expect(page.locator(".reason-text")).not_to_be_empty()
     page.context.add_cookies([{"name": "django_language", "value": "zh-hans", "url": page.url}])
     visit(page, watch, f"/recommendations/{items[0]}/why/")
+    page.locator("details.explain-details > summary").click()  # its plot is embedded on opening
+    page.wait_for_function(PLOTS_DRAWN, timeout=30_000)
+    page.wait_for_function("() => Bokeh.documents.length === 3")
     visit(page, watch, "/history/")
     assert UserControl.objects.filter(user=scored_person).exists()
     assert_clean(watch, production_csp)

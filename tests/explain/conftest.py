@@ -43,6 +43,24 @@ def watch(user, items):
                                for h, it in enumerate(items)])
 
 
+# What `acting_person` did, by catalogue index: (kind, value), oldest first.
+ACTS = [(0, "rate", 5.0), (1, "like", None), (2, "rate", 4.0), (3, "rate", 1.0), (4, "view", None),
+        (5, "rate", 5.0), (6, "like", None), (7, "view", None)]
+
+
+@pytest.fixture
+def acting_person(make_user, catalogue, model_version):
+    """Return a person who rated films (5, 4 and 1 stars), liked two and opened two pages,
+    with a stored list."""
+    person = make_user("carol")
+    start = timezone.now() - timedelta(days=1)
+    Event.objects.bulk_create([Event(user=person, item=catalogue[k], kind=kind, value=value,
+                                     occurred_at=start + timedelta(hours=h))
+                               for h, (k, kind, value) in enumerate(ACTS)])
+    score_people([person.pk], version_id=None)
+    return person
+
+
 @pytest.fixture
 def scored_person(make_user, catalogue, model_version):
     """Return a person who watched six films and has a stored list."""
@@ -50,3 +68,31 @@ def scored_person(make_user, catalogue, model_version):
     watch(person, catalogue[:6])
     score_people([person.pk], version_id=None)
     return person
+
+
+VERBS = {"rate": "rated", "like": "liked", "view": "opened", "purchase": "bought", "click": "clicked"}
+
+
+def verb_mismatches(reason: str, acts: dict[str, tuple[str, float | None]]) -> list[str]:
+    """Return what is wrong with the verbs of an English reason, given {title: (kind, value)}
+    of what the person did: each quoted title's nearest verb before it must be its kind's
+    ("rated", "liked", "opened"...), a rating's stars the first ★ after it, a view called a
+    page view; a rating of 2 stars or less is never named; nobody "watched" anything."""
+    problems = ["says watched"] if "watched" in reason else []
+    for title, (kind, value) in acts.items():
+        at = reason.find(f"“{title}”")
+        if at < 0:
+            continue
+        if kind == "rate" and value is not None and value <= 2:
+            problems.append(f"names the low rating of {title}")
+            continue
+        before = reason[:at]
+        verb = max(VERBS.values(), key=lambda v: before.rfind(v))
+        if before.rfind(verb) < 0 or verb != VERBS[kind]:
+            problems.append(f"{title}: {verb!r}, not {VERBS[kind]!r}")
+        after = reason[at:]
+        if kind == "rate" and value is not None and f"{int(value)}★" not in after.split("★")[0] + "★":
+            problems.append(f"{title}: not {int(value)}★")
+        if kind == "view" and "page view" not in after and "opened the page of" not in before:
+            problems.append(f"{title}: not called a page view")
+    return problems

@@ -38,7 +38,13 @@ def test_payload_has_the_api_shape(scored_person):
     rec = first_rec(scored_person)
     payload = selectors.explanation_payload(user=scored_person, item_id=rec.item_id)
     assert payload["item"] == rec.item_id and payload["reason"]
-    assert sum(w["weight"] for w in payload["weights"]) == pytest.approx(1.0, abs=1e-3)
+    # one weight per history item; choices share a softmax with a null slot: at most 1 in all
+    assert {w["item"] for w in payload["weights"]} == set(Explanation.objects.get(
+        user=scored_person, item_id=rec.item_id).data["history"])
+    assert all(0.0 <= w["weight"] <= 1.0 for w in payload["weights"])
+    assert sum(w["weight"] for w in payload["weights"]) <= 1.0 + 1e-3
+    contributions = [w["contribution"] for w in payload["weights"]]
+    assert contributions == sorted(contributions, reverse=True)
     assert {"comprehensiveness_at_3", "random_at_3", "loo_at_3", "kendall_tau", "verified"} <= set(payload["faithfulness"])
     assert set(payload["counterfactual"]) >= {"removed", "replacement"}
     assert payload["graph"]["nodes"] and set(payload["plots"]) == {"heatmap", "graph"}

@@ -1,11 +1,15 @@
 """The "why this?" page, its 404s, the CSP header and the staff pages."""
+import re
+from html import unescape
+
 from django.urls import reverse
 
-from explain import compute
+from explain import compute, selectors
 from explain.models import Explanation
 from recommender.models import Recommendation
 
 from ..conftest import PASSWORD
+from .conftest import verb_mismatches
 
 
 def login(client, user):
@@ -29,7 +33,7 @@ def test_page_shows_being_prepared_then_the_explanation(client, scored_person):
     page = client.get(url)
     text = page.content.decode()
     assert page.status_code == 200
-    for target in ("explain-heatmap", "explain-heads", "explain-graph"):
+    for target in ("explain-heatmap", "explain-heads", "explain-graph"):  # heads: in the details
         assert f'id="{target}-data"' in text and f'data-bokeh-item="{target}-data"' in text
     assert "bokeh/bokeh.min" in text and "<script>" not in text  # no inline script
     assert "Content-Security-Policy" in page.headers and "unsafe-eval" not in page.headers["Content-Security-Policy"]
@@ -79,3 +83,84 @@ def test_non_staff_cannot_open_staff_pages(client, scored_person):
     login(client, scored_person)
     url = reverse("admin:explain_explanation_page", args=[scored_person.pk, top_item(scored_person)])
     assert client.get(url).status_code == 302
+
+
+def _reason_of(html: str) -> str:
+    return unescape(re.search(r'<p class="reason-text">(.*?)</p>', html, re.S).group(1)).strip()
+
+
+def _check_of(html: str) -> str:
+    found = re.search(r'<p class="check-text">(.*?)</p>', html, re.S)
+    return unescape(found.group(1)).strip() if found else ""
+
+
+def acts_by_title(person) -> dict[str, tuple[str, float | None]]:
+    """Return {title: (kind, value)} of the person's latest event per item."""
+    return {e.item.title: (e.kind, e.value) for e in person.events.order_by("occurred_at", "id").select_related("item")}
+
+
+def test_every_reason_says_what_the_person_did(client, acting_person, scored_person):
+    """Across two people's pages, each named item gets its own verb: a rating its stars, a
+    like "liked", a view "opened ... (a page view)"; the 1-star rating is never a reason."""
+    named_kinds = set()
+    for person in (acting_person, scored_person):
+        compute.explain_person(person.pk)
+        login(client, person)
+        acts = acts_by_title(person)
+        for item in Recommendation.objects.filter(user=person).order_by("rank").values_list("item_id", flat=True)[:12]:
+            reason = _reason_of(client.get(reverse("explanation", args=[item])).content.decode())
+            assert verb_mismatches(reason, acts) == [], reason
+            named_kinds |= {kind for title, (kind, _v) in acts.items() if f"“{title}”" in reason}
+    assert named_kinds == {"rate", "like", "view"}
+
+
+def test_no_checked_badge_beside_a_removal_that_raises_the_rank(client, acting_person):
+    """Every badge stands beside a removal that lowers the item or leaves its rank; a record
+    that says verified while removal raises the item (written under an older rule) gets none."""
+    compute.explain_person(acting_person.pk)
+    login(client, acting_person)
+    badges = 0
+    for rec in Recommendation.objects.filter(user=acting_person).order_by("rank")[:12]:
+        html = client.get(reverse("explanation", args=[rec.item_id])).content.decode()
+        if "data-checked" in html:
+            badges += 1
+            moved = re.search(r"moves it from #(\d+) to #(\d+)", _check_of(html))
+            assert moved and int(moved[2]) > int(moved[1]) or f"leaves it at #{rec.rank}" in _check_of(html)
+    assert badges  # the check holds for some of them
+    record = Explanation.objects.filter(user=acting_person, verified=True).order_by("rank").first()
+    record.data["faithfulness"]["rank_after_head_at_3"] = max(record.data["rank"] - 1, 0)
+    record.save()
+    html = client.get(reverse("explanation", args=[record.item_id])).content.decode()
+    assert "data-checked" not in html and "checked by removal" not in html
+
+
+def test_dont_use_is_offered_only_for_items_that_count(client, acting_person, catalogue):
+    """Each "don't use" button names an item that raised this recommendation, never the 1-star
+    rating, never an item whose effect is nil or negative."""
+    compute.explain_person(acting_person.pk)
+    login(client, acting_person)
+    low = catalogue[3].pk
+    for record in Explanation.objects.filter(user=acting_person, status="ready"):
+        html = client.get(reverse("explanation", args=[record.item_id])).content.decode()
+        offered = [int(i) for i in re.findall(r'name="item" value="(\d+)">\s*<input type="hidden" name="control" '
+                                              r'value="exclude"', html)]
+        effect = dict(zip(record.data["history"], selectors.effects(record.data), strict=True))
+        assert low not in offered
+        assert all(effect[i] > 0 for i in offered), (offered, effect)
+        assert len(offered) <= 3 and (offered or record.data["reason"]["basis"] == "summary")
+
+
+def test_details_are_collapsed_for_the_person_open_for_staff_in_the_third_person(client, acting_person, make_user):
+    """The person's page keeps τ and the heads in a closed details section; staff see it open,
+    worded about the person ("they", "their")."""
+    compute.explain_person(acting_person.pk)
+    item = top_item(acting_person)
+    login(client, acting_person)
+    own = client.get(reverse("explanation", args=[item])).content.decode()
+    assert '<details class="section explain-details">' in own and "Kendall τ" in own
+    assert "Kendall" not in own.split("<details")[0] and "head 1" not in own.split("<details")[0]
+    login(client, make_user("admin", is_staff=True, is_superuser=True))
+    staff = client.get(reverse("admin:explain_explanation_page", args=[acting_person.pk, item])).content.decode()
+    assert '<details class="section explain-details" open>' in staff
+    assert _reason_of(staff).startswith(("Because they ", "No single item in their history"))
+    assert "in their recommendations" in staff and "in your recommendations" not in staff
