@@ -4,9 +4,9 @@ Worker-side, but torch-free: the ML core (`recommender.ml`) turns these rows int
 """
 from collections.abc import Iterator
 
-from django.db.models import Max
+from django.db.models import Exists, Max, OuterRef, QuerySet
 
-from .models import ControlKind, Event, EventKind, UserControl
+from .models import ControlKind, Event, EventKind, GenreControl, GenreControlKind, Preferences, UserControl
 
 # Kinds that say a person engaged with an item. "not interested" is a signal against it.
 POSITIVE_KINDS = [k for k in EventKind.values if k != EventKind.NOT_INTERESTED]
@@ -25,6 +25,15 @@ def excluded_pairs(user_ids: list[int] | None = None) -> set[tuple[int, int]]:
     return set(controls.values_list("user_id", "item_id"))
 
 
+def since_reset(events: QuerySet[Event]) -> QuerySet[Event]:
+    """Return `events` without those from before their person's "reset my recommendations"
+    (the history keeps them; the model no longer sees them)."""
+    if not Preferences.objects.filter(reset_at__isnull=False).exists():
+        return events
+    before_reset = Preferences.objects.filter(user_id=OuterRef("user_id"), reset_at__gt=OuterRef("occurred_at"))
+    return events.exclude(Exists(before_reset))
+
+
 def interaction_rows(*, watermark: int) -> Iterator[tuple[int, int, int]]:
     """Yield (person id, item id, order) for every usable event with id <= watermark.
 
@@ -32,7 +41,7 @@ def interaction_rows(*, watermark: int) -> Iterator[tuple[int, int, int]]:
     """
     excluded = excluded_pairs()
     events = (
-        Event.objects.filter(id__lte=watermark, kind__in=POSITIVE_KINDS)
+        since_reset(Event.objects.filter(id__lte=watermark, kind__in=POSITIVE_KINDS))
         .order_by("user_id", "occurred_at", "id")
         .values_list("user_id", "item_id")
     )
@@ -46,7 +55,7 @@ def histories(user_ids: list[int], *, max_len: int) -> dict[int, list[int]]:
     excluded = excluded_pairs(user_ids)
     result: dict[int, list[int]] = {uid: [] for uid in user_ids}
     events = (
-        Event.objects.filter(user_id__in=user_ids, kind__in=POSITIVE_KINDS)
+        since_reset(Event.objects.filter(user_id__in=user_ids, kind__in=POSITIVE_KINDS))
         .order_by("user_id", "occurred_at", "id")
         .values_list("user_id", "item_id")
     )
@@ -58,7 +67,8 @@ def histories(user_ids: list[int], *, max_len: int) -> dict[int, list[int]]:
 
 def seen_and_blocked(user_ids: list[int]) -> dict[int, set[int]]:
     """Return, per person, the items never to recommend: all they interacted with
-    (excluded ones included) and those marked not interested."""
+    (excluded ones and those before a reset included), those marked not interested, and
+    those of a genre they excluded."""
     result: dict[int, set[int]] = {uid: set() for uid in user_ids}
     for user_id, item_id in Event.objects.filter(user_id__in=user_ids).values_list("user_id", "item_id").distinct():
         result[user_id].add(item_id)
@@ -66,4 +76,9 @@ def seen_and_blocked(user_ids: list[int]) -> dict[int, set[int]]:
         user_id__in=user_ids, kind=ControlKind.NOT_INTERESTED
     ).values_list("user_id", "item_id"):
         result[user_id].add(item_id)
+    for user_id, item_id in GenreControl.objects.filter(
+        user_id__in=user_ids, kind=GenreControlKind.EXCLUDE
+    ).values_list("user_id", "genre__items"):
+        if item_id is not None:
+            result[user_id].add(item_id)
     return result

@@ -88,6 +88,7 @@ class Progress:
     elapsed_s: float
     best_epoch: int
     done: bool
+    horizon: float = 0.0  # epochs the run now plans (TrainState.horizon; 0 = no plan, max_epochs caps it)
 
 
 @dataclass
@@ -337,7 +338,7 @@ class Trainer:
         })
         progress = Progress(
             epoch, loss, val["ndcg@10"] if val else None, val["hr@10"] if val else None,
-            state.elapsed_s, state.best_epoch, state.done,
+            state.elapsed_s, state.best_epoch, state.done, state.horizon,
         )
         for cb in self.callbacks:
             cb(progress)

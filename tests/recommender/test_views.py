@@ -185,23 +185,62 @@ def test_history_empty_state(client, alice):
     assert "Nothing here yet" in response.text and reverse("item_list") in response.text
 
 
-def test_history_lists_events_newest_first(client, alice, make_item):
-    """History shows the person's events, newest first, and nobody else's."""
-    old, new = make_item("Old Film"), make_item("New Film")
+def test_history_lists_items_latest_first(client, alice, make_user, make_item):
+    """History shows one row per item of the person's, the latest touched first, and
+    nobody else's."""
+    old, new, theirs = make_item("Old Film"), make_item("New Film"), make_item("Their Film")
     event_record(user=alice, data=EventInput(item=old, kind=EventKind.VIEW))
     event_record(user=alice, data=EventInput(item=new, kind=EventKind.RATE, value=5))
+    event_record(user=make_user("bob"), data=EventInput(item=theirs, kind=EventKind.LIKE))
     response = client.get(reverse("history"))
     assert response.text.index("New Film") < response.text.index("Old Film")
-    assert [row["event"].item for row in response.context["rows"]] == [new, old]
+    assert "Their Film" not in response.text
+    assert [row["item"] for row in response.context["rows"]] == [new, old]
+    event_record(user=alice, data=EventInput(item=old, kind=EventKind.LIKE))  # touched again: first
+    assert [row["item"] for row in client.get(reverse("history")).context["rows"]] == [old, new]
 
 
-def test_history_paginates(client, alice, make_item):
-    """History shows 25 events a page."""
-    item = make_item()
+def test_history_row_says_what_the_person_did(client, alice, make_item):
+    """One row for an item opened three times, rated twice and liked: it shows the latest
+    rating (not a row per rating), the like and the number of views."""
+    item = make_item("Heat")
+    for kind, value in [("view", None), ("rate", 3), ("view", None), ("like", None), ("rate", 4), ("view", None)]:
+        event_record(user=alice, data=EventInput(item=item, kind=kind, value=value))
+    response = client.get(reverse("history"))
+    (row,) = response.context["rows"]
+    assert (row["rating"], row["likes"], row["views"]) == (4, 1, 3)
+    assert response.text.count('class="history-row') == 1
+    assert "rated 4★" in response.text and "liked" in response.text and "opened 3 times" in response.text
+    assert "rated 3★" not in response.text
+
+
+def test_history_paginates_by_item(client, alice, make_item):
+    """History shows 25 items a page, however many events each has."""
     for _ in range(30):
-        event_record(user=alice, data=EventInput(item=item, kind=EventKind.VIEW))
+        item = make_item()
+        for _ in range(2):
+            event_record(user=alice, data=EventInput(item=item, kind=EventKind.VIEW))
     assert len(client.get(reverse("history")).context["rows"]) == 25
     assert len(client.get(reverse("history"), {"page": 2}).context["rows"]) == 5
+
+
+def test_history_deletes_an_items_events_in_one_action(client, alice, make_user, make_item):
+    """"Delete from history" removes every event of the person on that item (and marks the
+    list stale), nobody else's and no other item's; an item not in the history is 404."""
+    from recommender.models import ScoringState
+
+    heat, other = make_item("Heat"), make_item("Other")
+    for kind in ("view", "like", "view"):
+        event_record(user=alice, data=EventInput(item=heat, kind=kind))
+    event_record(user=alice, data=EventInput(item=other, kind="view"))
+    event_record(user=make_user("bob"), data=EventInput(item=heat, kind="view"))
+    ScoringState.objects.filter(user=alice).update(stale_since=None)
+    response = client.post(reverse("history_item_delete", args=[heat.pk]), follow=True)
+    assert "was deleted from your history" in response.text
+    assert list(Event.objects.filter(user=alice).values_list("item__title", flat=True)) == ["Other"]
+    assert Event.objects.filter(item=heat).count() == 1  # bob's
+    assert ScoringState.objects.get(user=alice).stale_since is not None
+    assert client.post(reverse("history_item_delete", args=[heat.pk])).status_code == 404
 
 
 @pytest.mark.parametrize("kind", [ControlKind.EXCLUDE, ControlKind.NOT_INTERESTED])
@@ -256,13 +295,16 @@ def test_event_delete_of_someone_else_is_404(client, alice, make_user, make_item
     assert Event.objects.filter(pk=event.pk).exists()
 
 
-def test_history_offers_controls_once_per_item(client, alice, make_item):
-    """Controls belong to the item, so they appear on its newest row only."""
-    item = make_item()
-    for kind in (EventKind.VIEW, EventKind.LIKE):
-        event_record(user=alice, data=EventInput(item=item, kind=kind))
-    rows = client.get(reverse("history")).context["rows"]
-    assert [row["show_controls"] for row in rows] == [True, False]
+def test_history_offers_the_controls_on_every_row(client, alice, make_item):
+    """Each item's row carries both controls and the delete button, with the control's state."""
+    items = [make_item() for _ in range(3)]
+    for item in items:
+        event_record(user=alice, data=EventInput(item=item, kind=EventKind.VIEW))
+    UserControl.objects.create(user=alice, item=items[1], kind=ControlKind.EXCLUDE)
+    html = client.get(reverse("history")).content.decode()
+    assert html.count('data-control="exclude"') == html.count('data-control="not_interested"') == 3
+    assert html.count('data-control="delete"') == 3
+    assert html.count('data-control="exclude" aria-pressed="true"') == 1
 
 
 def test_huge_ids_answer_404_not_500(client, alice):
