@@ -5,7 +5,7 @@ from typing import TypeVar
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db.models import Avg, Count, Exists, Max, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Avg, Count, Exists, F, Max, OuterRef, Q, QuerySet, Subquery
 
 from recsite.accounts.models import User
 
@@ -90,7 +90,7 @@ def item_newest(*, limit: int = 12, user: User | None = None) -> list[Item]:
     """Return the catalogue's most recent releases (by year, then by when they were added);
     for a person, without what they marked not interested or whose genre they excluded
     (their "less" genres moved down)."""
-    items = Item.objects.order_by(Q(year__isnull=True), "-year", "-created_at", "-id").prefetch_related("genres")
+    items = Item.objects.order_by(F("year").desc(nulls_last=True), "-created_at", "-id").prefetch_related("genres")
     if user is None or not user.is_authenticated:
         return list(items[:limit])
     items = items.exclude(pk__in=UserControl.objects.filter(
@@ -191,8 +191,8 @@ GENRE_LESS_EVERY = 5
 def demote_genres(ranked: Sequence[Row], genres_of: Callable[[Row], Iterable[int | str]],
                   less: Iterable[int | str], every: int = GENRE_LESS_EVERY) -> list[Row]:
     """Return `ranked` reordered so that no `every` consecutive entries hold more than one
-    entry of a `less` genre; otherwise the order is kept. Entries that cannot be placed
-    under that rule (too few others) come last, in their order."""
+    entry of a `less` genre: such an entry waits until enough others come before it, and
+    is left out when the others run out. Otherwise the order is kept."""
     less = set(less)
     if not less:
         return list(ranked)
@@ -201,15 +201,14 @@ def demote_genres(ranked: Sequence[Row], genres_of: Callable[[Row], Iterable[int
     position = {id(r): n for n, r in enumerate(ranked)}
     out: list[Row] = []
     last_less = -every
-    while others or held:
-        take_held = held and (not others or position[id(held[0])] < position[id(others[0])])
-        if take_held and len(out) - last_less < every and others:
-            take_held = False
-        if take_held or not others:
+    while others:
+        if held and len(out) - last_less >= every and position[id(held[0])] < position[id(others[0])]:
             last_less = len(out)
             out.append(held.pop(0))
         else:
             out.append(others.pop(0))
+    if held and len(out) - last_less >= every:
+        out.append(held.pop(0))
     return out
 
 
