@@ -24,8 +24,10 @@ class ListState:
     NO_MODEL = "no_model"  # no active model and no run going
     NEEDS_TRAINING = "needs_training"  # scored, but the model knows none of the person's items
 
-    # States that change by themselves soon: the page asks again.
-    REFRESHING = frozenset({TRAINING, SCORING})
+    # States that change by themselves (a worker's doing), and how often the page asks
+    # again, in seconds: a first training can also start after the page was opened.
+    REFRESH_SECONDS = {TRAINING: 3, SCORING: 2, NO_MODEL: 15, NEEDS_TRAINING: 15}
+    REFRESHING = frozenset(REFRESH_SECONDS)
 
 
 @dataclass(frozen=True)
@@ -94,6 +96,10 @@ class HomeFeed:
     @property
     def refreshing(self) -> bool:
         return self.feed == FeedKind.PERSONAL and self.state in ListState.REFRESHING
+
+    @property
+    def refresh_seconds(self) -> int:
+        return ListState.REFRESH_SECONDS.get(self.state, 0)
 
     @property
     def status_text(self) -> str:

@@ -65,3 +65,54 @@ def test_a_retry_after_progress_takes_the_run_back(db):
     assert training.lease_acquire(run.pk, "task-1", 0)
     assert not training.lease_acquire(run.pk, "task-2", 0)
     assert TrainingRun.objects.get(pk=run.pk).error.startswith("OSError")
+
+
+def _progress(**changes):
+    from recommender.ml.train import Progress
+
+    values = {"epoch": 2, "loss": 5.0, "val_ndcg": None, "val_hr": None, "elapsed_s": 120.0, "best_epoch": 2,
+              "done": False, "horizon": 0.0}
+    return Progress(**{**values, **changes})
+
+
+def test_progress_estimates_from_the_runs_horizon_when_it_has_one(db):
+    """With a horizon (a time budget, shortened by a plateau) the estimate is the epochs it
+    still plans at the pace so far, and progress is against it; the run keeps the horizon."""
+    run = TrainingRun.objects.create(lease_owner="task-1")
+    training._report(run.pk, "task-1", max_epochs=200)(_progress(horizon=6.0))
+    run.refresh_from_db()
+    assert (run.horizon, run.eta_s, round(run.progress, 4)) == (6.0, 240.0, round(2 / 6, 4))
+
+
+def test_progress_without_a_horizon_is_a_bound_from_max_epochs(db):
+    """No horizon: the estimate assumes every epoch up to max_epochs and is stored as a
+    bound (horizon None); a finished run has nothing left."""
+    run = TrainingRun.objects.create(lease_owner="task-1")
+    report = training._report(run.pk, "task-1", max_epochs=10)
+    report(_progress())
+    run.refresh_from_db()
+    assert (run.horizon, run.eta_s, run.progress) == (None, 480.0, 0.2)
+    report(_progress(epoch=4, elapsed_s=240.0, done=True))
+    run.refresh_from_db()
+    assert (run.eta_s, run.progress) == (0.0, 1.0)
+
+
+def test_the_trainer_passes_its_horizon_to_the_callbacks(make_user, make_item):
+    """A time-budgeted run reports the horizon it plans; an unbudgeted one reports none."""
+    from recommender.ml.model import ModelConfig
+    from recommender.ml.train import TrainConfig, Trainer
+
+    items = [make_item() for _ in range(6)]
+    start = timezone.now() - timedelta(days=1)
+    for p in range(5):
+        person = make_user(f"h{p}")
+        Event.objects.bulk_create([Event(user=person, item=items[(p + t) % 6], kind="view",
+                                         occurred_at=start + timedelta(minutes=t)) for t in range(5)])
+    data = training.build_sequences(list(training.dataset.interaction_rows(watermark=10**9)), min_length=3)
+    seen = []
+    for budget in (0.0, 3600.0):
+        cfg = TrainConfig(max_epochs=3, batch_size=8, time_budget_s=budget)
+        trainer = Trainer(data, ModelConfig(n_items=data.n_items, d_model=16, n_layers=1, max_len=10), cfg,
+                          callbacks=[seen.append])
+        trainer.train_epochs(trainer.init_state(), 1)
+    assert seen[0].horizon == 0.0 and seen[1].horizon == 3.0

@@ -345,3 +345,78 @@ def test_home_says_recommendations_are_being_prepared(client, make_user, make_it
     event_record(user=user, data=EventInput(item=make_item(), kind="view"))
     client.force_login(user)
     assert "being prepared" in client.get("/").content.decode()
+
+
+def test_item_page_shows_genres_year_own_and_average_rating(client, alice, make_user, make_item):
+    """Genres (translated in Chinese), year, the person's own rating, and the average of
+    everyone's latest ratings with their count; and that opening the page is recorded."""
+    item = make_item("Heat", genres=("Crime", "Thriller"), year=1995)
+    event_record(user=make_user("bob"), data=EventInput(item=item, kind=EventKind.RATE, value=2))
+    event_record(user=make_user("carl"), data=EventInput(item=item, kind=EventKind.RATE, value=5))
+    event_record(user=alice, data=EventInput(item=item, kind=EventKind.RATE, value=1))
+    event_record(user=alice, data=EventInput(item=item, kind=EventKind.RATE, value=4))  # re-rated
+    html = client.get(reverse("item_detail", args=[item.pk])).content.decode()
+    assert "1995" in html and "Crime" in html and "Thriller" in html
+    assert "You rated this 4 out of 5." in html
+    assert "3.7 out of 5, from 3 ratings" in html  # (2 + 5 + 4) / 3, alice's latest counted once
+    assert "Opening this page is recorded in your history" in html
+    client.cookies["django_language"] = "zh-hans"
+    html = client.get(reverse("item_detail", args=[item.pk])).content.decode()
+    assert "犯罪" in html and "惊悚" in html
+
+
+def test_feed_status_returns_the_list_section_alone(client, alice, make_item):
+    """/feed/status/ answers the home page's list section only, never cached."""
+    event_record(user=alice, data=EventInput(item=make_item(), kind=EventKind.LIKE))
+    response = client.get(reverse("feed_status"))
+    assert response.status_code == 200 and "no-cache" in response["Cache-Control"]
+    assert response.text.lstrip().startswith('<div id="feed-slot"') and "<html" not in response.text
+    assert 'data-refresh-url="/feed/status/"' in response.text  # no model: it keeps asking
+
+
+def test_feed_status_needs_a_login(client):
+    assert client.get(reverse("feed_status")).status_code == 302
+
+
+def test_feed_choice_is_remembered(client, alice, make_item):
+    """Choosing "Newest" on the home page shows newest items from then on."""
+    make_item("Old", year=1950)
+    make_item("New", year=2024)
+    client.post(reverse("feed_choose"), {"feed": "newest"})
+    html = client.get("/").content.decode()
+    assert "Newest releases" in html and html.index(">New<") < html.index(">Old<")
+    assert client.post(reverse("feed_choose"), {"feed": "loud"}, follow=True).status_code == 200
+    assert "Newest releases" in client.get("/").content.decode()
+
+
+def test_settings_page_controls(client, alice, make_item):
+    """The settings page resets (with undo) and limits genres (with undo)."""
+    from recommender.models import Genre, GenreControl, Preferences
+
+    make_item("Heat", genres=("Crime",))
+    html = client.get(reverse("preferences")).content.decode()
+    assert "Reset my recommendations" in html and "Undo the reset" not in html
+    client.post(reverse("recommendations_reset"))
+    assert Preferences.objects.get(user=alice).reset_at is not None
+    assert "Undo the reset" in client.get(reverse("preferences")).content.decode()
+    client.post(reverse("recommendations_reset"), {"undo": "1"})
+    assert Preferences.objects.get(user=alice).reset_at is None
+    response = client.post(reverse("recommendations_reset"), {"undo": "1"}, follow=True)
+    assert "There is no reset to undo." in response.text
+    crime = Genre.objects.get(name="Crime")
+    client.post(reverse("genre_control"), {"genre": crime.pk, "control": "exclude"})
+    assert GenreControl.objects.get(user=alice).kind == "exclude"
+    client.post(reverse("genre_control"), {"genre": crime.pk, "control": "off"})
+    assert not GenreControl.objects.exists()
+    assert client.post(reverse("genre_control"), {"genre": 999, "control": "less"}).status_code == 404
+    response = client.post(reverse("genre_control"), {"genre": crime.pk, "control": "loud"}, follow=True)
+    assert "does not exist" in response.text and not GenreControl.objects.exists()
+
+
+def test_how_recommendations_work_is_public_and_names_the_parameters(client, settings):
+    """The page names the list length, the retraining rule and the quality gate."""
+    settings.RECSITE_TOP_N = 37
+    html = client.get(reverse("how_it_works")).content.decode()
+    assert "How recommendations work here" in html and "37 best-scoring items" in html
+    assert "checked by removal" in html and "Reset my recommendations" in html
+    assert reverse("how_it_works") in client.get("/").content.decode()  # linked from every page's footer
