@@ -125,18 +125,20 @@ def json_table(data: dict | list, columns: list[str] | None = None) -> str:
 
 @admin.register(TrainingRun)
 class TrainingRunAdmin(admin.ModelAdmin):
-    list_display = ("id", "status", "progress_bar", "epoch", "loss_shown", "val_ndcg_shown",
-                    "elapsed_shown", "eta_shown", "model_version", "created_at", "error_short")
-    list_filter = ("status",)
+    # Few enough columns, and no filter sidebar, for the list to fit beside the admin's
+    # navigation in a 1280 px window (the status column sorts; the detail page has the rest).
+    list_display = ("id", "status", "progress_bar", "val_ndcg_shown", "loss_shown", "elapsed_shown",
+                    "eta_shown", "model_version", "error_short")
     # The JSON fields are shown as tables (hyperparams_table...), not as raw JSON.
     readonly_fields = [f.name for f in TrainingRun._meta.fields if f.name not in ("hyperparams", "history", "metrics")] + [
-        "progress_bar", "eta_shown", "hyperparams_table", "metrics_table", "history_table"]
+        "progress_bar", "eta_shown", "loss_shown", "val_ndcg_shown", "elapsed_shown", "hyperparams_table",
+        "metrics_table", "history_table"]
     fieldsets = [
-        (None, {"fields": ["status", "progress_bar", "epoch", "max_epochs", "horizon", "eta_shown", "loss",
-                           "val_ndcg", "elapsed_s", "error", "model_version"]}),
+        (None, {"fields": ["status", "progress_bar", "epoch", "max_epochs", "horizon", "eta_shown", "loss_shown",
+                           "val_ndcg_shown", "elapsed_shown", "error", "model_version"]}),
         (_("Configuration and results"), {"fields": ["hyperparams_table", "metrics_table", "history_table"]}),
         (_("Bookkeeping"), {"fields": ["event_watermark", "checkpoint_path", "attempts", "lease_owner",
-                                       "lease_expires_at", "heartbeat_at", "eta_s", "progress", "requested_by",
+                                       "lease_expires_at", "heartbeat_at", "requested_by",
                                        "created_at", "started_at", "finished_at"]}),
     ]
     change_list_template = "admin/recommender/trainingrun/change_list.html"
@@ -151,7 +153,10 @@ class TrainingRunAdmin(admin.ModelAdmin):
     @admin.display(description=_("progress"))
     def progress_bar(self, obj: TrainingRun) -> str:
         percent = round(obj.progress * 100)
-        return format_html('<progress max="100" value="{}">{}%</progress> {}%', percent, percent, percent)
+        planned = round(obj.horizon) if obj.horizon else obj.max_epochs
+        return format_html('<progress max="100" value="{}">{}%</progress> {}% <span class="recsite-epochs">{}</span>',
+                           percent, percent, percent, _("epoch %(epoch)d of %(planned)s") % {
+                               "epoch": obj.epoch, "planned": planned if obj.horizon else f"≤ {planned}"})
 
     @admin.display(description=_("loss"))
     def loss_shown(self, obj: TrainingRun) -> str:
@@ -176,9 +181,9 @@ class TrainingRunAdmin(admin.ModelAdmin):
 
     @admin.display(description=_("error"))
     def error_short(self, obj: TrainingRun) -> str:
-        if len(obj.error) <= 60:
+        if len(obj.error) <= 40:
             return obj.error
-        return format_html('<span title="{}">{}…</span>', obj.error[:2000], obj.error[:60])
+        return format_html('<span title="{}">{}…</span>', obj.error[:2000], obj.error[:40])
 
     @admin.display(description=_("hyper-parameters"))
     def hyperparams_table(self, obj: TrainingRun) -> str:
@@ -220,9 +225,10 @@ class TrainingRunAdmin(admin.ModelAdmin):
 
 @admin.register(ModelVersion)
 class ModelVersionAdmin(admin.ModelAdmin):
+    # No filter sidebar (one version is active; the column says which), so the list fits a
+    # 1280 px window beside the admin's navigation.
     list_display = ("__str__", "is_active", "val_ndcg_shown", "n_users", "n_items", "n_events",
                     "created_at", "activated_at")
-    list_filter = ("is_active",)
     readonly_fields = [f.name for f in ModelVersion._meta.fields if f.name not in ("config", "metrics")] + [
         "metrics_table", "config_table"]
     actions = ["activate", "roll_back"]
