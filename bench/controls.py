@@ -24,7 +24,7 @@ import time
 import urllib.request
 from datetime import datetime
 
-from bench._stack import Stack, percentile, wait, write_section
+from bench._stack import Stack, demo_site_with_person, percentile, wait, write_section
 
 POLL_S = 0.05
 
@@ -79,27 +79,11 @@ def main() -> None:
     stack = Stack()
     results: dict[str, list[tuple[float, float | None]]] = {}
     try:
-        stack.manage("migrate", "-v0")
-        stack.manage("generate_demo")
-        stack.start_redis()
-        stack.start_worker("training", "training", threads=2)
-        stack.start_worker("scoring", "scoring")
-        stack.start_worker("explain", "explain")
-        stack.django()
+        person = demo_site_with_person(stack, "bench", "bench-Passw0rd-not-secret", max_epochs=10)
 
-        from recommender import pipeline
         from recommender.api.tokens import token_create
-        from recommender.models import Event, Genre, Item, ModelVersion, Recommendation
-        from recommender.services import EventInput, event_record
-        from recsite.accounts.models import User
+        from recommender.models import Item
 
-        person = User.objects.create_user("bench", password="bench-Passw0rd-not-secret")
-        template = Event.objects.values("user_id").order_by("user_id").first()["user_id"]
-        for event in Event.objects.filter(user_id=template).order_by("occurred_at")[:15]:
-            event_record(user=person, data=EventInput(item=event.item, kind=event.kind, value=event.value))
-        pipeline.training_run_start(hyperparams={"max_epochs": 10})
-        wait(lambda: ModelVersion.objects.filter(is_active=True).exists(), 1800, "first model", 1.0)
-        wait(lambda: Recommendation.objects.filter(user=person).exists(), 300, "first list", 0.5)
         api = Api(stack.start_web(args.port), token_create(user=person, device="bench")[1])
 
         def top_genre() -> str:

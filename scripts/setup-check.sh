@@ -82,7 +82,7 @@ command_line="${sudo#none}apt-get update && ${sudo#none}apt-get install -y $miss
 case "$SYSTEM_INSTALL" in
   dry-run)
     say "missing: $what. Would run: $command_line"
-    ${sudo#none}apt-get install -s $missing 2>/dev/null | grep -E '^(Inst|Conf) ' | head -20 >&2 || true
+    ${sudo#none}apt-get install -s $missing 2>/dev/null | grep -E '^(Inst |Conf |[0-9]+ upgraded)' | head -20 >&2 || true
     say "dry run: nothing was installed."
     exit 1 ;;
   auto)

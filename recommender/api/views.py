@@ -14,7 +14,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from .. import answer_cache, selectors, services
-from ..models import Event, EventKind, FeedKind, Item, Recommendation
+from ..models import Event, FeedKind, Item, Recommendation
 from ..services import EVENT_BATCH_MAX, EventBatchInvalid, EventInput
 from . import serializers as s
 from .base import BodyLimitMixin, django_errors, parse, query_int, query_value
