@@ -136,6 +136,33 @@ class Stack:
         django.setup()
 
 
+def demo_site_with_person(stack: Stack, username: str, password: str, *, max_epochs: int):
+    """Bring `stack` up as `make run` does on the demo catalogue (Redis; training, scoring and
+    explanation workers; Django in this process), create the login `username` with a copy of
+    a demo person's first 15 events, train a first model of `max_epochs` and wait for the
+    person's first list; return the person."""
+    stack.manage("migrate", "-v0")
+    stack.manage("generate_demo")
+    stack.start_redis()
+    stack.start_worker("training", "training", threads=2)
+    stack.start_worker("scoring", "scoring")
+    stack.start_worker("explain", "explain")
+    stack.django()
+
+    from recommender import pipeline
+    from recommender.models import Event, ModelVersion, Recommendation
+    from recommender.services import EventInput, event_record
+    from recsite.accounts.models import User
+
+    person = User.objects.create_user(username, password=password)
+    template = Event.objects.values("user_id").order_by("user_id").first()["user_id"]
+    for event in Event.objects.filter(user_id=template).order_by("occurred_at")[:15]:
+        event_record(user=person, data=EventInput(item=event.item, kind=event.kind, value=event.value))
+    pipeline.training_run_start(hyperparams={"max_epochs": max_epochs})
+    wait(lambda: ModelVersion.objects.filter(is_active=True).exists(), 1800, "first model", 1.0)
+    wait(lambda: Recommendation.objects.filter(user=person).exists(), 300, "first list", 0.5)
+    return person
+
 class Browser:
     """A cookie-keeping HTTP client that logs in through the site's own forms."""
 

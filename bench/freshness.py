@@ -16,7 +16,7 @@ import statistics
 import time
 from datetime import datetime
 
-from bench._stack import Browser, Stack, percentile, recommended_ids, wait, write_section
+from bench._stack import Browser, Stack, demo_site_with_person, percentile, recommended_ids, wait, write_section
 
 PASSWORD = "bench-Passw0rd-not-secret"
 
@@ -30,26 +30,7 @@ def main() -> None:
 
     stack = Stack()
     try:
-        stack.manage("migrate", "-v0")
-        stack.manage("generate_demo")
-        stack.start_redis()
-        stack.start_worker("training", "training", threads=2)
-        stack.start_worker("scoring", "scoring")
-        stack.start_worker("explain", "explain")
-        stack.django()
-
-        from recommender import pipeline
-        from recommender.models import Event, ModelVersion, Recommendation
-        from recommender.services import EventInput, event_record
-        from recsite.accounts.models import User
-
-        person = User.objects.create_user("bench", password=PASSWORD)
-        template = Event.objects.values("user_id").order_by("user_id").first()["user_id"]
-        for event in Event.objects.filter(user_id=template).order_by("occurred_at")[:15]:
-            event_record(user=person, data=EventInput(item=event.item, kind=event.kind, value=event.value))
-        pipeline.training_run_start(hyperparams={"max_epochs": 30})
-        wait(lambda: ModelVersion.objects.filter(is_active=True).exists(), 1800, "first model", 1.0)
-        wait(lambda: Recommendation.objects.filter(user=person).exists(), 300, "first list", 0.5)
+        demo_site_with_person(stack, "bench", PASSWORD, max_epochs=30)
 
         base = stack.start_web(args.port)
         browser = Browser(base)

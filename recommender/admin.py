@@ -1,8 +1,9 @@
 """Admin for the catalogue, interaction events and people's controls."""
 from django.contrib import admin
 from django.db.models import Count
+from django.utils.translation import gettext_lazy as _
 
-from .models import Event, Genre, Item, UserControl
+from .models import Event, Genre, GenreControl, Item, Preferences, UserControl
 
 
 @admin.register(Genre)
@@ -13,7 +14,7 @@ class GenreAdmin(admin.ModelAdmin):
     def get_queryset(self, request):
         return super().get_queryset(request).annotate(item_count=Count("items"))
 
-    @admin.display(ordering="item_count", description="items")
+    @admin.display(ordering="item_count", description=_("items"))
     def item_count(self, obj: Genre) -> int:
         return obj.item_count
 
@@ -29,7 +30,7 @@ class ItemAdmin(admin.ModelAdmin):
     def get_queryset(self, request):
         return super().get_queryset(request).prefetch_related("genres")
 
-    @admin.display(description="genres")
+    @admin.display(description=_("genres"))
     def genre_names(self, obj: Item) -> str:
         return ", ".join(g.name for g in obj.genres.all())
 
@@ -55,16 +56,34 @@ class UserControlAdmin(admin.ModelAdmin):
     list_select_related = ("user", "item")
 
 
+@admin.register(GenreControl)
+class GenreControlAdmin(admin.ModelAdmin):
+    list_display = ("created_at", "user", "kind", "genre")
+    list_filter = ("kind",)
+    search_fields = ("user__username", "genre__name")
+    autocomplete_fields = ("user", "genre")
+    list_select_related = ("user", "genre")
+
+
+@admin.register(Preferences)
+class PreferencesAdmin(admin.ModelAdmin):
+    list_display = ("user", "feed", "record_views", "reset_at", "updated_at")
+    list_filter = ("feed", "record_views")
+    search_fields = ("user__username",)
+    autocomplete_fields = ("user",)
+    list_select_related = ("user",)
+
+
 # ---- the model pipeline ---------------------------------------------------------------
 
 from django.contrib import messages  # noqa: E402
 from django.core.exceptions import ValidationError  # noqa: E402
 from django.http import HttpRequest, HttpResponseRedirect  # noqa: E402
 from django.urls import path, reverse  # noqa: E402
-from django.utils.html import format_html  # noqa: E402
-from django.utils.translation import gettext_lazy as _  # noqa: E402
+from django.utils.html import format_html, format_html_join  # noqa: E402
 
 from . import pipeline  # noqa: E402
+from .durations import duration_text, estimate_text  # noqa: E402
 from .models import ModelVersion, Recommendation, TrainingRun  # noqa: E402
 
 
@@ -72,12 +91,56 @@ def _metric(value: float | None) -> str:
     return "—" if value is None else f"{value:.4f}"
 
 
+def _cell(value: object) -> str:
+    """Return a value for a facts table: floats rounded (4 decimals, or 4 significant digits
+    when very small or large), nested objects as tables of their own."""
+    if value and (isinstance(value, dict) or (isinstance(value, list) and all(isinstance(v, dict) for v in value))):
+        return json_table(value)
+    if isinstance(value, bool) or value is None:
+        return "—" if value is None else str(value)
+    if isinstance(value, float):
+        if value != 0 and (abs(value) < 1e-3 or abs(value) >= 1e5):
+            return f"{value:.4g}"
+        return f"{value:.4f}".rstrip("0").rstrip(".")
+    return str(value)
+
+
+def json_table(data: dict | list, columns: list[str] | None = None) -> str:
+    """Return a JSON field (an object, or a list of objects) as an HTML table with rounded
+    numbers, for the admin's read-only pages."""
+    if isinstance(data, dict):
+        if not data:
+            return "—"
+        rows = format_html_join("", "<tr><th scope=\"row\">{}</th><td>{}</td></tr>",
+                                ((name, _cell(value)) for name, value in data.items()))
+        return format_html('<table class="recsite-facts">{}</table>', rows)
+    if not data:
+        return "—"
+    columns = columns or list(dict.fromkeys(key for row in data for key in row))
+    head = format_html_join("", "<th scope=\"col\">{}</th>", ((c,) for c in columns))
+    body = format_html_join("", "<tr>{}</tr>", ((format_html_join("", "<td>{}</td>", ((_cell(row.get(c)),) for c in columns)),)
+                                               for row in data))
+    return format_html('<table class="recsite-facts"><thead><tr>{}</tr></thead><tbody>{}</tbody></table>', head, body)
+
+
 @admin.register(TrainingRun)
 class TrainingRunAdmin(admin.ModelAdmin):
-    list_display = ("id", "status", "progress_bar", "epoch", "loss_shown", "val_ndcg_shown",
-                    "elapsed_shown", "eta_shown", "model_version", "created_at", "error_short")
-    list_filter = ("status",)
-    readonly_fields = [f.name for f in TrainingRun._meta.fields] + ["progress_bar"]
+    # Few enough columns, and no filter sidebar, for the list to fit beside the admin's
+    # navigation in a 1280 px window (the status column sorts; the detail page has the rest).
+    list_display = ("id", "status", "progress_bar", "val_ndcg_shown", "loss_shown", "elapsed_shown",
+                    "eta_shown", "model_version", "error_short")
+    # The JSON fields are shown as tables (hyperparams_table...), not as raw JSON.
+    readonly_fields = [f.name for f in TrainingRun._meta.fields if f.name not in ("hyperparams", "history", "metrics")] + [
+        "progress_bar", "eta_shown", "loss_shown", "val_ndcg_shown", "elapsed_shown", "hyperparams_table",
+        "metrics_table", "history_table"]
+    fieldsets = [
+        (None, {"fields": ["status", "progress_bar", "epoch", "max_epochs", "horizon", "eta_shown", "loss_shown",
+                           "val_ndcg_shown", "elapsed_shown", "error", "model_version"]}),
+        (_("Configuration and results"), {"fields": ["hyperparams_table", "metrics_table", "history_table"]}),
+        (_("Bookkeeping"), {"fields": ["event_watermark", "checkpoint_path", "attempts", "lease_owner",
+                                       "lease_expires_at", "heartbeat_at", "requested_by",
+                                       "created_at", "started_at", "finished_at"]}),
+    ]
     change_list_template = "admin/recommender/trainingrun/change_list.html"
     change_form_template = "admin/recommender/trainingrun/change_form.html"
 
@@ -90,7 +153,10 @@ class TrainingRunAdmin(admin.ModelAdmin):
     @admin.display(description=_("progress"))
     def progress_bar(self, obj: TrainingRun) -> str:
         percent = round(obj.progress * 100)
-        return format_html('<progress max="100" value="{}">{}%</progress> {}%', percent, percent, percent)
+        planned = round(obj.horizon) if obj.horizon else obj.max_epochs
+        return format_html('<progress max="100" value="{}">{}%</progress> {}% <span class="recsite-epochs">{}</span>',
+                           percent, percent, percent, _("epoch %(epoch)d of %(planned)s") % {
+                               "epoch": obj.epoch, "planned": planned if obj.horizon else f"≤ {planned}"})
 
     @admin.display(description=_("loss"))
     def loss_shown(self, obj: TrainingRun) -> str:
@@ -102,20 +168,34 @@ class TrainingRunAdmin(admin.ModelAdmin):
 
     @admin.display(description=_("elapsed"))
     def elapsed_shown(self, obj: TrainingRun) -> str:
-        return f"{obj.elapsed_s:.0f} s"
+        return duration_text(obj.elapsed_s)
 
-    @admin.display(description=_("time left (at most)"))
+    @admin.display(description=_("time left"))
     def eta_shown(self, obj: TrainingRun) -> str:
-        # An upper bound: it assumes every remaining epoch runs, and early stopping
-        # usually ends a run well before its epoch cap.
+        # From the run's horizon (its time budget, shortened by a plateau) when it has one:
+        # an estimate. Otherwise from max_epochs, which early stopping usually cuts short:
+        # a bound.
         if obj.eta_s is None or obj.is_finished:
             return "—"
-        minutes, seconds = divmod(int(obj.eta_s), 60)
-        return f"≤ {minutes} min {seconds:02d} s" if minutes else f"≤ {seconds} s"
+        return estimate_text(obj.eta_s, bound=obj.horizon is None)
 
     @admin.display(description=_("error"))
     def error_short(self, obj: TrainingRun) -> str:
-        return obj.error[:120]
+        if len(obj.error) <= 40:
+            return obj.error
+        return format_html('<span title="{}">{}…</span>', obj.error[:2000], obj.error[:40])
+
+    @admin.display(description=_("hyper-parameters"))
+    def hyperparams_table(self, obj: TrainingRun) -> str:
+        return json_table(obj.hyperparams)
+
+    @admin.display(description=_("metrics"))
+    def metrics_table(self, obj: TrainingRun) -> str:
+        return json_table(obj.metrics)
+
+    @admin.display(description=_("history"))
+    def history_table(self, obj: TrainingRun) -> str:
+        return json_table(obj.history)
 
     def get_urls(self):
         return [
@@ -145,14 +225,24 @@ class TrainingRunAdmin(admin.ModelAdmin):
 
 @admin.register(ModelVersion)
 class ModelVersionAdmin(admin.ModelAdmin):
+    # No filter sidebar (one version is active; the column says which), so the list fits a
+    # 1280 px window beside the admin's navigation.
     list_display = ("__str__", "is_active", "val_ndcg_shown", "n_users", "n_items", "n_events",
                     "created_at", "activated_at")
-    list_filter = ("is_active",)
-    readonly_fields = [f.name for f in ModelVersion._meta.fields]
+    readonly_fields = [f.name for f in ModelVersion._meta.fields if f.name not in ("config", "metrics")] + [
+        "metrics_table", "config_table"]
     actions = ["activate", "roll_back"]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
+
+    @admin.display(description=_("metrics"))
+    def metrics_table(self, obj: ModelVersion) -> str:
+        return json_table(obj.metrics)
+
+    @admin.display(description=_("configuration"))
+    def config_table(self, obj: ModelVersion) -> str:
+        return json_table(obj.config)
 
     @admin.display(description=_("val NDCG@10"))
     def val_ndcg_shown(self, obj: ModelVersion) -> str:

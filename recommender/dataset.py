@@ -6,10 +6,10 @@ stars, a like, a view...); "not interested" is never input, only a block.
 """
 from collections.abc import Iterator
 
-from django.db.models import Max
+from django.db.models import Exists, Max, OuterRef, QuerySet
 
 from .ml.signals import collapse
-from .models import ControlKind, Event, EventKind, UserControl
+from .models import ControlKind, Event, EventKind, GenreControl, GenreControlKind, Preferences, UserControl
 
 # Kinds that reach the model as history entries ("not interested" only blocks an item).
 MODEL_KINDS = [k for k in EventKind.values if k != EventKind.NOT_INTERESTED]
@@ -28,6 +28,15 @@ def excluded_pairs(user_ids: list[int] | None = None) -> set[tuple[int, int]]:
     return set(controls.values_list("user_id", "item_id"))
 
 
+def since_reset(events: QuerySet[Event]) -> QuerySet[Event]:
+    """Return `events` without those from before their person's "reset my recommendations"
+    (the history keeps them; the model no longer sees them)."""
+    if not Preferences.objects.filter(reset_at__isnull=False).exists():
+        return events
+    before_reset = Preferences.objects.filter(user_id=OuterRef("user_id"), reset_at__gt=OuterRef("occurred_at"))
+    return events.exclude(Exists(before_reset))
+
+
 def interaction_rows(*, watermark: int) -> Iterator[tuple[int, int, int, str, float | None]]:
     """Yield (person id, item id, order, kind, value) for every model event with id <= watermark.
 
@@ -35,7 +44,7 @@ def interaction_rows(*, watermark: int) -> Iterator[tuple[int, int, int, str, fl
     """
     excluded = excluded_pairs()
     events = (
-        Event.objects.filter(id__lte=watermark, kind__in=MODEL_KINDS)
+        since_reset(Event.objects.filter(id__lte=watermark, kind__in=MODEL_KINDS))
         .order_by("user_id", "occurred_at", "id")
         .values_list("user_id", "item_id", "kind", "value")
     )
@@ -50,7 +59,7 @@ def histories(user_ids: list[int], *, max_len: int) -> dict[int, list[tuple[int,
     excluded = excluded_pairs(user_ids)
     events: dict[int, list[tuple[int, str, float | None]]] = {uid: [] for uid in user_ids}
     rows = (
-        Event.objects.filter(user_id__in=user_ids, kind__in=MODEL_KINDS)
+        since_reset(Event.objects.filter(user_id__in=user_ids, kind__in=MODEL_KINDS))
         .order_by("user_id", "occurred_at", "id")
         .values_list("user_id", "item_id", "kind", "value")
     )
@@ -62,7 +71,8 @@ def histories(user_ids: list[int], *, max_len: int) -> dict[int, list[tuple[int,
 
 def seen_and_blocked(user_ids: list[int]) -> dict[int, set[int]]:
     """Return, per person, the items never to recommend: all they interacted with
-    (excluded ones included) and those marked not interested."""
+    (excluded ones and those before a reset included), those marked not interested, and
+    those of a genre they excluded."""
     result: dict[int, set[int]] = {uid: set() for uid in user_ids}
     for user_id, item_id in Event.objects.filter(user_id__in=user_ids).values_list("user_id", "item_id").distinct():
         result[user_id].add(item_id)
@@ -70,4 +80,9 @@ def seen_and_blocked(user_ids: list[int]) -> dict[int, set[int]]:
         user_id__in=user_ids, kind=ControlKind.NOT_INTERESTED
     ).values_list("user_id", "item_id"):
         result[user_id].add(item_id)
+    for user_id, item_id in GenreControl.objects.filter(
+        user_id__in=user_ids, kind=GenreControlKind.EXCLUDE
+    ).values_list("user_id", "genre__items"):
+        if item_id is not None:
+            result[user_id].add(item_id)
     return result

@@ -2,7 +2,7 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from .models import ControlKind
+from .models import ControlKind, FeedKind, GenreControlKind
 
 RATING_CHOICES = [(n, str(n)) for n in range(1, 6)]
 
@@ -32,3 +32,24 @@ class ControlToggleForm(forms.Form):
     item = forms.IntegerField(min_value=1)
     control = forms.ChoiceField(choices=ControlKind.choices)
     on = forms.TypedChoiceField(choices=[("1", "on"), ("0", "off")], coerce=lambda v: v == "1")
+
+
+class FeedForm(forms.Form):
+    """Which list the home page shows: the person's recommendations, popular or newest."""
+
+    feed = forms.ChoiceField(choices=FeedKind.choices)
+
+
+class ViewRecordingForm(forms.Form):
+    """Record the person's item page views, or not."""
+
+    on = forms.TypedChoiceField(choices=[("1", "on"), ("0", "off")], coerce=lambda v: v == "1")
+
+
+class GenreControlForm(forms.Form):
+    """Less of a genre, never a genre, or neither (`off`)."""
+
+    OFF = "off"
+
+    genre = forms.IntegerField(min_value=1)
+    control = forms.ChoiceField(choices=[*GenreControlKind.choices, (OFF, "off")])

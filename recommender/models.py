@@ -5,6 +5,8 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from .titles import reading_order
+
 
 class Genre(models.Model):
     """A genre or tag that items carry."""
@@ -36,7 +38,12 @@ class Item(models.Model):
         indexes = [models.Index(fields=["title"])]
 
     def __str__(self) -> str:
-        return f"{self.title} ({self.year})" if self.year else self.title
+        return f"{self.display_title} ({self.year})" if self.year else self.display_title
+
+    @property
+    def display_title(self) -> str:
+        """The title in reading order ("The Usual Suspects" for "Usual Suspects, The")."""
+        return reading_order(self.title)
 
 
 class EventKind(models.TextChoices):
@@ -118,6 +125,76 @@ class UserControl(models.Model):
         return f"{self.user_id} {self.kind} {self.item_id}"
 
 
+class GenreControlKind(models.TextChoices):
+    LESS = "less", _("Less of this genre")
+    EXCLUDE = "exclude", _("Never this genre")
+
+
+class GenreControl(models.Model):
+    """A person's instruction about one genre.
+
+    `less` lets at most one in every GENRE_LESS_EVERY recommendations be of the genre;
+    `exclude` means no item of the genre is recommended to them.
+    """
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="genre_controls"
+    )
+    genre = models.ForeignKey(Genre, on_delete=models.CASCADE, related_name="controls",
+                              verbose_name=_("genre"))
+    kind = models.CharField(_("control"), max_length=16, choices=GenreControlKind.choices)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("genre control")
+        verbose_name_plural = _("genre controls")
+        constraints = [
+            models.UniqueConstraint(fields=["user", "genre"], name="genre_control_unique"),
+            models.CheckConstraint(
+                condition=Q(kind__in=GenreControlKind.values), name="genre_control_kind_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} {self.kind} {self.genre_id}"
+
+
+class FeedKind(models.TextChoices):
+    PERSONAL = "personal", _("For you")
+    POPULAR = "popular", _("Popular")
+    NEWEST = "newest", _("Newest")
+
+
+class Preferences(models.Model):
+    """How a person wants their recommendations made (defaults when no row exists).
+
+    `feed`: their own recommendations, or a list not based on their profile (popular or
+    newest). `record_views`: whether opening an item page is recorded as a view.
+    `reset_at`: events before it no longer reach the model ("reset my recommendations");
+    `reset_undo_to` is what `reset_at` was before the last reset, for its undo.
+    """
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
+                                primary_key=True, related_name="preferences")
+    feed = models.CharField(_("feed"), max_length=16, choices=FeedKind.choices, default=FeedKind.PERSONAL)
+    record_views = models.BooleanField(_("record page views"), default=True)
+    reset_at = models.DateTimeField(_("recommendations reset at"), null=True, blank=True)
+    reset_undo_to = models.DateTimeField(_("reset before that"), null=True, blank=True)
+    can_undo_reset = models.BooleanField(_("reset can be undone"), default=False)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("preferences")
+        verbose_name_plural = _("preferences")
+        constraints = [
+            models.CheckConstraint(condition=Q(feed__in=FeedKind.values), name="preferences_feed_valid"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} {self.feed}"
+
+
 class RunStatus(models.TextChoices):
     QUEUED = "queued", _("queued")
     RUNNING = "running", _("running")
@@ -174,6 +251,9 @@ class TrainingRun(models.Model):
     val_ndcg = models.FloatField(_("validation NDCG@10"), null=True, blank=True)
     elapsed_s = models.FloatField(_("elapsed seconds"), default=0.0)
     eta_s = models.FloatField(_("estimated seconds left"), null=True, blank=True)
+    # Epochs the run now plans (its time budget, shortened by a validation plateau); None
+    # when it has no such plan, and eta_s is then a bound from max_epochs.
+    horizon = models.FloatField(_("planned epochs"), null=True, blank=True)
     history = models.JSONField(_("history"), default=list, blank=True)
     metrics = models.JSONField(_("metrics"), default=dict, blank=True)
     event_watermark = models.BigIntegerField(_("event watermark"), null=True, blank=True)

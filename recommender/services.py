@@ -15,7 +15,19 @@ from django.utils.translation import gettext as _
 from recsite.accounts.models import User
 
 from . import answer_cache
-from .models import ControlKind, Event, EventKind, Item, UserControl
+from .models import (
+    ControlKind,
+    Event,
+    EventKind,
+    FeedKind,
+    Genre,
+    GenreControl,
+    GenreControlKind,
+    Item,
+    Preferences,
+    Recommendation,
+    UserControl,
+)
 from .pipeline import recommendations_mark_stale
 
 # Clocks on phones drift: accept timestamps this far in the future.
@@ -139,7 +151,10 @@ VIEW_REPEAT_WINDOW = timedelta(minutes=30)
 @transaction.atomic
 def event_record_view(*, user: User, item: Item) -> Event | None:
     """Record that this person opened the item's page; return the event, or None when
-    their latest event is on this same item within VIEW_REPEAT_WINDOW (same visit)."""
+    they turned off the recording of views, or when their latest event is on this same
+    item within VIEW_REPEAT_WINDOW (same visit)."""
+    if Preferences.objects.filter(user=user, record_views=False).exists():
+        return None
     latest = Event.objects.filter(user=user).order_by("-occurred_at", "-id").first()
     if (
         latest is not None
@@ -156,8 +171,116 @@ def event_like_withdraw(*, user: User, item: Item) -> int:
     """Delete this person's likes of the item; return how many there were."""
     deleted, _count = Event.objects.filter(user=user, item=item, kind=EventKind.LIKE).delete()
     if deleted:
-        answer_cache.people_changed([user.pk])
+        recommendations_mark_stale(user=user)
     return deleted
+
+
+@transaction.atomic
+def events_delete_for_item(*, user: User, item: Item) -> int:
+    """Delete every event of this person on this item (the item leaves their history);
+    return how many there were. Their controls on the item stay."""
+    deleted, _count = Event.objects.filter(user=user, item=item).delete()
+    if deleted:
+        recommendations_mark_stale(user=user)
+    return deleted
+
+
+# ---- preferences: the feed, view recording, "reset my recommendations" ---------------
+
+def _preferences_locked(user: User) -> Preferences:
+    Preferences.objects.get_or_create(user=user)
+    return Preferences.objects.select_for_update().get(user=user)
+
+
+@transaction.atomic
+def preferences_update(*, user: User, feed: str | None = None, record_views: bool | None = None) -> Preferences:
+    """Set this person's feed ("personal", "popular" or "newest") and whether their page
+    views are recorded; None leaves a setting as it is. Raise ValidationError for an
+    unknown feed."""
+    if feed is not None and feed not in FeedKind.values:
+        raise ValidationError({"feed": _("Unknown feed %(feed)r; expected one of %(feeds)s.")
+                               % {"feed": feed, "feeds": ", ".join(FeedKind.values)}})
+    prefs = _preferences_locked(user)
+    if feed is not None:
+        prefs.feed = feed
+    if record_views is not None:
+        prefs.record_views = bool(record_views)
+    prefs.save()
+    # The API's cached answer depends on the feed; no list needs recomputing.
+    answer_cache.people_changed([user.pk])
+    return prefs
+
+
+@transaction.atomic
+def recommendations_reset(*, user: User) -> Preferences:
+    """Clear the influence of everything this person did until now on their
+    recommendations: their history stays, but only later events reach the model.
+
+    Their stored list is dropped at once (it was computed from what is being cleared) and
+    a new one is asked for; `recommendations_reset_undo` restores the previous state.
+    """
+    prefs = _preferences_locked(user)
+    prefs.reset_undo_to, prefs.can_undo_reset = prefs.reset_at, True
+    prefs.reset_at = timezone.now()
+    prefs.save()
+    Recommendation.objects.filter(user=user).delete()
+    recommendations_mark_stale(user=user)
+    return prefs
+
+
+class NothingToUndo(ValidationError):
+    """There is no reset to undo."""
+
+
+@transaction.atomic
+def recommendations_reset_undo(*, user: User) -> Preferences:
+    """Undo this person's last reset: the events it cleared reach the model again.
+    Raise NothingToUndo when there is no reset to undo."""
+    prefs = _preferences_locked(user)
+    if not prefs.can_undo_reset:
+        raise NothingToUndo(_("There is no reset to undo."))
+    prefs.reset_at, prefs.reset_undo_to, prefs.can_undo_reset = prefs.reset_undo_to, None, False
+    prefs.save()
+    Recommendation.objects.filter(user=user).delete()
+    recommendations_mark_stale(user=user)
+    return prefs
+
+
+# ---- genre controls ---------------------------------------------------------------------
+
+def genre_control_validate(kind: str) -> None:
+    """Raise ValidationError if `kind` is not a known genre control."""
+    if kind not in GenreControlKind.values:
+        raise ValidationError(
+            {"control": _("Unknown genre control %(kind)r; expected one of %(kinds)s.")
+             % {"kind": kind, "kinds": ", ".join(GenreControlKind.values)}}
+        )
+
+
+@transaction.atomic
+def genre_control_set(*, user: User, genre: Genre, kind: str) -> tuple[GenreControl, bool]:
+    """Ask for less of a genre or exclude it (replacing the other); return the control
+    and whether anything changed."""
+    genre_control_validate(kind)
+    control, created = GenreControl.objects.get_or_create(user=user, genre=genre, defaults={"kind": kind})
+    changed = created or control.kind != kind
+    if not created and changed:
+        control.kind = kind
+        control.save(update_fields=["kind"])
+    if changed:
+        recommendations_mark_stale(user=user)
+    return control, changed
+
+
+@transaction.atomic
+def genre_control_remove(*, user: User, genre: Genre) -> str | None:
+    """Remove this person's control on a genre (the undo); return the kind it had, or None."""
+    control = GenreControl.objects.filter(user=user, genre=genre).first()
+    if control is None:
+        return None
+    control.delete()
+    recommendations_mark_stale(user=user)
+    return control.kind
 
 
 # Largest batch one request may send: big enough to catch up after a day offline, small

@@ -112,12 +112,20 @@ def configs(run: TrainingRun, data: SequenceData) -> tuple[ModelConfig, TrainCon
 
 
 def _report(run_id: int, owner: str, max_epochs: int):
+    """Return the trainer callback that stores a run's progress after each epoch.
+
+    The estimate comes from the epochs the run now plans (its horizon: the time budget,
+    shortened by a validation plateau) when it has one; otherwise from `max_epochs`, which
+    early stopping usually cuts short, so it is stored as a bound (`horizon` None).
+    """
     def callback(p: Progress) -> None:
         per_epoch = p.elapsed_s / max(p.epoch, 1)
+        planned = min(p.horizon, max_epochs) if p.horizon > 0 else float(max_epochs)
         values = {
             "epoch": p.epoch, "loss": p.loss, "elapsed_s": p.elapsed_s,
-            "progress": 1.0 if p.done else min(p.epoch / max_epochs, 0.99),
-            "eta_s": 0.0 if p.done else per_epoch * (max_epochs - p.epoch),
+            "progress": 1.0 if p.done else min(p.epoch / max(planned, 1.0), 0.99),
+            "eta_s": 0.0 if p.done else per_epoch * max(planned - p.epoch, 0.0),
+            "horizon": planned if p.horizon > 0 else None,
             "heartbeat_at": timezone.now(), "lease_expires_at": timezone.now() + LEASE,
         }
         if p.val_ndcg is not None:

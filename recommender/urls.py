@@ -1,4 +1,4 @@
-"""Site pages of the recommender: home, catalogue, item, history."""
+"""Site pages of the recommender: home, catalogue, item, history, settings, how it works."""
 from django.urls import path
 
 from . import views
@@ -13,4 +13,12 @@ urlpatterns = [
     path("history/", views.history, name="history"),
     path("history/controls/", views.control_toggle, name="control_toggle"),
     path("history/events/<int:event_id>/delete/", views.event_delete, name="event_delete"),
+    path("history/items/<int:item_id>/delete/", views.history_item_delete, name="history_item_delete"),
+    path("feed/", views.feed_choose, name="feed_choose"),
+    path("feed/status/", views.feed_status, name="feed_status"),
+    path("settings/", views.preferences, name="preferences"),
+    path("settings/views/", views.view_recording, name="view_recording"),
+    path("settings/reset/", views.recommendations_reset, name="recommendations_reset"),
+    path("settings/genres/", views.genre_control, name="genre_control"),
+    path("how-recommendations-work/", views.how_it_works, name="how_it_works"),
 ]

@@ -1,4 +1,6 @@
-"""Site pages of the recommender: home, catalogue, item page and the person's history."""
+"""Site pages of the recommender: home, catalogue, item page, the person's history, their
+recommendation settings and the page on how recommendations work."""
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
@@ -6,11 +8,20 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_POST
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET, require_POST
 
-from . import selectors, services
-from .forms import CatalogueFilterForm, ControlToggleForm, RatingForm
-from .models import ControlKind, Event, EventKind, Item
+from . import feeds, pipeline, selectors, services
+from .forms import (
+    CatalogueFilterForm,
+    ControlToggleForm,
+    FeedForm,
+    GenreControlForm,
+    RatingForm,
+    ViewRecordingForm,
+)
+from .genres import genre_label
+from .models import ControlKind, Event, EventKind, FeedKind, Genre, GenreControlKind, Item
 from .services import EventInput
 
 CATALOGUE_PAGE_SIZE = 24
@@ -28,16 +39,40 @@ def _redirect_back(request: HttpRequest, default: str, *args: object) -> HttpRes
 
 
 def home(request: HttpRequest) -> HttpResponse:
-    """Show the person's recommendations and popular items; ask a newcomer to rate a few."""
+    """Show the person's list in the feed they chose (their recommendations, popular or
+    newest) and popular items; say why a personal list is not there yet."""
     user = request.user if request.user.is_authenticated else None
-    has_history = user is not None and selectors.event_list_for_user(user=user).exists()
-    recommendations = selectors.recommendation_list_for_user(user=user, k=12) if has_history else []
+    feed = feeds.home_feed(user=user) if user is not None else None
     context = {
-        "popular": selectors.item_popular(user=user),
-        "has_history": has_history,
-        "recommendations": recommendations,
+        "feed": feed,
+        "feed_choices": FeedKind.choices,
+        # The popular feed already is this list.
+        "popular": selectors.item_popular(user=user) if feed is None or feed.feed != FeedKind.POPULAR else [],
     }
     return render(request, "recommender/home.html", context)
+
+
+@require_GET
+@never_cache
+@login_required
+def feed_status(request: HttpRequest) -> HttpResponse:
+    """Return the home page's list section alone, for the page to refresh it in place."""
+    context = {"feed": feeds.home_feed(user=request.user)}
+    return render(request, "recommender/includes/feed_slot.html", context)
+
+
+@require_POST
+@login_required
+def feed_choose(request: HttpRequest) -> HttpResponse:
+    """Switch the person's home list to their recommendations, popular or newest items."""
+    form = FeedForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("That list does not exist; nothing was changed."))
+        return _redirect_back(request, "home")
+    services.preferences_update(user=request.user, feed=form.cleaned_data["feed"])
+    messages.success(request, _("Your home page now shows: %(feed)s.") % {
+        "feed": FeedKind(form.cleaned_data["feed"]).label})
+    return _redirect_back(request, "home")
 
 
 def item_list(request: HttpRequest) -> HttpResponse:
@@ -63,7 +98,9 @@ def item_detail(request: HttpRequest, item_id: int) -> HttpResponse:
     if request.user.is_authenticated:
         services.event_record_view(user=request.user, item=item)
         state = selectors.item_state_for_user(user=request.user, item=item)
-    context = {"item": item, "state": state, "ratings": range(1, 6)}
+    context = {"item": item, "state": state, "ratings": range(1, 6),
+               "rating_summary": selectors.item_rating_summary(item=item),
+               "genre_control_choices": GenreControlKind.choices}
     return render(request, "recommender/item_detail.html", context)
 
 
@@ -79,7 +116,7 @@ def item_rate(request: HttpRequest, item_id: int) -> HttpResponse:
     value = form.cleaned_data["value"]
     services.event_record(user=request.user, data=EventInput(item=item, kind=EventKind.RATE, value=value))
     messages.success(
-        request, _("You rated “%(title)s” %(value)s out of 5.") % {"title": item.title, "value": value}
+        request, _("You rated “%(title)s” %(value)s out of 5.") % {"title": item.display_title, "value": value}
     )
     return redirect("item_detail", item.pk)
 
@@ -91,10 +128,10 @@ def item_like(request: HttpRequest, item_id: int) -> HttpResponse:
     item = get_object_or_404(Item, pk=item_id)
     if request.POST.get("undo"):
         services.event_like_withdraw(user=request.user, item=item)
-        messages.success(request, _("You no longer like “%(title)s”.") % {"title": item.title})
+        messages.success(request, _("You no longer like “%(title)s”.") % {"title": item.display_title})
     else:
         services.event_record(user=request.user, data=EventInput(item=item, kind=EventKind.LIKE))
-        messages.success(request, _("You like “%(title)s”.") % {"title": item.title})
+        messages.success(request, _("You like “%(title)s”.") % {"title": item.display_title})
     return redirect("item_detail", item.pk)
 
 
@@ -105,35 +142,44 @@ def item_not_interested(request: HttpRequest, item_id: int) -> HttpResponse:
     item = get_object_or_404(Item, pk=item_id)
     if request.POST.get("undo"):
         services.control_remove(user=request.user, item=item, kind=ControlKind.NOT_INTERESTED)
-        messages.success(request, _("“%(title)s” may be recommended again.") % {"title": item.title})
+        messages.success(request, _("“%(title)s” may be recommended again.") % {"title": item.display_title})
     else:
         services.event_record(
             user=request.user, data=EventInput(item=item, kind=EventKind.NOT_INTERESTED)
         )
         messages.success(
-            request, _("“%(title)s” will not be recommended to you again.") % {"title": item.title}
+            request, _("“%(title)s” will not be recommended to you again.") % {"title": item.display_title}
         )
     return _redirect_back(request, "item_detail", item.pk)
 
 
 @login_required
 def history(request: HttpRequest) -> HttpResponse:
-    """Show the person's events, newest first, with their controls per item."""
-    page = Paginator(selectors.event_list_for_user(user=request.user), HISTORY_PAGE_SIZE).get_page(
+    """Show one row per item the person interacted with, latest first: what they did with
+    it and the controls over it."""
+    page = Paginator(selectors.history_rows_for_user(user=request.user), HISTORY_PAGE_SIZE).get_page(
         request.GET.get("page")
     )
-    controls = selectors.control_kinds_by_item(
-        user=request.user, item_ids=[event.item_id for event in page]
-    )
-    # Controls belong to the item, not the event: offer them on its newest row only.
-    seen: set[int] = set()
-    rows = []
-    for event in page:
-        rows.append({"event": event, "controls": controls.get(event.item_id, set()),
-                     "show_controls": event.item_id not in seen})
-        seen.add(event.item_id)
-    context = {"page_obj": page, "rows": rows, "control_choices": ControlKind.choices}
+    item_ids = [row["item_id"] for row in page]
+    items = Item.objects.in_bulk(item_ids)
+    controls = selectors.control_kinds_by_item(user=request.user, item_ids=item_ids)
+    reset_at = selectors.preferences_for_user(user=request.user).reset_at
+    rows = [{**row, "item": items[row["item_id"]], "controls": controls.get(row["item_id"], set()),
+             "before_reset": reset_at is not None and row["last"] < reset_at}
+            for row in page if row["item_id"] in items]
+    context = {"page_obj": page, "rows": rows, "control_choices": ControlKind.choices, "reset_at": reset_at}
     return render(request, "recommender/history.html", context)
+
+
+@require_POST
+@login_required
+def history_item_delete(request: HttpRequest, item_id: int) -> HttpResponse:
+    """Delete every event of the person on one item; an item they never touched answers 404."""
+    item = get_object_or_404(Item, pk=item_id)
+    if not services.events_delete_for_item(user=request.user, item=item):
+        raise Http404(_("This item is not in your history."))
+    messages.success(request, _("“%(title)s” was deleted from your history.") % {"title": item.display_title})
+    return _redirect_back(request, "history")
 
 
 @require_POST
@@ -149,10 +195,10 @@ def control_toggle(request: HttpRequest) -> HttpResponse:
     label = ControlKind(kind).label
     if form.cleaned_data["on"]:
         services.control_set(user=request.user, item=item, kind=kind)
-        messages.success(request, _("“%(title)s”: %(control)s — on.") % {"title": item.title, "control": label})
+        messages.success(request, _("“%(title)s”: %(control)s — on.") % {"title": item.display_title, "control": label})
     else:
         services.control_remove(user=request.user, item=item, kind=kind)
-        messages.success(request, _("“%(title)s”: %(control)s — off.") % {"title": item.title, "control": label})
+        messages.success(request, _("“%(title)s”: %(control)s — off.") % {"title": item.display_title, "control": label})
     return _redirect_back(request, "history")
 
 
@@ -166,3 +212,88 @@ def event_delete(request: HttpRequest, event_id: int) -> HttpResponse:
         raise Http404(_("No such event.")) from None
     messages.success(request, _("The event was deleted from your history."))
     return _redirect_back(request, "history")
+
+
+@login_required
+def preferences(request: HttpRequest) -> HttpResponse:
+    """Show the person's recommendation settings: the feed, reset, genres, view recording."""
+    context = {
+        "prefs": selectors.preferences_for_user(user=request.user),
+        "feed_choices": FeedKind.choices,
+        "genre_controls": selectors.genre_control_list_for_user(user=request.user),
+        "genres": selectors.genre_list(),
+        "genre_control_choices": GenreControlKind.choices,
+        "less_every": selectors.GENRE_LESS_EVERY,
+    }
+    return render(request, "recommender/preferences.html", context)
+
+
+@require_POST
+@login_required
+def view_recording(request: HttpRequest) -> HttpResponse:
+    """Turn the recording of the person's item page views on or off."""
+    form = ViewRecordingForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("That setting does not exist; nothing was changed."))
+        return _redirect_back(request, "preferences")
+    on = form.cleaned_data["on"]
+    services.preferences_update(user=request.user, record_views=on)
+    messages.success(request, _("Opening an item page is recorded again.") if on
+                     else _("Opening an item page is no longer recorded."))
+    return _redirect_back(request, "preferences")
+
+
+@require_POST
+@login_required
+def recommendations_reset(request: HttpRequest) -> HttpResponse:
+    """Reset the person's recommendations (their history stays), or undo the last reset."""
+    if request.POST.get("undo"):
+        try:
+            services.recommendations_reset_undo(user=request.user)
+        except services.NothingToUndo:
+            messages.error(request, _("There is no reset to undo."))
+            return _redirect_back(request, "preferences")
+        messages.success(request, _("The reset was undone: your whole history counts again."))
+    else:
+        services.recommendations_reset(user=request.user)
+        messages.success(request, _("Your recommendations were reset. Your history is kept, but only "
+                                    "what you do from now on shapes them. You can undo this."))
+    return _redirect_back(request, "preferences")
+
+
+@require_POST
+@login_required
+def genre_control(request: HttpRequest) -> HttpResponse:
+    """Ask for less of a genre, exclude it, or remove that (`off`, the undo)."""
+    form = GenreControlForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("That genre control does not exist; nothing was changed."))
+        return _redirect_back(request, "preferences")
+    genre = get_object_or_404(Genre, pk=form.cleaned_data["genre"])
+    control = form.cleaned_data["control"]
+    name = genre_label(genre.name)
+    if control == GenreControlForm.OFF:
+        services.genre_control_remove(user=request.user, genre=genre)
+        messages.success(request, _("%(genre)s is recommended as before.") % {"genre": name})
+    else:
+        services.genre_control_set(user=request.user, genre=genre, kind=control)
+        messages.success(request, (_("You will see less %(genre)s: at most one in %(n)d recommendations.")
+                                   if control == GenreControlKind.LESS
+                                   else _("%(genre)s will not be recommended to you.")) % {
+            "genre": name, "n": selectors.GENRE_LESS_EVERY})
+    return _redirect_back(request, "preferences")
+
+
+def how_it_works(request: HttpRequest) -> HttpResponse:
+    """Explain in plain words how recommendations are made, controlled and checked."""
+    version = pipeline.model_version_active()
+    context = {
+        "version": version,
+        "model": (version.config or {}).get("model", {}) if version else {},
+        "top_n": settings.RECSITE_TOP_N,
+        "retrain_after": settings.RECSITE_RETRAIN_AFTER_EVENTS,
+        "tolerance": settings.RECSITE_QUALITY_TOLERANCE,
+        "less_every": selectors.GENRE_LESS_EVERY,
+        "view_repeat_minutes": int(services.VIEW_REPEAT_WINDOW.total_seconds() // 60),
+    }
+    return render(request, "recommender/how_it_works.html", context)

@@ -6,7 +6,20 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from rest_framework import serializers
 
-from ..models import ControlKind, Event, EventKind, Item, ModelVersion, RunStatus, TrainingRun, UserControl
+from ..models import (
+    ControlKind,
+    Event,
+    EventKind,
+    FeedKind,
+    GenreControl,
+    GenreControlKind,
+    Item,
+    ModelVersion,
+    Preferences,
+    RunStatus,
+    TrainingRun,
+    UserControl,
+)
 
 MAX_ID = 2**63 - 1  # the largest BigAutoField value; larger ids cannot exist
 
@@ -117,17 +130,21 @@ class TrainingRunInSerializer(StrictSerializer):
 # ---- output ------------------------------------------------------------------------------
 class ItemSerializer(serializers.ModelSerializer):
     genres = serializers.SlugRelatedField(many=True, read_only=True, slug_field="name")
+    display_title = serializers.CharField(
+        read_only=True, help_text="The title in reading order (\"The Usual Suspects\" for the stored "
+        "\"Usual Suspects, The\"); `title` is the stored form, which sorts.")
 
     class Meta:
         model = Item
-        fields = ["id", "external_id", "title", "year", "genres"]
+        fields = ["id", "external_id", "title", "display_title", "year", "genres"]
         read_only_fields = fields
 
 
 def item_dict(item: Item) -> dict:
     """Return what ItemSerializer returns, without its per-field machinery (hot path);
     the item's genres must be prefetched."""
-    return {"id": item.pk, "external_id": item.external_id, "title": item.title, "year": item.year,
+    return {"id": item.pk, "external_id": item.external_id, "title": item.title,
+            "display_title": item.display_title, "year": item.year,
             "genres": [genre.name for genre in item.genres.all()]}
 
 
@@ -150,14 +167,98 @@ class ControlSerializer(serializers.ModelSerializer):
 class RecommendationSerializer(serializers.Serializer):
     item = ItemSerializer()
     rank = serializers.IntegerField()
-    score = serializers.FloatField()
+    score = serializers.FloatField(allow_null=True, help_text="The model's score; null in the popular "
+                                   "and newest feeds, which no model ranks.")
     reason = serializers.CharField(allow_null=True, help_text="Why, in one sentence, once explained.")
 
 
 class RecommendationListSerializer(serializers.Serializer):
+    feed = serializers.ChoiceField(choices=FeedKind.choices, help_text="Which list this is: `personal` "
+                                   "(the model's), or `popular` / `newest` (not based on your profile).")
     model_version = serializers.IntegerField(allow_null=True)
     computed_at = serializers.DateTimeField(allow_null=True)
     results = RecommendationSerializer(many=True)
+
+
+class TrainingProgressSerializer(serializers.Serializer):
+    run = serializers.IntegerField()
+    status = serializers.CharField(help_text="`queued` (waiting for a worker) or `running`.")
+    epoch = serializers.IntegerField(help_text="Epochs done.")
+    planned_epochs = serializers.FloatField(allow_null=True, help_text="Epochs the run now plans; null "
+                                            "when only `max_epochs` bounds it.")
+    max_epochs = serializers.IntegerField()
+    progress = serializers.FloatField(help_text="0 to 1.")
+    eta_s = serializers.FloatField(allow_null=True, help_text="Seconds left: an estimate, or an upper "
+                                   "bound when `eta_is_bound`.")
+    eta_is_bound = serializers.BooleanField()
+    eta_text = serializers.CharField(help_text="The same in words, in the request's language (empty "
+                                     "before the first epoch ends).")
+    started_at = serializers.DateTimeField(allow_null=True)
+
+
+class RecommendationStatusSerializer(serializers.Serializer):
+    feed = serializers.ChoiceField(choices=FeedKind.choices)
+    state = serializers.ChoiceField(
+        choices=["ready", "newcomer", "fresh_start", "training", "scoring", "no_model", "needs_training"],
+        help_text="`ready`: a list is there. `newcomer`: no history yet. `fresh_start`: reset and "
+        "nothing done since. `training`: the first model is training (see `training`). `scoring`: "
+        "the list is being computed (seconds). `no_model`: no model and no training. "
+        "`needs_training`: the model knows none of your items yet.")
+    refresh = serializers.BooleanField(help_text="True while the state changes by itself: ask again in "
+                                       "a few seconds.")
+    message = serializers.CharField(help_text="The state in words, in the request's language.")
+    training = TrainingProgressSerializer(allow_null=True)
+
+
+class PreferencesSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Preferences
+        fields = ["feed", "record_views", "reset_at", "can_undo_reset"]
+        read_only_fields = fields
+
+
+class PreferencesInSerializer(StrictSerializer):
+    feed = serializers.ChoiceField(choices=FeedKind.choices, required=False,
+                                   help_text="What GET /recommendations/ and the home page show.")
+    record_views = serializers.BooleanField(required=False, help_text="Record opening an item page "
+                                            "(on the site) as a view.")
+
+    def to_internal_value(self, data):
+        if isinstance(data, dict) and "record_views" in data and not isinstance(data["record_views"], bool):
+            raise serializers.ValidationError({"record_views": [_("Must be true or false.")]})
+        return super().to_internal_value(data)
+
+
+class GenreControlSerializer(serializers.ModelSerializer):
+    genre = serializers.CharField(source="genre.name")
+    control = serializers.CharField(source="kind")
+
+    class Meta:
+        model = GenreControl
+        fields = ["genre", "control", "created_at"]
+        read_only_fields = fields
+
+
+class GenreControlInSerializer(StrictSerializer):
+    genre = StrictCharField(max_length=64, help_text="A genre name, exactly (as items list it).")
+    control = serializers.ChoiceField(choices=GenreControlKind.choices)
+
+
+class GenreControlRemoveInSerializer(StrictSerializer):
+    genre = StrictCharField(max_length=64)
+
+
+class HistoryRowSerializer(serializers.Serializer):
+    item = serializers.IntegerField()
+    last_at = serializers.DateTimeField(help_text="When you last did anything with it.")
+    rating = serializers.FloatField(allow_null=True, help_text="Your latest rating.")
+    liked = serializers.BooleanField()
+    views = serializers.IntegerField()
+    clicks = serializers.IntegerField()
+    purchases = serializers.IntegerField()
+    not_interested = serializers.BooleanField()
+    events = serializers.IntegerField(help_text="All your events on it.")
+    before_reset = serializers.BooleanField(help_text="All before your last reset: kept, no longer used.")
 
 
 class TrainingRunSerializer(serializers.ModelSerializer):

@@ -6,7 +6,7 @@ from rest_framework.decorators import api_view, permission_classes, throttle_cla
 from rest_framework.exceptions import NotFound
 from rest_framework.permissions import AllowAny
 
-from . import staff, views
+from . import personal, staff, views
 
 
 @extend_schema(exclude=True)
@@ -26,9 +26,15 @@ v1 = [
     path("events/", views.EventListView.as_view(), name="api-event-list"),
     path("events/<int:event_id>/", views.EventDetailView.as_view(), name="api-event-detail"),
     path("recommendations/", views.RecommendationListView.as_view(), name="api-recommendation-list"),
+    path("recommendations/status/", personal.RecommendationStatusView.as_view(), name="api-recommendation-status"),
+    path("recommendations/reset/", personal.ResetView.as_view(), name="api-recommendation-reset"),
     path("recommendations/<int:item_id>/explanation/", views.ExplanationView.as_view(),
          name="api-explanation"),
     path("controls/", views.ControlListView.as_view(), name="api-control-list"),
+    path("genre-controls/", personal.GenreControlListView.as_view(), name="api-genre-control-list"),
+    path("preferences/", personal.PreferencesView.as_view(), name="api-preferences"),
+    path("history/", personal.HistoryListView.as_view(), name="api-history"),
+    path("history/<int:item_id>/", personal.HistoryItemView.as_view(), name="api-history-item"),
     path("training-runs/", staff.TrainingRunListView.as_view(), name="api-training-run-list"),
     path("training-runs/<int:run_id>/", staff.TrainingRunDetailView.as_view(), name="api-training-run-detail"),
     path("model-versions/", staff.ModelVersionListView.as_view(), name="api-model-version-list"),

@@ -15,7 +15,7 @@ from rest_framework.views import APIView
 
 from .. import answer_cache, selectors, services
 from ..ml.signals import NAMES as SIGNAL_NAMES
-from ..models import Event, EventKind, Recommendation
+from ..models import Event, EventKind, FeedKind, Item, Recommendation
 from ..services import EVENT_BATCH_MAX, EventBatchInvalid, EventInput
 from . import serializers as s
 from .base import BodyLimitMixin, django_errors, parse, query_int, query_value
@@ -230,17 +230,28 @@ class EventDetailView(generics.RetrieveDestroyAPIView):
 
 # ---- recommendations and explanations --------------------------------------------------------
 class RecommendationListView(APIView):
-    """My current recommendations, best first."""
+    """My current recommendations, best first, in the feed I chose."""
 
     @extend_schema(
         parameters=[OpenApiParameter("k", OpenApiTypes.INT, description="How many: default 10, "
-                                     "at least 1; values above 100 are treated as 100.")],
+                                     "at least 1; values above 100 are treated as 100."),
+                    OpenApiParameter("feed", OpenApiTypes.STR, enum=FeedKind.values,
+                                     description="This time only: `personal`, `popular` or `newest` "
+                                     "(default: the feed of your preferences).")],
         responses={200: s.RecommendationListSerializer},
         summary="My recommendations",
     )
     def get(self, request: Request) -> Response:
         k = query_int(request, "k", default=10, minimum=1, cap=100)
         user = request.user
+        feed = query_value(request, "feed")
+        if feed is not None and feed not in FeedKind.values:
+            raise exceptions.ValidationError({"feed": [_("One of %(feeds)s.") % {"feeds": ", ".join(FeedKind.values)}]})
+        feed = feed or selectors.preferences_for_user(user=user).feed
+        if feed != FeedKind.PERSONAL:
+            items = (selectors.item_popular(user=user, limit=k, include_own=True) if feed == FeedKind.POPULAR
+                     else selectors.item_newest(user=user, limit=k))
+            return Response(feed_payload(feed, items))
         body = answer_cache.recommendations_answer(
             user_id=user.pk, k=k,
             build=lambda: recommendations_payload(user, selectors.recommendation_rows_for_user(user=user, k=k)))
@@ -248,11 +259,19 @@ class RecommendationListView(APIView):
         return HttpResponse(body, content_type="application/json")
 
 
+def feed_payload(feed: str, items: list[Item]) -> dict:
+    """Return the answer of GET /recommendations/ for a feed not based on the profile."""
+    return {"feed": feed, "model_version": None, "computed_at": None,
+            "results": [{"item": s.item_dict(item), "rank": rank, "score": None, "reason": None}
+                        for rank, item in enumerate(items, start=1)]}
+
+
 def recommendations_payload(user, rows: list[dict]) -> dict:
     """Return the answer of GET /recommendations/ for rows of `recommendation_rows_for_user`."""
     first = rows[0] if rows else None
     reasons = _reasons(user, [r["item"]["id"] for r in rows]) if rows else {}
     return {
+        "feed": FeedKind.PERSONAL.value,
         "model_version": first["model_version_id"] if first else None,
         "computed_at": DateTimeField().to_representation(first["computed_at"]) if first else None,
         "results": [

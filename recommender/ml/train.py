@@ -70,6 +70,7 @@ class Progress:
     elapsed_s: float
     best_epoch: int
     done: bool
+    horizon: float = 0.0  # epochs the run now plans (TrainState.horizon; 0 = no plan, max_epochs caps it)
 
 
 @dataclass
@@ -289,7 +290,7 @@ class Trainer:
             elif stable and cfg.decay_on_plateau and not state.decay_from:
                 state.decay_from = epoch  # validation stopped rising: decay from here
         state.elapsed_s += time.perf_counter() - start
-        state.horizon = float(cfg.max_epochs)
+        state.horizon = float(cfg.max_epochs) if planned else 0.0
         if cfg.time_budget_s:
             # the epochs the budget still holds, so the budget bounds training from above
             fit = int((cfg.time_budget_s - state.elapsed_s) // (state.elapsed_s / epoch))
@@ -312,7 +313,7 @@ class Trainer:
         })
         progress = Progress(
             epoch, loss, val["ndcg@10"] if val else None, val["hr@10"] if val else None,
-            state.elapsed_s, state.best_epoch, state.done,
+            state.elapsed_s, state.best_epoch, state.done, state.horizon,
         )
         for cb in self.callbacks:
             cb(progress)

@@ -1,6 +1,10 @@
-"""Small template helpers: query strings for pagination and the current page in the nav."""
+"""Small template helpers: query strings for pagination, the current page in the nav,
+genre names in the active language and durations in words."""
 from django import template
 from django.http import HttpRequest
+
+from recommender.durations import duration_text
+from recommender.genres import genre_label
 
 register = template.Library()
 
@@ -24,3 +28,21 @@ def nav_current(context: template.Context, url_name: str) -> str:
     """Return 'page' when the request was routed to `url_name`, for aria-current."""
     match = getattr(context.get("request"), "resolver_match", None)
     return "page" if match is not None and match.url_name == url_name else "false"
+
+
+@register.filter
+def genre_name(name: str) -> str:
+    """Return a genre's name in the active language (see recommender/genres.py)."""
+    return genre_label(name)
+
+
+@register.filter
+def duration(seconds: float | None) -> str:
+    """Return a number of seconds in words ("4 min 05 s"); empty for None."""
+    return "" if seconds is None else duration_text(seconds)
+
+
+@register.filter
+def get_item(mapping: dict, key: object) -> object:
+    """Return mapping[key], or None when it is missing."""
+    return mapping.get(key) if hasattr(mapping, "get") else None

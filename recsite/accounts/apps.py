@@ -7,3 +7,10 @@ class AccountsConfig(AppConfig):
     name = "recsite.accounts"
     label = "accounts"
     verbose_name = _("Accounts")
+
+    def ready(self) -> None:
+        from django.contrib.auth.signals import user_logged_out
+
+        from .signals import say_logged_out
+
+        user_logged_out.connect(say_logged_out, dispatch_uid="accounts-say-logged-out")

@@ -66,7 +66,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_celery_beat",
-    "axes",
+    "recsite.axes_app.AxesConfig",  # django-axes, its admin in the site's languages
     "recsite.accounts",
     "recommender",
     "recommender.api",

@@ -102,3 +102,11 @@ def test_language_switcher_renders_chinese(client, make_item):
     response = client.post(reverse("set_language"), {"language": "zh-hans", "next": "/items/"}, follow=True)
     assert '<html lang="zh-hans">' in response.text
     assert "目录" in response.text
+
+
+def test_logging_out_says_so(client, make_user):
+    """After "Log out" the next page tells the person they are logged out."""
+    client.force_login(make_user("leaver"))
+    response = client.post(reverse("logout"), follow=True)
+    assert "You have logged out." in response.text
+    assert "_auth_user_id" not in client.session

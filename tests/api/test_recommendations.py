@@ -18,13 +18,15 @@ def test_recommendations_shape(alice, api_client_for, make_item, make_recommenda
     assert body["computed_at"]
     assert [r["rank"] for r in body["results"]] == [1, 2, 3]
     first = body["results"][0]
+    assert body["feed"] == "personal"
     assert first["item"] == {"id": items[0].pk, "external_id": items[0].external_id, "title": items[0].title,
-                             "year": items[0].year, "genres": ["Comedy"]}
+                             "display_title": items[0].title, "year": items[0].year, "genres": ["Comedy"]}
     assert set(first) == {"item", "rank", "score", "reason"}
 
 
 def test_no_recommendations_yet(alice, api_client_for):
-    assert api_client_for(alice).get(URL).json() == {"model_version": None, "computed_at": None, "results": []}
+    assert api_client_for(alice).get(URL).json() == {"feed": "personal", "model_version": None,
+                                                     "computed_at": None, "results": []}
 
 
 def test_k_default_and_cap(alice, api_client_for, make_item, make_recommendations):

@@ -22,8 +22,21 @@ from playwright.sync_api import expect
 from axes.models import AccessFailureLog
 from explain import compute
 from explain.models import Explanation, ExplanationStatus
+from recommender import services
 from recommender.api.tokens import token_create
-from recommender.models import ControlKind, Recommendation, RunStatus, TrainingRun, UserControl
+from recommender.models import (
+    ControlKind,
+    FeedKind,
+    Genre,
+    GenreControl,
+    GenreControlKind,
+    Preferences,
+    Recommendation,
+    RunStatus,
+    TrainingRun,
+    UserControl,
+)
+from recommender.scoring import score_people
 from recsite.accounts.models import User
 
 from tests.conftest import PASSWORD
@@ -203,6 +216,20 @@ def test_person_pages(watched, scored_person, production_csp):  # noqa: F811
     page.wait_for_function("() => Bokeh.documents.length === 3")
     visit(page, watch, "/history/")
     assert UserControl.objects.filter(user=scored_person).exists()
+
+    # The settings, "how it works", the feed switch, and the home list refreshing itself in
+    # place (static/js/feed-refresh.js) while the person's list is being computed.
+    visit(page, watch, reverse("preferences"))
+    page.locator("[data-feed=newest]").click()
+    expect(page.locator("[data-feed=newest]")).to_have_attribute("aria-pressed", "true")
+    page.locator("[data-feed=personal]").click()
+    visit(page, watch, reverse("how_it_works"))
+    services.recommendations_reset(user=scored_person)
+    services.recommendations_reset_undo(user=scored_person)  # the list is dropped; a new one is asked for
+    visit(page, watch, "/")
+    expect(page.locator("#feed-slot")).to_have_attribute("data-state", "scoring")
+    score_people([scored_person.pk], version_id=None)  # the scoring worker
+    expect(page.locator("#feed-slot")).to_have_attribute("data-state", "ready", timeout=15_000)
     assert_clean(watch, production_csp)
 
 
@@ -229,6 +256,8 @@ def admin_rows(scored_person, make_user) -> User:  # noqa: F811
     AccessFailureLog.objects.create(username="alice", ip_address="127.0.0.1", user_agent="test",
                                     http_accept="*/*", path_info="/accounts/login/")
     UserControl.objects.create(user=scored_person, item=scored_person.events.first().item, kind=ControlKind.EXCLUDE)
+    GenreControl.objects.create(user=scored_person, genre=Genre.objects.first(), kind=GenreControlKind.LESS)
+    Preferences.objects.create(user=scored_person, feed=FeedKind.PERSONAL, record_views=False)
     return root
 
 

@@ -90,3 +90,55 @@ def test_the_sites_default_run_trains_the_benchmarked_recipe(make_user, make_ite
     run.hyperparams = {"time_budget_s": 60.0, "d_model": 32}
     model_cfg, train_cfg = training.configs(run, data)
     assert train_cfg.time_budget_s == 60.0 and model_cfg.d_model == 32
+
+
+def _progress(**changes):
+    from recommender.ml.train import Progress
+
+    values = {"epoch": 2, "loss": 5.0, "val_ndcg": None, "val_hr": None, "elapsed_s": 120.0, "best_epoch": 2,
+              "done": False, "horizon": 0.0}
+    return Progress(**{**values, **changes})
+
+
+def test_progress_estimates_from_the_runs_horizon_when_it_has_one(db):
+    """With a horizon (a time budget, shortened by a plateau) the estimate is the epochs it
+    still plans at the pace so far, and progress is against it; the run keeps the horizon."""
+    run = TrainingRun.objects.create(lease_owner="task-1")
+    training._report(run.pk, "task-1", max_epochs=200)(_progress(horizon=6.0))
+    run.refresh_from_db()
+    assert (run.horizon, run.eta_s, round(run.progress, 4)) == (6.0, 240.0, round(2 / 6, 4))
+
+
+def test_progress_without_a_horizon_is_a_bound_from_max_epochs(db):
+    """No horizon: the estimate assumes every epoch up to max_epochs and is stored as a
+    bound (horizon None); a finished run has nothing left."""
+    run = TrainingRun.objects.create(lease_owner="task-1")
+    report = training._report(run.pk, "task-1", max_epochs=10)
+    report(_progress())
+    run.refresh_from_db()
+    assert (run.horizon, run.eta_s, run.progress) == (None, 480.0, 0.2)
+    report(_progress(epoch=4, elapsed_s=240.0, done=True))
+    run.refresh_from_db()
+    assert (run.eta_s, run.progress) == (0.0, 1.0)
+
+
+def test_the_trainer_passes_its_horizon_to_the_callbacks(make_user, make_item):
+    """A "wsd" run reports the horizon it plans (max_epochs, or what its time budget holds);
+    a "constant" run, which stops by patience, reports none."""
+    from recommender.ml.model import ModelConfig
+    from recommender.ml.train import TrainConfig, Trainer
+
+    items = [make_item() for _ in range(6)]
+    start = timezone.now() - timedelta(days=1)
+    for p in range(5):
+        person = make_user(f"h{p}")
+        Event.objects.bulk_create([Event(user=person, item=items[(p + t) % 6], kind="rate", value=4.0,
+                                         occurred_at=start + timedelta(minutes=t)) for t in range(5)])
+    data = training.build_sequences(list(training.dataset.interaction_rows(watermark=10**9)), min_length=3)
+    seen = []
+    for budget, schedule in ((0.0, "constant"), (0.0, "wsd"), (3600.0, "wsd")):
+        cfg = TrainConfig(max_epochs=3, batch_size=8, time_budget_s=budget, lr_schedule=schedule)
+        trainer = Trainer(data, ModelConfig(n_items=data.n_items, d_model=16, n_layers=1, max_len=10), cfg,
+                          callbacks=[seen.append])
+        trainer.train_epochs(trainer.init_state(), 1)
+    assert [p.horizon for p in seen] == [0.0, 3.0, 3.0]

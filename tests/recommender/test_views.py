@@ -185,23 +185,62 @@ def test_history_empty_state(client, alice):
     assert "Nothing here yet" in response.text and reverse("item_list") in response.text
 
 
-def test_history_lists_events_newest_first(client, alice, make_item):
-    """History shows the person's events, newest first, and nobody else's."""
-    old, new = make_item("Old Film"), make_item("New Film")
+def test_history_lists_items_latest_first(client, alice, make_user, make_item):
+    """History shows one row per item of the person's, the latest touched first, and
+    nobody else's."""
+    old, new, theirs = make_item("Old Film"), make_item("New Film"), make_item("Their Film")
     event_record(user=alice, data=EventInput(item=old, kind=EventKind.VIEW))
     event_record(user=alice, data=EventInput(item=new, kind=EventKind.RATE, value=5))
+    event_record(user=make_user("bob"), data=EventInput(item=theirs, kind=EventKind.LIKE))
     response = client.get(reverse("history"))
     assert response.text.index("New Film") < response.text.index("Old Film")
-    assert [row["event"].item for row in response.context["rows"]] == [new, old]
+    assert "Their Film" not in response.text
+    assert [row["item"] for row in response.context["rows"]] == [new, old]
+    event_record(user=alice, data=EventInput(item=old, kind=EventKind.LIKE))  # touched again: first
+    assert [row["item"] for row in client.get(reverse("history")).context["rows"]] == [old, new]
 
 
-def test_history_paginates(client, alice, make_item):
-    """History shows 25 events a page."""
-    item = make_item()
+def test_history_row_says_what_the_person_did(client, alice, make_item):
+    """One row for an item opened three times, rated twice and liked: it shows the latest
+    rating (not a row per rating), the like and the number of views."""
+    item = make_item("Heat")
+    for kind, value in [("view", None), ("rate", 3), ("view", None), ("like", None), ("rate", 4), ("view", None)]:
+        event_record(user=alice, data=EventInput(item=item, kind=kind, value=value))
+    response = client.get(reverse("history"))
+    (row,) = response.context["rows"]
+    assert (row["rating"], row["likes"], row["views"]) == (4, 1, 3)
+    assert response.text.count('class="history-row') == 1
+    assert "rated 4★" in response.text and "liked" in response.text and "opened 3 times" in response.text
+    assert "rated 3★" not in response.text
+
+
+def test_history_paginates_by_item(client, alice, make_item):
+    """History shows 25 items a page, however many events each has."""
     for _ in range(30):
-        event_record(user=alice, data=EventInput(item=item, kind=EventKind.VIEW))
+        item = make_item()
+        for _ in range(2):
+            event_record(user=alice, data=EventInput(item=item, kind=EventKind.VIEW))
     assert len(client.get(reverse("history")).context["rows"]) == 25
     assert len(client.get(reverse("history"), {"page": 2}).context["rows"]) == 5
+
+
+def test_history_deletes_an_items_events_in_one_action(client, alice, make_user, make_item):
+    """"Delete from history" removes every event of the person on that item (and marks the
+    list stale), nobody else's and no other item's; an item not in the history is 404."""
+    from recommender.models import ScoringState
+
+    heat, other = make_item("Heat"), make_item("Other")
+    for kind in ("view", "like", "view"):
+        event_record(user=alice, data=EventInput(item=heat, kind=kind))
+    event_record(user=alice, data=EventInput(item=other, kind="view"))
+    event_record(user=make_user("bob"), data=EventInput(item=heat, kind="view"))
+    ScoringState.objects.filter(user=alice).update(stale_since=None)
+    response = client.post(reverse("history_item_delete", args=[heat.pk]), follow=True)
+    assert "was deleted from your history" in response.text
+    assert list(Event.objects.filter(user=alice).values_list("item__title", flat=True)) == ["Other"]
+    assert Event.objects.filter(item=heat).count() == 1  # bob's
+    assert ScoringState.objects.get(user=alice).stale_since is not None
+    assert client.post(reverse("history_item_delete", args=[heat.pk])).status_code == 404
 
 
 @pytest.mark.parametrize("kind", [ControlKind.EXCLUDE, ControlKind.NOT_INTERESTED])
@@ -256,13 +295,16 @@ def test_event_delete_of_someone_else_is_404(client, alice, make_user, make_item
     assert Event.objects.filter(pk=event.pk).exists()
 
 
-def test_history_offers_controls_once_per_item(client, alice, make_item):
-    """Controls belong to the item, so they appear on its newest row only."""
-    item = make_item()
-    for kind in (EventKind.VIEW, EventKind.LIKE):
-        event_record(user=alice, data=EventInput(item=item, kind=kind))
-    rows = client.get(reverse("history")).context["rows"]
-    assert [row["show_controls"] for row in rows] == [True, False]
+def test_history_offers_the_controls_on_every_row(client, alice, make_item):
+    """Each item's row carries both controls and the delete button, with the control's state."""
+    items = [make_item() for _ in range(3)]
+    for item in items:
+        event_record(user=alice, data=EventInput(item=item, kind=EventKind.VIEW))
+    UserControl.objects.create(user=alice, item=items[1], kind=ControlKind.EXCLUDE)
+    html = client.get(reverse("history")).content.decode()
+    assert html.count('data-control="exclude"') == html.count('data-control="not_interested"') == 3
+    assert html.count('data-control="delete"') == 3
+    assert html.count('data-control="exclude" aria-pressed="true"') == 1
 
 
 def test_huge_ids_answer_404_not_500(client, alice):
@@ -303,3 +345,78 @@ def test_home_says_recommendations_are_being_prepared(client, make_user, make_it
     event_record(user=user, data=EventInput(item=make_item(), kind="view"))
     client.force_login(user)
     assert "being prepared" in client.get("/").content.decode()
+
+
+def test_item_page_shows_genres_year_own_and_average_rating(client, alice, make_user, make_item):
+    """Genres (translated in Chinese), year, the person's own rating, and the average of
+    everyone's latest ratings with their count; and that opening the page is recorded."""
+    item = make_item("Heat", genres=("Crime", "Thriller"), year=1995)
+    event_record(user=make_user("bob"), data=EventInput(item=item, kind=EventKind.RATE, value=2))
+    event_record(user=make_user("carl"), data=EventInput(item=item, kind=EventKind.RATE, value=5))
+    event_record(user=alice, data=EventInput(item=item, kind=EventKind.RATE, value=1))
+    event_record(user=alice, data=EventInput(item=item, kind=EventKind.RATE, value=4))  # re-rated
+    html = client.get(reverse("item_detail", args=[item.pk])).content.decode()
+    assert "1995" in html and "Crime" in html and "Thriller" in html
+    assert "You rated this 4 out of 5." in html
+    assert "3.7 out of 5, from 3 ratings" in html  # (2 + 5 + 4) / 3, alice's latest counted once
+    assert "Opening this page is recorded in your history" in html
+    client.cookies["django_language"] = "zh-hans"
+    html = client.get(reverse("item_detail", args=[item.pk])).content.decode()
+    assert "犯罪" in html and "惊悚" in html
+
+
+def test_feed_status_returns_the_list_section_alone(client, alice, make_item):
+    """/feed/status/ answers the home page's list section only, never cached."""
+    event_record(user=alice, data=EventInput(item=make_item(), kind=EventKind.LIKE))
+    response = client.get(reverse("feed_status"))
+    assert response.status_code == 200 and "no-cache" in response["Cache-Control"]
+    assert response.text.lstrip().startswith('<div id="feed-slot"') and "<html" not in response.text
+    assert 'data-refresh-url="/feed/status/"' in response.text  # no model: it keeps asking
+
+
+def test_feed_status_needs_a_login(client):
+    assert client.get(reverse("feed_status")).status_code == 302
+
+
+def test_feed_choice_is_remembered(client, alice, make_item):
+    """Choosing "Newest" on the home page shows newest items from then on."""
+    make_item("Old", year=1950)
+    make_item("New", year=2024)
+    client.post(reverse("feed_choose"), {"feed": "newest"})
+    html = client.get("/").content.decode()
+    assert "Newest releases" in html and html.index(">New<") < html.index(">Old<")
+    assert client.post(reverse("feed_choose"), {"feed": "loud"}, follow=True).status_code == 200
+    assert "Newest releases" in client.get("/").content.decode()
+
+
+def test_settings_page_controls(client, alice, make_item):
+    """The settings page resets (with undo) and limits genres (with undo)."""
+    from recommender.models import Genre, GenreControl, Preferences
+
+    make_item("Heat", genres=("Crime",))
+    html = client.get(reverse("preferences")).content.decode()
+    assert "Reset my recommendations" in html and "Undo the reset" not in html
+    client.post(reverse("recommendations_reset"))
+    assert Preferences.objects.get(user=alice).reset_at is not None
+    assert "Undo the reset" in client.get(reverse("preferences")).content.decode()
+    client.post(reverse("recommendations_reset"), {"undo": "1"})
+    assert Preferences.objects.get(user=alice).reset_at is None
+    response = client.post(reverse("recommendations_reset"), {"undo": "1"}, follow=True)
+    assert "There is no reset to undo." in response.text
+    crime = Genre.objects.get(name="Crime")
+    client.post(reverse("genre_control"), {"genre": crime.pk, "control": "exclude"})
+    assert GenreControl.objects.get(user=alice).kind == "exclude"
+    client.post(reverse("genre_control"), {"genre": crime.pk, "control": "off"})
+    assert not GenreControl.objects.exists()
+    assert client.post(reverse("genre_control"), {"genre": 999, "control": "less"}).status_code == 404
+    response = client.post(reverse("genre_control"), {"genre": crime.pk, "control": "loud"}, follow=True)
+    assert "does not exist" in response.text and not GenreControl.objects.exists()
+
+
+def test_how_recommendations_work_is_public_and_names_the_parameters(client, settings):
+    """The page names the list length, the retraining rule and the quality gate."""
+    settings.RECSITE_TOP_N = 37
+    html = client.get(reverse("how_it_works")).content.decode()
+    assert "How recommendations work here" in html and "37 best-scoring items" in html
+    assert "checked by removal" in html and "Reset my recommendations" in html
+    assert reverse("how_it_works") in client.get("/").content.decode()  # linked from every page's footer
