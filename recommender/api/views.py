@@ -47,7 +47,7 @@ class TokenView(BodyLimitMixin, APIView):
     def post(self, request: Request) -> Response:
         from django.contrib.auth import authenticate
 
-        from recsite.accounts.lockout import login_failures_reset
+        from recsite.accounts.lockout import sign_in_succeeded
 
         data = parse(s.TokenInSerializer, request.data)
         # Django's request, the one axes' middleware sees: a refusal counts as a failure, and a
@@ -55,7 +55,7 @@ class TokenView(BodyLimitMixin, APIView):
         user = authenticate(request=request._request, username=data["username"], password=data["password"])
         if user is None:
             raise exceptions.ValidationError({"detail": _("Wrong username or password.")})
-        login_failures_reset(request=request._request, user=user)
+        sign_in_succeeded(request=request._request, user=user)
         _token, key = token_create(user=user, device=data.get("device", ""))
         return Response({"token": key, "device": data.get("device", "")}, status=status.HTTP_201_CREATED)
 

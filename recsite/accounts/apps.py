@@ -7,3 +7,6 @@ class AccountsConfig(AppConfig):
     name = "recsite.accounts"
     label = "accounts"
     verbose_name = _("Accounts")
+
+    def ready(self) -> None:
+        from . import lockout  # noqa: F401 - connects its password_changed receiver
