@@ -44,11 +44,12 @@ def keep_test_connection():
 
 @pytest.fixture
 def people(make_user, make_item, make_recommendations) -> dict[str, dict]:
-    """Two people with a little data each; their tokens as headers."""
+    """Two people with a little data each (one of them a superuser, who holds every staff
+    permission); their tokens as headers."""
     items = [make_item() for _ in range(5)]
     result = {}
     for name, staff in (("person", False), ("staff", True)):
-        user = make_user(name, is_staff=staff)
+        user = make_user(name, is_staff=staff, is_superuser=staff)
         make_recommendations(user, items[:3] if staff else items[2:])
         result[name] = {"user": user, "headers": {"Authorization": f"Token {token_create(user=user)[1]}"}}
     return result
