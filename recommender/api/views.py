@@ -4,8 +4,13 @@ of the site's own, and formats the answer."""
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, HttpResponse
 from django.utils.translation import gettext as _
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    PolymorphicProxySerializer,
+    extend_schema,
+    inline_serializer,
+)
 from rest_framework import exceptions, generics, serializers, status
 from rest_framework.fields import DateTimeField
 from rest_framework.permissions import AllowAny
@@ -17,15 +22,16 @@ from .. import answer_cache, selectors, services
 from ..models import Event, EventKind, Recommendation
 from ..services import EVENT_BATCH_MAX, EventBatchInvalid, EventInput
 from . import serializers as s
-from .base import BodyLimitMixin, django_errors, parse, query_int, query_value
+from .base import QUERY_INT_MAX, BodyLimitMixin, django_errors, parse, query_int, query_value
 from .pagination import CreatedCursorPagination, NewestFirstCursorPagination
+from .schema import NO_NUL
 from .throttling import SignInThrottle
 from .tokens import token_create, token_revoke
 
-EVENT_REF = {"$ref": "#/components/schemas/EventInRequest"}
-EVENTS_BODY = {
-    "oneOf": [EVENT_REF, {"type": "array", "items": EVENT_REF, "minItems": 1, "maxItems": EVENT_BATCH_MAX}]
-}
+# One event, or a batch of them: the schema's component EventsInRequest.
+EVENTS_BODY = PolymorphicProxySerializer(
+    component_name="EventsIn", many=False, resource_type_field_name=None,
+    serializers=[s.EventInSerializer, s.EventInSerializer(many=True, min_length=1, max_length=EVENT_BATCH_MAX)])
 
 
 # ---- tokens ------------------------------------------------------------------------------
@@ -33,7 +39,8 @@ class TokenView(BodyLimitMixin, APIView):
     """Sign a device in (POST) or out (DELETE)."""
 
     def get_permissions(self):
-        return [AllowAny()] if self.request.method == "POST" else super().get_permissions()
+        # Only signing out needs a token: another method answers 405, not 401.
+        return super().get_permissions() if self.request.method == "DELETE" else [AllowAny()]
 
     def get_throttles(self):
         return [SignInThrottle()] if self.request.method == "POST" else super().get_throttles()
@@ -79,9 +86,10 @@ class MeView(APIView):
 
 
 # ---- catalogue -----------------------------------------------------------------------------
+FILTER_TEXT = {"type": "string", "maxLength": 200, "pattern": NO_NUL}  # as get_queryset checks
 ITEM_FILTERS = [
-    OpenApiParameter("search", OpenApiTypes.STR, description="Part of the title."),
-    OpenApiParameter("genre", OpenApiTypes.STR, description="A genre name, exactly."),
+    OpenApiParameter("search", FILTER_TEXT, description="Part of the title (at most 200 characters)."),
+    OpenApiParameter("genre", FILTER_TEXT, description="A genre name, exactly."),
 ]
 
 
@@ -132,7 +140,7 @@ class EventListView(BodyLimitMixin, generics.ListAPIView):
         return super().get(request, *args, **kwargs)
 
     @extend_schema(
-        request={"application/json": EVENTS_BODY},
+        request=EVENTS_BODY,
         responses={201: s.EventBatchResultSerializer},
         summary="Send one event or a batch of up to 1000",
         description="A batch is stored whole or not at all: any invalid event answers 400 with "
@@ -232,8 +240,9 @@ class RecommendationListView(APIView):
     """My current recommendations, best first."""
 
     @extend_schema(
-        parameters=[OpenApiParameter("k", OpenApiTypes.INT, description="How many: default 10, "
-                                     "at least 1; values above 100 are treated as 100.")],
+        parameters=[OpenApiParameter("k", {"type": "integer", "minimum": 1, "maximum": QUERY_INT_MAX},
+                                     description="How many: default 10, at least 1; values above 100 "
+                                     "are treated as 100.")],
         responses={200: s.RecommendationListSerializer},
         summary="My recommendations",
     )

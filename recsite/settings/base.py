@@ -98,7 +98,11 @@ AUTH_PASSWORD_VALIDATORS = [
 MIDDLEWARE = [
     # First: probes answer whatever the host or scheme (see recsite/health.py).
     "recsite.health.ProbeMiddleware",
+    # The security headers come before WhiteNoise, which answers static files itself: so
+    # those get the same headers as pages (frames, CSP, sniffing, HSTS, referrer, opener).
     "django.middleware.security.SecurityMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "recsite.csp.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -106,11 +110,9 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
-    "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "recsite.csp.ContentSecurityPolicyMiddleware",
     # Gives a browser or app that signed in its device cookie (recsite/accounts/known_clients.py).
     "recsite.accounts.known_clients.DeviceCookieMiddleware",
-    # Last, so its lockout answer still passes through the headers middleware above.
+    # Last, so its lockout answer still passes through the middleware above.
     "axes.middleware.AxesMiddleware",
 ]
 
@@ -274,7 +276,7 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["recommender.api.parsers.StrictJSONParser"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_SCHEMA_CLASS": "recommender.api.schema.ApiAutoSchema",
     "DEFAULT_PAGINATION_CLASS": "recommender.api.pagination.PagePagination",
