@@ -102,3 +102,26 @@ def test_language_switcher_renders_chinese(client, make_item):
     response = client.post(reverse("set_language"), {"language": "zh-hans", "next": "/items/"}, follow=True)
     assert '<html lang="zh-hans">' in response.text
     assert "目录" in response.text
+
+
+@pytest.mark.parametrize("email", ["alice@example.com", "ALICE@Example.COM", " Alice@example.com "])
+def test_signup_refuses_an_email_another_account_uses(client, make_user, email):
+    """A password reset for a shared address would reach both accounts: the second sign-up
+    is refused, whatever the case, with the form shown again and nobody created."""
+    make_user("alice", email="alice@example.com")
+    response = client.post(reverse("signup"), {
+        "username": "mallory", "email": email, "password1": PASSWORD, "password2": PASSWORD})
+    assert response.status_code == 200
+    assert "Another account already uses this e-mail address" in response.text
+    assert not User.objects.filter(username="mallory").exists()
+
+
+def test_signup_without_email_or_with_a_new_one_works(client, make_user):
+    """Leaving the address out is fine for any number of accounts; a new address is kept."""
+    make_user("alice", email="")
+    for name, email in (("bob", ""), ("carol", "carol@example.com")):
+        client.post(reverse("signup"), {"username": name, "email": email, "password1": PASSWORD,
+                                        "password2": PASSWORD})
+        client.post(reverse("logout"))
+    assert User.objects.get(username="carol").email == "carol@example.com"
+    assert User.objects.filter(username="bob").exists()
