@@ -1,10 +1,12 @@
 """Login lockout (django-axes) on the web login, the admin login and the API token endpoint."""
+import io
 import re
 from datetime import timedelta
 
 import pytest
 from django.conf import settings
 from django.core import mail
+from django.core.management import call_command
 from django.db.models import F
 from django.test import Client
 from django.urls import reverse
@@ -342,3 +344,15 @@ def test_forged_forwarded_for_gets_around_no_lock(settings, make_user, proxies):
     assert statuses == [400] * (limit - ACCOUNT_LIMIT - 1) + [429]
     assert web_login(Client(), "carol", PASSWORD, **seen(attacker, "198.18.9.9")) == 429
     assert web_login(Client(), "carol", PASSWORD, **seen(HOME, "198.18.9.9")) == 302
+
+
+def test_staff_lift_a_lock_and_slow_down_from_a_shell(make_user):
+    """`axes_reset_username` (docs/operations.md) ends both the lock here and the slow-down elsewhere."""
+    make_user("alice")
+    for n in range(ACCOUNT_LIMIT):
+        web_login(Client(), "alice", f"guess-{n}", REMOTE_ADDR=ATTACKERS[0])
+    assert web_login(Client(), "alice", PASSWORD, REMOTE_ADDR=ATTACKERS[0]) == 429
+    assert web_login(Client(), "alice", PASSWORD, REMOTE_ADDR="192.0.2.7") == 429
+    call_command("axes_reset_username", "alice", stdout=io.StringIO())
+    assert web_login(Client(), "alice", PASSWORD, REMOTE_ADDR="192.0.2.7") == 302
+    assert web_login(Client(), "alice", PASSWORD, REMOTE_ADDR=ATTACKERS[0]) == 302
