@@ -58,7 +58,7 @@ def event_validate(data: EventInput) -> None:
                 "hi": RATING_MAX,
             }
     elif data.value is not None:
-        errors["value"] = _("Only a rating has a value; leave it out for a %(kind)s.") % {"kind": data.kind}
+        errors["value"] = _("Only a rating has a value; leave it out for “%(kind)s”.") % {"kind": data.kind}
     if data.occurred_at is not None:
         if timezone.is_naive(data.occurred_at):
             errors["occurred_at"] = _("The time must include a time zone.")
