@@ -105,39 +105,71 @@ def _open_regular(path: Path) -> BinaryIO:
         raise
 
 
-class Lines:
-    """The lines of a text file without their line endings, read one at a time (iterate once).
+# Files are read in blocks of this size; only whole lines are decoded.
+READ_BLOCK = 1 << 20
 
-    Splits on "\\n" only: str.splitlines() would also break inside latin-1 titles that hold
-    U+0085 or form feeds. Refuses an empty file, a line that is not valid text in `encoding`
-    or holds NUL bytes, and a line over MAX_LINE_BYTES, naming the line. Once iterated,
-    `last_line_ended` says whether the file ended with a newline (a file cut off in the
-    middle of its last line does not).
+
+class Lines:
+    """The lines of a text file without their line endings, streamed (iterate once).
+
+    Read a block at a time and decoded a block of whole lines at a time ("\\n" never
+    occurs inside a UTF-8 or latin-1 character), so memory stays near READ_BLOCK plus the
+    longest line. Splits on "\\n" only: str.splitlines() would also break inside latin-1
+    titles that hold U+0085 or form feeds. Refuses an empty file, text that is not valid in
+    `encoding` or holds NUL bytes, and a line over MAX_LINE_BYTES, naming the line. Once
+    iterated, `last_line_ended` says whether the file ended with a newline (a file cut off in
+    the middle of its last line does not).
     """
 
     def __init__(self, path: Path, encoding: str) -> None:
         self.path, self.encoding = path, encoding
         self.last_line_ended = True
+        self._content = False
+
+    def _decode(self, data: bytes, first_line: int) -> list[str]:
+        """Return the lines of `data` (whole lines joined by "\\n"), checked."""
+        encoding = self.encoding if first_line == 1 else self.encoding.removesuffix("-sig")
+        try:
+            text = data.decode(encoding)
+        except UnicodeDecodeError as exc:
+            label = "UTF-8" if self.encoding.startswith("utf-8") else self.encoding
+            raise ImportFormatError(self.path, first_line + data.count(b"\n", 0, exc.start),
+                                    f"byte 0x{data[exc.start]:02x} is not valid {label} text") from exc
+        if "\x00" in text:
+            raise ImportFormatError(self.path, first_line + text.count("\n", 0, text.index("\x00")),
+                                    "the file holds NUL bytes (is it binary?)")
+        self._content = self._content or (bool(text) and not text.isspace())
+        lines = text.split("\n")
+        if len(data) > MAX_LINE_BYTES:
+            for offset, line in enumerate(lines):
+                if len(line.encode(encoding)) > MAX_LINE_BYTES:
+                    self._too_long(first_line + offset)
+        return [line[:-1] if line.endswith("\r") else line for line in lines] if "\r" in text else lines
+
+    def _too_long(self, number: int) -> None:
+        raise ImportFormatError(self.path, number,
+                                f"the line is longer than {MAX_LINE_BYTES >> 20} MiB (is this the right file?)")
 
     def __iter__(self) -> Iterator[str]:
-        label = "UTF-8" if self.encoding.startswith("utf-8") else self.encoding
-        content = False
+        number = 1  # of the first line not yet yielded
+        rest = b""  # a line begun in the last block
         with _open_regular(self.path) as handle:
-            for number, raw in enumerate(iter(lambda: handle.readline(MAX_LINE_BYTES + 1), b""), 1):
-                if len(raw) > MAX_LINE_BYTES:
-                    raise ImportFormatError(self.path, number, f"the line is longer than {MAX_LINE_BYTES >> 20} MiB "
-                                            "(is this the right file?)")
-                self.last_line_ended = raw.endswith(b"\n")
-                try:
-                    text = raw.decode(self.encoding if number == 1 else self.encoding.removesuffix("-sig"))
-                except UnicodeDecodeError as exc:
-                    raise ImportFormatError(self.path, number,
-                                            f"byte 0x{raw[exc.start]:02x} is not valid {label} text") from exc
-                if "\x00" in text:
-                    raise ImportFormatError(self.path, number, "the file holds NUL bytes (is it binary?)")
-                content = content or bool(text.strip())
-                yield text.removesuffix("\n").removesuffix("\r")
-        if not content:
+            for block in iter(lambda: handle.read(READ_BLOCK), b""):
+                data = rest + block
+                end = data.rfind(b"\n")
+                if end < 0:
+                    rest = data
+                else:
+                    lines = self._decode(data[:end], number)
+                    rest = data[end + 1:]
+                    number += len(lines)
+                    yield from lines
+                if len(rest) > MAX_LINE_BYTES:
+                    self._too_long(number)
+            self.last_line_ended = not rest
+            if rest:
+                yield from self._decode(rest, number)
+        if not self._content:
             raise ImportFormatError(self.path, None, "the file is empty")
 
 

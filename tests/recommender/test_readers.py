@@ -236,3 +236,18 @@ def test_lines_are_streamed_not_read_whole(tmp_path, monkeypatch):
         base = tmp_path / make.__name__
         make(base)
         assert read_dataset(base).events
+
+
+@pytest.mark.parametrize(("bad", "fragment"), [(b"\xff", "byte 0xff is not valid UTF-8"),
+                                               (b"\x00", "the file holds NUL bytes")])
+def test_errors_name_the_line_deep_in_a_file_read_in_blocks(tmp_path, bad, fragment):
+    """Lines are decoded a block of 1 MiB at a time; an error still names its own line,
+    and CRLF line ends split across blocks are still ends."""
+    lines = [f"{n % 97} item-{n:032d}".encode() for n in range(60_000)]  # 2.6 MB: three blocks
+    lines[50_000] += bad
+    (tmp_path / "s.txt").write_bytes(b"\r\n".join(lines) + b"\r\n")
+    with pytest.raises(ImportFormatError, match=f"line 50001: {fragment}"):
+        read_dataset(tmp_path / "s.txt", "sequence")
+    lines[50_000] = lines[50_000][:-1]
+    (tmp_path / "s.txt").write_bytes(b"\r\n".join(lines) + b"\r\n")
+    assert read_dataset(tmp_path / "s.txt", "sequence").events[-1].item == f"item-{59_999:032d}"
