@@ -5,7 +5,7 @@ through `event_record` so validation and side effects live in one place.
 """
 import math
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
@@ -32,6 +32,9 @@ from .pipeline import recommendations_mark_stale
 
 # Clocks on phones drift: accept timestamps this far in the future.
 MAX_FUTURE_SKEW = timedelta(minutes=5)
+# Nobody used this site before the Unix epoch: an earlier time is a client's bug (a zero or
+# a year-1 default), and the importers refuse the same times.
+EARLIEST_EVENT = datetime(1970, 1, 1, tzinfo=UTC)
 RATING_MIN, RATING_MAX = 0.5, 5.0
 
 
@@ -66,11 +69,15 @@ def event_validate(data: EventInput) -> None:
                 "lo": RATING_MIN,
                 "hi": RATING_MAX,
             }
+    elif data.value is not None:
+        errors["value"] = _("Only a rating has a value; leave it out for “%(kind)s”.") % {"kind": data.kind}
     if data.occurred_at is not None:
         if timezone.is_naive(data.occurred_at):
             errors["occurred_at"] = _("The time must include a time zone.")
         elif data.occurred_at > timezone.now() + MAX_FUTURE_SKEW:
             errors["occurred_at"] = _("The time is in the future.")
+        elif data.occurred_at < EARLIEST_EVENT:
+            errors["occurred_at"] = _("The time is before 1970.")
     if data.client_event_id is not None and not 1 <= len(data.client_event_id) <= 64:
         errors["client_event_id"] = _("A client event id has 1 to 64 characters.")
     if errors:

@@ -91,12 +91,27 @@ def item_list(request: HttpRequest) -> HttpResponse:
     return render(request, "recommender/item_list.html", context)
 
 
+def _opened_by_the_person(request: HttpRequest) -> bool:
+    """Return True if the person opened this page themselves: a navigation from a page of
+    this site, or one they typed or bookmarked (Sec-Fetch-Site `none`).
+
+    A link on another site (`cross-site`, or `same-site` from another subdomain), a
+    prefetch, or a request without Fetch Metadata (which every current browser sends on
+    navigations) could be any third party steering what is recorded, so it records nothing.
+    """
+    headers = request.headers
+    return (headers.get("Sec-Fetch-Site") in ("same-origin", "none")
+            and headers.get("Sec-Fetch-Mode") == "navigate"
+            and "prefetch" not in headers.get("Sec-Purpose", ""))
+
+
 def item_detail(request: HttpRequest, item_id: int) -> HttpResponse:
     """Show one item; for a logged-in person, record the visit and show their controls."""
     item = get_object_or_404(Item.objects.prefetch_related("genres"), pk=item_id)
     state = None
     if request.user.is_authenticated:
-        services.event_record_view(user=request.user, item=item)
+        if _opened_by_the_person(request):
+            services.event_record_view(user=request.user, item=item)
         state = selectors.item_state_for_user(user=request.user, item=item)
     context = {"item": item, "state": state, "ratings": range(1, 6),
                "rating_summary": selectors.item_rating_summary(item=item),

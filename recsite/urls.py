@@ -15,3 +15,9 @@ urlpatterns = [
     path("", include("explain.urls")),
     path("", include("recommender.urls")),
 ]
+
+# JSON under /api/, the site's pages elsewhere (recsite/errors.py).
+handler400 = "recsite.errors.bad_request"
+handler403 = "recsite.errors.permission_denied"
+handler404 = "recsite.errors.page_not_found"
+handler500 = "recsite.errors.server_error"

@@ -10,4 +10,9 @@ class ApiConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
+        from recsite.accounts.signals import password_changed
+
         from . import schema  # noqa: F401 - registers the token scheme with drf-spectacular
+        from .tokens import revoke_on_password_change
+
+        password_changed.connect(revoke_on_password_change, dispatch_uid="recommender.api.tokens")

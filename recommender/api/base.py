@@ -49,8 +49,12 @@ def django_errors(exc: DjangoValidationError) -> dict | list:
     return {"detail": " ".join(exc.messages)}
 
 
+# The largest integer a query parameter may hold (nine digits); the schema says so.
+QUERY_INT_MAX = 10**9 - 1
+
+
 def query_int(request: Request, name: str, *, default: int, minimum: int, cap: int) -> int:
-    """Return an integer query parameter, at least `minimum`, values above `cap` lowered to it."""
+    """Return an integer query parameter, `minimum` to QUERY_INT_MAX, values above `cap` lowered to it."""
     raw = query_value(request, name)
     if raw is None:
         return default

@@ -4,6 +4,7 @@ import datetime as dt
 
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from rest_framework import serializers
 
 from ..models import (
@@ -20,6 +21,7 @@ from ..models import (
     TrainingRun,
     UserControl,
 )
+from ..services import RATING_MAX, RATING_MIN
 
 MAX_ID = 2**63 - 1  # the largest BigAutoField value; larger ids cannot exist
 
@@ -39,14 +41,13 @@ class StrictSerializer(serializers.Serializer):
 
 
 class StrictIntegerField(serializers.IntegerField):
-    """A JSON integer: no strings, booleans or floats with a fraction."""
+    """A JSON integer: no strings, booleans or numbers written with a fraction or exponent
+    (`10.0` and `1e1` are numbers, not ids)."""
 
     def to_internal_value(self, data):
-        if isinstance(data, bool) or not isinstance(data, (int, float)) or (
-            isinstance(data, float) and not data.is_integer()
-        ):
+        if isinstance(data, bool) or not isinstance(data, int):
             self.fail("invalid")
-        return super().to_internal_value(int(data))
+        return super().to_internal_value(data)
 
 
 class StrictFloatField(serializers.FloatField):
@@ -70,15 +71,18 @@ class StrictCharField(serializers.CharField):
 class AwareDateTimeField(serializers.DateTimeField):
     """An ISO 8601 time with a time zone (`Z` or an offset)."""
 
-    default_error_messages = {"naive": _("The time must include a time zone, e.g. 2025-01-31T12:00:00Z.")}
+    default_error_messages = {
+        "naive": gettext_lazy("The time must include a time zone, e.g. 2025-01-31T12:00:00Z."),
+        "range": gettext_lazy("The time is before 1970 or in the future."),
+    }
 
     def to_internal_value(self, value):
         if not isinstance(value, str):
             self.fail("invalid", format="ISO 8601")
         try:
             return super().to_internal_value(value)
-        except OverflowError:  # e.g. 0001-01-01T00:00:00+05:00 in UTC
-            self.fail("invalid", format="ISO 8601")
+        except OverflowError:  # e.g. 0001-01-01T00:00:00+05:00, which UTC cannot hold
+            self.fail("range")
 
     def enforce_timezone(self, value: dt.datetime) -> dt.datetime:
         if timezone.is_naive(value):
@@ -91,10 +95,10 @@ class EventInSerializer(StrictSerializer):
 
     item = StrictIntegerField(min_value=1, max_value=MAX_ID, help_text="Item id.")
     kind = serializers.ChoiceField(choices=EventKind.choices)
-    value = StrictFloatField(required=False, allow_null=True,
-                             help_text="A rating from 0.5 to 5 for `rate`; optional otherwise.")
+    value = StrictFloatField(required=False, allow_null=True, min_value=RATING_MIN, max_value=RATING_MAX,
+                             help_text="The rating, 0.5 to 5, of a `rate`; absent or null for every other kind.")
     occurred_at = AwareDateTimeField(required=False, allow_null=True,
-                                     help_text="When it happened (default: now); at most 5 minutes ahead.")
+                                     help_text="When it happened (default: now); from 1970 to 5 minutes ahead.")
     client_event_id = StrictCharField(
         required=False, allow_null=True, min_length=1, max_length=64,
         help_text="Your id for this event: resending it is counted as a duplicate, not stored again.",

@@ -1,8 +1,9 @@
-"""Staff-only API views: training runs and model versions. Everyone else gets 403."""
+"""Staff-only API views: training runs and model versions, for staff with the same Django
+model permissions the admin asks for. Everyone else gets 403."""
 from django.core.exceptions import ValidationError as DjangoValidationError
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import exceptions, generics, status
-from rest_framework.permissions import IsAdminUser
+from rest_framework.permissions import DjangoModelPermissions
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -11,10 +12,22 @@ from . import serializers as s
 from .base import BodyLimitMixin, django_errors, parse
 
 
+class StaffModelPermissions(DjangoModelPermissions):
+    """Allow staff who hold the model's permission, as the admin does: `view` to read, `add`
+    to start a training run (the admin's "Train now"). Superusers hold every permission."""
+
+    view_perm = ["%(app_label)s.view_%(model_name)s"]
+    perms_map = {**DjangoModelPermissions.perms_map, "GET": view_perm, "HEAD": view_perm, "OPTIONS": view_perm}
+
+    def has_permission(self, request: Request, view) -> bool:
+        """Return True for active staff with the permission this method needs, False otherwise."""
+        return bool(request.user and request.user.is_staff) and super().has_permission(request, view)
+
+
 class TrainingRunListView(BodyLimitMixin, generics.ListAPIView):
     """Training runs, newest first; POST starts one."""
 
-    permission_classes = [IsAdminUser]
+    permission_classes = [StaffModelPermissions]
     serializer_class = s.TrainingRunSerializer
 
     def get_queryset(self):
@@ -41,7 +54,7 @@ class TrainingRunListView(BodyLimitMixin, generics.ListAPIView):
 
 
 class TrainingRunDetailView(generics.RetrieveAPIView):
-    permission_classes = [IsAdminUser]
+    permission_classes = [StaffModelPermissions]
     serializer_class = s.TrainingRunSerializer
     lookup_url_kwarg = "run_id"
 
@@ -54,7 +67,7 @@ class TrainingRunDetailView(generics.RetrieveAPIView):
 
 
 class ModelVersionListView(generics.ListAPIView):
-    permission_classes = [IsAdminUser]
+    permission_classes = [StaffModelPermissions]
     serializer_class = s.ModelVersionSerializer
 
     def get_queryset(self):

@@ -39,3 +39,15 @@ def token_authenticate(key: str) -> DeviceToken | None:
 def token_revoke(*, token: DeviceToken) -> None:
     """Revoke one token: that device must sign in again."""
     DeviceToken.objects.filter(pk=token.pk).delete()
+
+
+def token_revoke_all(*, user: User) -> int:
+    """Revoke every token of this person (every device must sign in again); return how many."""
+    count, _ = DeviceToken.objects.filter(user=user).delete()
+    return count
+
+
+def revoke_on_password_change(sender, user: User, **kwargs) -> None:
+    """Receiver of `password_changed`: a new password signs every device out, as it does
+    every other browser session (Django ties sessions to the password hash)."""
+    token_revoke_all(user=user)

@@ -1,12 +1,12 @@
 """URLs of the REST API: /api/v1/..., the OpenAPI schema and the offline Swagger UI."""
 from django.urls import include, path, re_path
 from drf_spectacular.utils import extend_schema
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 from rest_framework.decorators import api_view, permission_classes, throttle_classes
 from rest_framework.exceptions import NotFound
 from rest_framework.permissions import AllowAny
 
 from . import personal, staff, views
+from .docs import SchemaView, SwaggerView
 
 
 @extend_schema(exclude=True)
@@ -42,9 +42,8 @@ v1 = [
 
 urlpatterns = [
     path("v1/", include(v1)),
-    path("schema/", SpectacularAPIView.as_view(permission_classes=[AllowAny], throttle_classes=[]),
-         name="api-schema"),
-    path("docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema", permission_classes=[AllowAny],
-                                                 throttle_classes=[]), name="api-docs"),
+    path("schema/", SchemaView.as_view(permission_classes=[AllowAny], throttle_classes=[]), name="api-schema"),
+    path("docs/", SwaggerView.as_view(url_name="api-schema", permission_classes=[AllowAny], throttle_classes=[]),
+         name="api-docs"),
     re_path(r"", not_found),  # everything else, newlines included
 ]

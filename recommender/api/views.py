@@ -5,7 +5,13 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, HttpResponse
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    PolymorphicProxySerializer,
+    extend_schema,
+    inline_serializer,
+)
 from rest_framework import exceptions, generics, serializers, status
 from rest_framework.fields import DateTimeField
 from rest_framework.permissions import AllowAny
@@ -18,15 +24,16 @@ from ..ml.signals import NAMES as SIGNAL_NAMES
 from ..models import Event, EventKind, FeedKind, Item, Recommendation
 from ..services import EVENT_BATCH_MAX, EventBatchInvalid, EventInput
 from . import serializers as s
-from .base import BodyLimitMixin, django_errors, parse, query_int, query_value
+from .base import QUERY_INT_MAX, BodyLimitMixin, django_errors, parse, query_int, query_value
 from .pagination import CreatedCursorPagination, NewestFirstCursorPagination
+from .schema import NO_NUL
 from .throttling import SignInThrottle
 from .tokens import token_create, token_revoke
 
-EVENT_REF = {"$ref": "#/components/schemas/EventInRequest"}
-EVENTS_BODY = {
-    "oneOf": [EVENT_REF, {"type": "array", "items": EVENT_REF, "minItems": 1, "maxItems": EVENT_BATCH_MAX}]
-}
+# One event, or a batch of them: the schema's component EventsInRequest.
+EVENTS_BODY = PolymorphicProxySerializer(
+    component_name="EventsIn", many=False, resource_type_field_name=None,
+    serializers=[s.EventInSerializer, s.EventInSerializer(many=True, min_length=1, max_length=EVENT_BATCH_MAX)])
 
 
 # ---- tokens ------------------------------------------------------------------------------
@@ -34,7 +41,8 @@ class TokenView(BodyLimitMixin, APIView):
     """Sign a device in (POST) or out (DELETE)."""
 
     def get_permissions(self):
-        return [AllowAny()] if self.request.method == "POST" else super().get_permissions()
+        # Only signing out needs a token: another method answers 405, not 401.
+        return super().get_permissions() if self.request.method == "DELETE" else [AllowAny()]
 
     def get_throttles(self):
         return [SignInThrottle()] if self.request.method == "POST" else super().get_throttles()
@@ -48,7 +56,7 @@ class TokenView(BodyLimitMixin, APIView):
     def post(self, request: Request) -> Response:
         from django.contrib.auth import authenticate
 
-        from recsite.accounts.lockout import login_failures_reset
+        from recsite.accounts.lockout import sign_in_succeeded
 
         data = parse(s.TokenInSerializer, request.data)
         # Django's request, the one axes' middleware sees: a refusal counts as a failure, and a
@@ -56,7 +64,7 @@ class TokenView(BodyLimitMixin, APIView):
         user = authenticate(request=request._request, username=data["username"], password=data["password"])
         if user is None:
             raise exceptions.ValidationError({"detail": _("Wrong username or password.")})
-        login_failures_reset(request=request._request, user=user)
+        sign_in_succeeded(request=request._request, user=user)
         _token, key = token_create(user=user, device=data.get("device", ""))
         return Response({"token": key, "device": data.get("device", "")}, status=status.HTTP_201_CREATED)
 
@@ -80,9 +88,10 @@ class MeView(APIView):
 
 
 # ---- catalogue -----------------------------------------------------------------------------
+FILTER_TEXT = {"type": "string", "maxLength": 200, "pattern": NO_NUL}  # as get_queryset checks
 ITEM_FILTERS = [
-    OpenApiParameter("search", OpenApiTypes.STR, description="Part of the title."),
-    OpenApiParameter("genre", OpenApiTypes.STR, description="A genre name, exactly."),
+    OpenApiParameter("search", FILTER_TEXT, description="Part of the title (at most 200 characters)."),
+    OpenApiParameter("genre", FILTER_TEXT, description="A genre name, exactly."),
 ]
 
 
@@ -133,7 +142,7 @@ class EventListView(BodyLimitMixin, generics.ListAPIView):
         return super().get(request, *args, **kwargs)
 
     @extend_schema(
-        request={"application/json": EVENTS_BODY},
+        request=EVENTS_BODY,
         responses={201: s.EventBatchResultSerializer},
         summary="Send one event or a batch of up to 1000",
         description="A batch is stored whole or not at all: any invalid event answers 400 with "
@@ -233,8 +242,9 @@ class RecommendationListView(APIView):
     """My current recommendations, best first, in the feed I chose."""
 
     @extend_schema(
-        parameters=[OpenApiParameter("k", OpenApiTypes.INT, description="How many: default 10, "
-                                     "at least 1; values above 100 are treated as 100."),
+        parameters=[OpenApiParameter("k", {"type": "integer", "minimum": 1, "maximum": QUERY_INT_MAX},
+                                     description="How many: default 10, at least 1; values above 100 "
+                                     "are treated as 100."),
                     OpenApiParameter("feed", OpenApiTypes.STR, enum=FeedKind.values,
                                      description="This time only: `personal`, `popular` or `newest` "
                                      "(default: the feed of your preferences).")],

@@ -6,7 +6,6 @@ common aliases below) or not (then columns are positional). Pure Python, no Djan
 from __future__ import annotations
 
 import csv
-import math
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -26,6 +25,7 @@ from .records import (
     parse_timestamp,
     placeholder_items,
     read_lines,
+    regular_file,
 )
 
 EVENT_COLUMNS = {
@@ -44,17 +44,35 @@ ITEM_COLUMNS = {
 
 
 def _rows(path: Path) -> Iterator[tuple[int, list[str]]]:
-    """Yield (line number, stripped fields) of the non-blank rows of a CSV file."""
-    reader = csv.reader(read_lines(path, "utf-8-sig"))
+    """Yield (line number, stripped fields) of the non-blank rows of a CSV file.
+
+    A last row that ends without a newline and has fewer fields than the row before it is
+    refused: the file was cut off inside it (`1,2,1700000000,rate,4` cut to `1,2,17000`
+    would otherwise be a valid view of 1970).
+    """
+    lines = read_lines(path, "utf-8-sig")
+    reader = csv.reader(lines)
+    held: tuple[int, list[str]] | None = None  # each row waits until the next one is read
+    width_before: int | None = None
     while True:
         try:
             row = next(reader)
         except StopIteration:
-            return
+            break
         except csv.Error as exc:
             raise ImportFormatError(path, reader.line_num, f"not valid CSV ({exc})") from None
         if row and any(field.strip() for field in row):
-            yield reader.line_num, [field.strip() for field in row]
+            if held is not None:
+                width_before = len(held[1])
+                yield held
+            held = reader.line_num, [field.strip() for field in row]
+    if held is None:
+        return
+    if not lines.last_line_ended and width_before is not None and len(held[1]) < width_before:
+        raise ImportFormatError(
+            path, held[0], f"the last line has {len(held[1])} fields where the line before has "
+            f"{width_before}, and no newline: the file looks cut off")
+    yield held
 
 
 def _header(row: list[str], spec: dict[str, tuple[str, ...]], required: tuple[str, ...],
@@ -122,19 +140,14 @@ def read_items_csv(path: Path) -> dict[str, ItemRecord]:
 
 
 def _value(raw: str, kind: str, path: Path, lineno: int) -> float | None:
-    if not raw:
-        if kind == "rate":
-            raise ImportFormatError(path, lineno, "a rating needs a value")
-        return None
+    """Return the rating of a `rate` row; refuse a rating without one, or a value on any other kind."""
     if kind == "rate":
+        if not raw:
+            raise ImportFormatError(path, lineno, "a rating needs a value")
         return parse_rating(raw, path, lineno)
-    try:
-        value = float(raw)
-    except ValueError:
-        raise ImportFormatError(path, lineno, f"value {raw!r} is not a number") from None
-    if not math.isfinite(value):
-        raise ImportFormatError(path, lineno, f"value {raw!r} is not a finite number")
-    return value
+    if raw:
+        raise ImportFormatError(path, lineno, f"only a rating has a value; this {kind} has {raw!r}")
+    return None
 
 
 def read_events_csv(path: Path, items_csv: Path | None, now: float) -> ParsedDataset:
@@ -145,10 +158,10 @@ def read_events_csv(path: Path, items_csv: Path | None, now: float) -> ParsedDat
     """
     if path.is_dir():
         path = path / "events.csv"
-        if not path.is_file():
+        if regular_file(path, required=False) is None:
             raise ImportFormatError(path.parent, None, "events.csv is missing from this directory")
-    if items_csv is None and (path.parent / "items.csv").is_file() and path.name != "items.csv":
-        items_csv = path.parent / "items.csv"
+    if items_csv is None and path.name != "items.csv":
+        items_csv = regular_file(path.parent / "items.csv", required=False)
     catalogue = read_items_csv(items_csv) if items_csv is not None else None
     positional = dict(zip(EVENT_COLUMNS, range(5)))
     columns: dict[str, int] | None = None

@@ -99,6 +99,9 @@ def _dataset_check(parsed: ParsedDataset) -> None:
     kinds = {event.kind for event in parsed.events} - set(EVENT_KINDS)
     if kinds:
         raise ValueError(f"Unknown event kinds: {sorted(kinds)}")
+    valued = {event.kind for event in parsed.events if event.kind != "rate" and event.value is not None}
+    if valued:
+        raise ValueError(f"Only ratings have a value, not: {sorted(valued)}")
 
 
 def _genres_ensure(names: set[str]) -> dict[str, int]:

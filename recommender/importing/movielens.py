@@ -20,6 +20,7 @@ from .records import (
     parse_int,
     parse_rating,
     read_lines,
+    regular_file,
     split_title_year,
 )
 from .sequences import iter_sequence_lines
@@ -55,15 +56,15 @@ def _fields(line: str, sep: str, count: int, path: Path, lineno: int) -> list[st
 
 
 def _require(base: Path, name: str) -> Path:
-    path = base / name
-    if not path.is_file():
+    path = regular_file(base / name, required=False)
+    if path is None:
         raise ImportFormatError(base, None, f"{name} is missing from this directory")
     return path
 
 
 def _read_user_ids(path: Path, sep: str, count: int) -> set[str] | None:
     """Return the ids in a users file (u.user, users.dat), or None when it is absent."""
-    if not path.is_file():
+    if regular_file(path, required=False) is None:
         return None
     ids: set[str] = set()
     for lineno, line in enumerate(read_lines(path, "latin-1"), 1):
@@ -112,7 +113,7 @@ def read_movielens_100k(base: Path, now: float) -> ParsedDataset:
     """Read u.item (+ u.genre, u.user) and u.data from the ml-100k directory `base`."""
     genres = list(ML100K_GENRES)
     genre_path = base / "u.genre"
-    if genre_path.is_file():
+    if regular_file(genre_path, required=False):
         for lineno, line in enumerate(read_lines(genre_path, "latin-1"), 1):
             if line.strip():
                 name, index = _fields(line, "|", 2, genre_path, lineno)
@@ -187,11 +188,11 @@ def read_movielens_1m(path: Path, now: float) -> ParsedDataset:
     items = _read_movies_dat(base)
     users = _read_user_ids(base / "users.dat", "::", 5)
     ratings = base / "ratings.dat"
-    if ratings.is_file() and path.name != "ml-1m.txt":
+    if regular_file(ratings, required=False) and path.name != "ml-1m.txt":
         events = _read_ratings(ratings, "::", items, users, now, "movies.dat", "users.dat")
         return ParsedDataset("movielens-1m", list(items.values()), events)
     sequence = path if path.is_file() and path.name != "movies.dat" else base / "ml-1m.txt"
-    if not sequence.is_file():
+    if regular_file(sequence, required=False) is None:
         raise ImportFormatError(base, None, "neither ratings.dat nor ml-1m.txt is in this directory")
     item_map = _read_id_map(_require(base, "sas_to_original_items.txt"), items, "item", "movies.dat")
     user_map = _read_id_map(_require(base, "sas_to_original_users.txt"), users, "user", "users.dat")
@@ -246,7 +247,7 @@ def read_movielens_latest(path: Path, now: float) -> ParsedDataset:
         record = ItemRecord(movie, title, year, genre_names(raw_genres.split("|")))
         _add_item(items, record, movies_path, lineno)
     tags_path = base / "tags.csv"
-    if tags_path.is_file():
+    if regular_file(tags_path, required=False):
         # Tags are free text people typed: fold case so "funny" and "Funny" are one tag,
         # keeping the first spelling seen, and add them after the item's genres.
         spelling = {g.lower(): g for item in items.values() for g in item.genres}

@@ -16,6 +16,8 @@ from .records import (
     ImportFormatError,
     ItemRecord,
     ParsedDataset,
+    first_bytes,
+    regular_file,
 )
 from .sequences import read_sequence
 
@@ -77,11 +79,7 @@ def detect_format(path: str | Path) -> str:
 
 def _first_line(path: Path) -> str:
     """Return the first non-blank line, reading only the start of a possibly huge file."""
-    try:
-        with path.open("rb") as handle:
-            head = handle.read(1 << 16)
-    except OSError as exc:
-        raise ImportFormatError(path, None, f"cannot read the file ({exc.strerror})") from exc
+    head = first_bytes(path, 1 << 16)
     if not head.strip():
         raise ImportFormatError(path, None, "the file is empty")
     text = head.decode("utf-8", errors="replace")
@@ -99,6 +97,8 @@ def read_dataset(path: str | Path, fmt: str = "auto", *, items_csv: str | Path |
     path = Path(path)
     if not path.exists():
         raise ImportFormatError(path, None, "no such file or directory")
+    if not path.is_dir():
+        regular_file(path, required=True)
     if fmt == "auto":
         fmt = detect_format(path)
     now = time.time() if now is None else now

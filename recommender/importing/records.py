@@ -5,11 +5,14 @@ Pure Python, no Django import: the ML benchmark reads data sets through these to
 from __future__ import annotations
 
 import math
+import os
 import re
+import stat
 import time
+from collections.abc import Iterator
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import NamedTuple
+from typing import BinaryIO, NamedTuple
 
 # Mirrors of recommender.models.EventKind and recommender.services.RATING_MIN/MAX (this
 # module may not import Django); tests/recommender/test_readers.py checks they agree.
@@ -63,33 +66,122 @@ class ImportFormatError(ValueError):
         super().__init__(f"{where}: {reason}")
 
 
-def read_lines(path: Path, encoding: str) -> list[str]:
-    """Return the file's lines without line endings; refuse empty or mis-encoded files.
+# The longest line a reader accepts. Lines are read one at a time, so this bounds the memory
+# a file can make a reader use before it is refused; a sequence line of 4 MiB holds about
+# half a million items, and a longer history can continue on the next line (lines of one
+# user concatenate).
+MAX_LINE_BYTES = 4 << 20
 
-    Splits on "\\n" only: str.splitlines() would also break inside latin-1 titles that
-    hold U+0085 or form feeds.
+
+def regular_file(path: Path, *, required: bool) -> Path | None:
+    """Return `path` if it is a regular file, or None when nothing is there and it is not
+    `required`; refuse a pipe, device, socket or directory (reading a pipe waits forever)."""
+    if not path.exists():
+        if required:
+            raise ImportFormatError(path, None, "no such file")
+        return None
+    if not path.is_file():
+        raise ImportFormatError(path, None, "not a regular file (a directory, pipe, device or socket?)")
+    return path
+
+
+def _open_regular(path: Path) -> BinaryIO:
+    """Open a file for reading, refusing at once anything but a regular file.
+
+    Checked on the open file, not the name, and opened without blocking: opening a FIFO for
+    reading would otherwise wait for a writer before anything could be checked.
     """
     try:
-        data = path.read_bytes()
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
     except OSError as exc:
         raise ImportFormatError(path, None, f"cannot read the file ({exc.strerror})") from exc
-    if not data.strip():
-        raise ImportFormatError(path, None, "the file is empty")
     try:
-        text = data.decode(encoding)
-    except UnicodeDecodeError as exc:
-        line = data.count(b"\n", 0, exc.start) + 1
-        label = "UTF-8" if encoding.startswith("utf-8") else encoding
-        raise ImportFormatError(
-            path, line, f"byte 0x{data[exc.start]:02x} is not valid {label} text"
-        ) from exc
-    if "\x00" in text:
-        line = text.count("\n", 0, text.index("\x00")) + 1
-        raise ImportFormatError(path, line, "the file holds NUL bytes (is it binary?)")
-    lines = text.split("\n")
-    if lines and lines[-1] == "":
-        lines.pop()
-    return [ln[:-1] if ln.endswith("\r") else ln for ln in lines]
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise ImportFormatError(path, None, "not a regular file (a directory, pipe, device or socket?)")
+        os.set_blocking(fd, True)
+        return os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
+
+
+# Files are read in blocks of this size; only whole lines are decoded.
+READ_BLOCK = 1 << 20
+
+
+class Lines:
+    """The lines of a text file without their line endings, streamed (iterate once).
+
+    Read a block at a time and decoded a block of whole lines at a time ("\\n" never
+    occurs inside a UTF-8 or latin-1 character), so memory stays near READ_BLOCK plus the
+    longest line. Splits on "\\n" only: str.splitlines() would also break inside latin-1
+    titles that hold U+0085 or form feeds. Refuses an empty file, text that is not valid in
+    `encoding` or holds NUL bytes, and a line over MAX_LINE_BYTES, naming the line. Once
+    iterated, `last_line_ended` says whether the file ended with a newline (a file cut off in
+    the middle of its last line does not).
+    """
+
+    def __init__(self, path: Path, encoding: str) -> None:
+        self.path, self.encoding = path, encoding
+        self.last_line_ended = True
+        self._content = False
+
+    def _decode(self, data: bytes, first_line: int) -> list[str]:
+        """Return the lines of `data` (whole lines joined by "\\n"), checked."""
+        encoding = self.encoding if first_line == 1 else self.encoding.removesuffix("-sig")
+        try:
+            text = data.decode(encoding)
+        except UnicodeDecodeError as exc:
+            label = "UTF-8" if self.encoding.startswith("utf-8") else self.encoding
+            raise ImportFormatError(self.path, first_line + data.count(b"\n", 0, exc.start),
+                                    f"byte 0x{data[exc.start]:02x} is not valid {label} text") from exc
+        if "\x00" in text:
+            raise ImportFormatError(self.path, first_line + text.count("\n", 0, text.index("\x00")),
+                                    "the file holds NUL bytes (is it binary?)")
+        self._content = self._content or (bool(text) and not text.isspace())
+        lines = text.split("\n")
+        if len(data) > MAX_LINE_BYTES:
+            for offset, line in enumerate(lines):
+                if len(line.encode(encoding)) > MAX_LINE_BYTES:
+                    self._too_long(first_line + offset)
+        return [line[:-1] if line.endswith("\r") else line for line in lines] if "\r" in text else lines
+
+    def _too_long(self, number: int) -> None:
+        raise ImportFormatError(self.path, number,
+                                f"the line is longer than {MAX_LINE_BYTES >> 20} MiB (is this the right file?)")
+
+    def __iter__(self) -> Iterator[str]:
+        number = 1  # of the first line not yet yielded
+        rest = b""  # a line begun in the last block
+        with _open_regular(self.path) as handle:
+            for block in iter(lambda: handle.read(READ_BLOCK), b""):
+                data = rest + block
+                end = data.rfind(b"\n")
+                if end < 0:
+                    rest = data
+                else:
+                    lines = self._decode(data[:end], number)
+                    rest = data[end + 1:]
+                    number += len(lines)
+                    yield from lines
+                if len(rest) > MAX_LINE_BYTES:
+                    self._too_long(number)
+            self.last_line_ended = not rest
+            if rest:
+                yield from self._decode(rest, number)
+        if not self._content:
+            raise ImportFormatError(self.path, None, "the file is empty")
+
+
+def read_lines(path: Path, encoding: str) -> Lines:
+    """Return the lines of a file, streamed (see Lines)."""
+    return Lines(path, encoding)
+
+
+def first_bytes(path: Path, size: int) -> bytes:
+    """Return the first `size` bytes of a regular file (for telling its format)."""
+    with _open_regular(path) as handle:
+        return handle.read(size)
 
 
 def parse_int(token: str, what: str, path: Path, line: int) -> int:

@@ -14,3 +14,5 @@ class AccountsConfig(AppConfig):
         from .signals import say_logged_out
 
         user_logged_out.connect(say_logged_out, dispatch_uid="accounts-say-logged-out")
+
+        from . import lockout  # noqa: F401 - connects its password_changed receiver

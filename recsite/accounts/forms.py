@@ -13,6 +13,17 @@ class SignupForm(UserCreationForm):
         model = User
         fields = ("username", "email")
 
+    def clean_email(self) -> str:
+        """Return the address, refusing one that another account already uses (in any case):
+        a password reset for it would go to both accounts."""
+        email = User.objects.normalize_email(self.cleaned_data.get("email", "")).strip()
+        if email and User.objects.filter(email__iexact=email).exists():
+            raise forms.ValidationError(
+                _("Another account already uses this e-mail address. Log in, or reset its password."),
+                code="email_taken",
+            )
+        return email
+
 
 class LoginForm(AuthenticationForm):
     """Django's log-in form, which also refuses placeholder accounts."""

@@ -98,7 +98,11 @@ AUTH_PASSWORD_VALIDATORS = [
 MIDDLEWARE = [
     # First: probes answer whatever the host or scheme (see recsite/health.py).
     "recsite.health.ProbeMiddleware",
+    # The security headers come before WhiteNoise, which answers static files itself: so
+    # those get the same headers as pages (frames, CSP, sniffing, HSTS, referrer, opener).
     "django.middleware.security.SecurityMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "recsite.csp.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -106,9 +110,9 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
-    "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "recsite.csp.ContentSecurityPolicyMiddleware",
-    # Last, so its lockout answer still passes through the headers middleware above.
+    # Gives a browser or app that signed in its device cookie (recsite/accounts/known_clients.py).
+    "recsite.accounts.known_clients.DeviceCookieMiddleware",
+    # Last, so its lockout answer still passes through the middleware above.
     "axes.middleware.AxesMiddleware",
 ]
 
@@ -162,16 +166,25 @@ RECSITE_NUM_PROXIES = env.int("RECSITE_NUM_PROXIES", default=0)
 # ------------------------------------------------------------------------------
 # https://django-axes.readthedocs.io/en/latest/4_configuration.html
 # Web login, admin login and the API token endpoint all call authenticate(request=...), so
-# one lockout covers the three. recsite/accounts/lockout.py explains the two limits.
-AXES_HANDLER = "recsite.accounts.lockout.AccountAndAddressHandler"
-AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
-# Failures that lock one account (from any address)...
+# one lockout covers the three. recsite/accounts/lockout.py explains the rules.
+AXES_HANDLER = "recsite.accounts.lockout.SignInLockoutHandler"
+# The lock that refuses even the right password is per username *and* address: someone
+# guessing elsewhere cannot lock the owner out (the handler adds the other rules).
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+# Failures that lock one username from one address; from everywhere, they start slowing
+# sign-ins from addresses and devices that never signed in to it...
 AXES_FAILURE_LIMIT = env.int("RECSITE_LOCKOUT_ACCOUNT_LIMIT", default=10)
 # ...and, much higher, those that lock one address (for every account), so that one person
 # guessing cannot lock out everyone behind the same NAT.
 RECSITE_LOCKOUT_ADDRESS_LIMIT = env.int("RECSITE_LOCKOUT_ADDRESS_LIMIT", default=100)
-# Failures older than this are forgotten, and a lockout ends this long after the last one.
-AXES_COOLOFF_TIME = timedelta(minutes=env.int("RECSITE_LOCKOUT_COOLOFF_MINUTES", default=15))
+# Those two limits count failures within this window, and a lock ends when they drop below.
+RECSITE_LOCKOUT_WINDOW = timedelta(minutes=env.int("RECSITE_LOCKOUT_COOLOFF_MINUTES", default=15))
+# The first wait of a slowed-down username; it doubles with each failure, up to the window.
+RECSITE_LOCKOUT_SLOWDOWN = timedelta(seconds=env.int("RECSITE_LOCKOUT_SLOWDOWN_SECONDS", default=60))
+# How long failures are remembered (axes deletes older rows): the slow-down counts a day's.
+AXES_COOLOFF_TIME = timedelta(hours=env.int("RECSITE_LOCKOUT_MEMORY_HOURS", default=24))
+# How long an address or device that signed in stays known after its last sign-in.
+RECSITE_KNOWN_CLIENT_DAYS = env.int("RECSITE_KNOWN_CLIENT_DAYS", default=90)
 # Attempts while locked are refused without being counted: a phone retrying a stale password
 # neither extends its own lockout forever nor pushes its shared address to the address limit.
 AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
@@ -263,7 +276,7 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["recommender.api.parsers.StrictJSONParser"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_SCHEMA_CLASS": "recommender.api.schema.ApiAutoSchema",
     "DEFAULT_PAGINATION_CLASS": "recommender.api.pagination.PagePagination",

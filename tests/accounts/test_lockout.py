@@ -1,14 +1,21 @@
 """Login lockout (django-axes) on the web login, the admin login and the API token endpoint."""
+import io
+import re
 from datetime import timedelta
 
 import pytest
 from django.conf import settings
+from django.core import mail
+from django.core.management import call_command
 from django.db.models import F
 from django.test import Client
 from django.urls import reverse
 
 from axes.models import AccessAttempt
+from recommender.api.tokens import token_create
+from recsite.accounts.known_clients import DEVICE_COOKIE
 from recsite.accounts.lockout import client_address
+from recsite.accounts.models import KnownClient
 from tests.conftest import PASSWORD
 
 pytestmark = pytest.mark.django_db
@@ -39,16 +46,28 @@ ENTRANCES = {
 }
 
 
+def time_passes(delta: timedelta) -> None:
+    """Move every recorded failure and sign-in back by `delta`, as if that much time went by."""
+    AccessAttempt.objects.update(attempt_time=F("attempt_time") - delta)
+    KnownClient.objects.update(last_sign_in_at=F("last_sign_in_at") - delta)
+
+
 def cool_off_passes() -> None:
-    """Move every recorded failure back past the cool-off, as if that much time went by."""
-    AccessAttempt.objects.update(attempt_time=F("attempt_time") - settings.AXES_COOLOFF_TIME - timedelta(seconds=1))
+    """Let the lockout window pass since the last failure."""
+    time_passes(settings.RECSITE_LOCKOUT_WINDOW + timedelta(seconds=1))
 
 
 def test_settings_lock_an_account_after_ten_failures_and_an_address_much_later():
-    """Ten failures lock an account; an address takes ten times as many; 15 minutes cool-off."""
+    """Ten failures lock a username at one address and start slowing it elsewhere; an address
+    takes ten times as many; both count 15 minutes; a slow-down starts at one minute and
+    counts a day of failures; a known client stays known for 90 days."""
     assert settings.AXES_FAILURE_LIMIT == ACCOUNT_LIMIT
+    assert settings.AXES_LOCKOUT_PARAMETERS == [["username", "ip_address"]]
     assert settings.RECSITE_LOCKOUT_ADDRESS_LIMIT == 10 * ACCOUNT_LIMIT
-    assert settings.AXES_COOLOFF_TIME == timedelta(minutes=15)
+    assert settings.RECSITE_LOCKOUT_WINDOW == timedelta(minutes=15)
+    assert settings.RECSITE_LOCKOUT_SLOWDOWN == timedelta(minutes=1)
+    assert settings.AXES_COOLOFF_TIME == timedelta(days=1)
+    assert settings.RECSITE_KNOWN_CLIENT_DAYS == 90
     assert settings.AXES_ENABLED
 
 
@@ -64,7 +83,8 @@ def test_eleven_wrong_passwords_lock_the_account_not_the_others(entrance, make_u
 
     assert login(Client(), "bob", PASSWORD) in ok  # same address, another account
     assert login(Client(), "alice", PASSWORD) == 429
-    assert login(Client(), "alice", PASSWORD, REMOTE_ADDR="10.9.8.7") == 429  # the account, anywhere
+    # From an address alice never signed in from, the account is slowed down: refused too.
+    assert login(Client(), "alice", PASSWORD, REMOTE_ADDR="10.9.8.7") == 429
     cool_off_passes()
     assert login(Client(), "alice", PASSWORD) in ok
 
@@ -185,3 +205,154 @@ def test_client_address_trusts_only_the_configured_proxies(rf, settings, proxies
     """Only entries added by trusted proxies count; what the client put in the header does not."""
     settings.RECSITE_NUM_PROXIES = proxies
     assert client_address(rf.get("/", **meta)) == expected
+
+
+# ---- attacks on one account from many places ---------------------------------------------
+HOME = "198.51.100.4"
+ATTACKERS = [f"203.0.113.{n}" for n in range(1, 11)]
+
+
+def checked_guesses(username: str) -> int:
+    """Wrong passwords for this username that were checked (refused attempts are not)."""
+    return sum(AccessAttempt.objects.filter(username=username).values_list("failures_since_start", flat=True))
+
+
+@pytest.mark.parametrize("entrance", ENTRANCES)
+def test_owner_signs_in_from_home_while_ten_addresses_guess(entrance, make_user):
+    """50 wrong passwords from 10 addresses: the first 10 are checked and the rest refused
+    unchecked; the owner signs in from the address they used before, a stranger's waits."""
+    login, ok, refused = ENTRANCES[entrance]
+    make_user("alice", is_staff=True)
+    assert login(Client(), "alice", PASSWORD, REMOTE_ADDR=HOME) in ok  # some day before
+    statuses = [login(Client(), "alice", f"guess-{n}", REMOTE_ADDR=ATTACKERS[n % 10]) for n in range(50)]
+    assert statuses == [refused] * (ACCOUNT_LIMIT - 1) + [429] * (50 - ACCOUNT_LIMIT + 1)
+    assert checked_guesses("alice") == ACCOUNT_LIMIT
+
+    assert login(Client(), "alice", PASSWORD, REMOTE_ADDR=HOME) in ok
+    assert login(Client(), "alice", PASSWORD, REMOTE_ADDR="192.0.2.99") == 429
+    assert checked_guesses("alice") == ACCOUNT_LIMIT  # the owner's sign-in forgave no guess
+
+
+def test_guessing_from_new_addresses_gets_a_few_tries_an_hour(make_user):
+    """Someone who waits exactly as long as Retry-After says, from a new address each time,
+    gets 10 guesses at once, then one per doubling wait up to 15 minutes: at most about 105
+    in 23 hours. The owner signs in from home at the end."""
+    make_user("alice")
+    assert web_login(Client(), "alice", PASSWORD, REMOTE_ADDR=HOME) == 302
+    waited, attempts, waits = timedelta(0), 0, []
+    while waited < timedelta(hours=23):
+        attempts += 1
+        address = f"10.{attempts // 250}.{attempts % 250}.1"
+        response = Client().post(reverse("login"), {"username": "alice", "password": f"guess-{attempts}"},
+                                 REMOTE_ADDR=address)
+        if response.status_code == 429:
+            wait = timedelta(seconds=int(response["Retry-After"]))
+            assert Client().post(reverse("login"), {"username": "alice", "password": "again"},
+                                 REMOTE_ADDR=address + "0").status_code == 429  # no way around the wait
+            waits.append(wait)
+            time_passes(wait)
+            waited += wait
+    assert [w.total_seconds() for w in waits[:6]] == [60, 120, 240, 480, 900, 900]
+    guesses = checked_guesses("alice")
+    assert 10 + 4 + 4 * 22 <= guesses <= 10 + 4 + 4 * 23
+    assert web_login(Client(), "alice", PASSWORD, REMOTE_ADDR=HOME) == 302
+
+
+@pytest.mark.parametrize("entrance", ["web", "token"])
+def test_a_device_that_signed_in_before_gets_in_from_anywhere(entrance, make_user):
+    """The owner's browser or app, known by the cookie its sign-in gave it, signs in from a
+    new address where the account is both locked (10 failures there) and slowed down."""
+    login, ok, refused = ENTRANCES[entrance]
+    make_user("alice")
+    device = Client()
+    assert login(device, "alice", PASSWORD, REMOTE_ADDR=HOME) in ok
+    cookie = device.cookies[DEVICE_COOKIE]
+    assert cookie["httponly"] and cookie["samesite"] == "Lax" and int(cookie["max-age"]) == 90 * 24 * 3600
+    cafe = "192.0.2.50"
+    for n in range(ACCOUNT_LIMIT):
+        login(Client(), "alice", f"guess-{n}", REMOTE_ADDR=cafe)
+    assert login(Client(), "alice", PASSWORD, REMOTE_ADDR=cafe) == 429
+    assert login(device, "alice", PASSWORD, REMOTE_ADDR=cafe) in ok
+    assert KnownClient.objects.filter(user__username="alice", kind="device").count() == 1
+
+
+def test_a_device_that_keeps_failing_is_a_stranger_again(make_user):
+    """Ten wrong passwords from a known device (a stolen cookie), wherever it moves, end its
+    trust: it is slowed down like any stranger. The owner's home address is still known."""
+    make_user("alice")
+    device = Client()
+    assert web_login(device, "alice", PASSWORD, REMOTE_ADDR=HOME) == 302
+    statuses = [web_login(device, "alice", f"guess-{n}", REMOTE_ADDR=f"192.0.2.{n}") for n in range(ACCOUNT_LIMIT)]
+    assert statuses == [200] * (ACCOUNT_LIMIT - 1) + [429]
+    assert web_login(device, "alice", PASSWORD, REMOTE_ADDR="192.0.2.200") == 429
+    assert web_login(Client(), "alice", PASSWORD, REMOTE_ADDR=HOME) == 302
+
+
+def test_a_completed_password_reset_lifts_the_lock(make_user):
+    """The lockout page's reset link ends the lock: the new password works at once, here."""
+    make_user("alice", email="alice@example.com")
+    for n in range(ACCOUNT_LIMIT):
+        web_login(Client(), "alice", f"guess-{n}")
+    assert web_login(Client(), "alice", PASSWORD) == 429
+    client = Client()
+    client.post(reverse("password_reset"), {"email": "alice@example.com"})
+    link = re.search(r"https?://[^/]+(/\S+)", mail.outbox[0].body).group(1)
+    new = "n3w-Passw0rd!x"
+    client.post(client.get(link)["Location"], {"new_password1": new, "new_password2": new})
+    assert not AccessAttempt.objects.filter(username="alice").exists()
+    assert web_login(Client(), "alice", new) == 302
+
+
+def test_sessions_and_tokens_keep_working_while_the_account_is_locked(make_user):
+    """A lock refuses new sign-ins only: a browser already signed in and a device's token go on."""
+    user = make_user("alice")
+    browser = Client()
+    browser.force_login(user)
+    key = token_create(user=user)[1]
+    for n in range(ACCOUNT_LIMIT):
+        web_login(Client(), "alice", f"guess-{n}")
+    assert web_login(Client(), "alice", PASSWORD) == 429
+    assert browser.get(reverse("history")).status_code == 200
+    assert Client().get("/api/v1/me/", HTTP_AUTHORIZATION=f"Token {key}").status_code == 200
+
+
+@pytest.mark.parametrize("proxies", [0, 1])
+def test_forged_forwarded_for_gets_around_no_lock(settings, make_user, proxies):
+    """A client that forges X-Forwarded-For is still one address: claiming the owner's home
+    address lends it no trust, and a new forged address per guess still locks it at the
+    100th failure."""
+    settings.RECSITE_NUM_PROXIES = proxies
+    make_user("alice")
+    make_user("carol")
+
+    def seen(address: str, forged: str) -> dict:
+        """What reaches the site from `address`, with `forged` in its header, behind the proxies."""
+        if proxies:  # the proxy appends the address it saw
+            return {"REMOTE_ADDR": "10.0.0.1", "HTTP_X_FORWARDED_FOR": f"{forged}, {address}"}
+        return {"REMOTE_ADDR": address, "HTTP_X_FORWARDED_FOR": forged}
+
+    attacker = "203.0.113.66"
+    assert web_login(Client(), "alice", PASSWORD, **seen(HOME, "192.0.2.1")) == 302
+    for n in range(ACCOUNT_LIMIT):
+        web_login(Client(), "alice", f"guess-{n}", **seen(attacker, HOME))
+    assert web_login(Client(), "alice", PASSWORD, **seen(attacker, HOME)) == 429
+    assert web_login(Client(), "alice", PASSWORD, **seen(HOME, "192.0.2.1")) == 302
+
+    limit = settings.RECSITE_LOCKOUT_ADDRESS_LIMIT
+    statuses = [token_login(Client(), f"other-{n // 9}", "wrong", **seen(attacker, f"198.18.{n // 250}.{n % 250}"))
+                for n in range(limit - ACCOUNT_LIMIT)]
+    assert statuses == [400] * (limit - ACCOUNT_LIMIT - 1) + [429]
+    assert web_login(Client(), "carol", PASSWORD, **seen(attacker, "198.18.9.9")) == 429
+    assert web_login(Client(), "carol", PASSWORD, **seen(HOME, "198.18.9.9")) == 302
+
+
+def test_staff_lift_a_lock_and_slow_down_from_a_shell(make_user):
+    """`axes_reset_username` (docs/operations.md) ends both the lock here and the slow-down elsewhere."""
+    make_user("alice")
+    for n in range(ACCOUNT_LIMIT):
+        web_login(Client(), "alice", f"guess-{n}", REMOTE_ADDR=ATTACKERS[0])
+    assert web_login(Client(), "alice", PASSWORD, REMOTE_ADDR=ATTACKERS[0]) == 429
+    assert web_login(Client(), "alice", PASSWORD, REMOTE_ADDR="192.0.2.7") == 429
+    call_command("axes_reset_username", "alice", stdout=io.StringIO())
+    assert web_login(Client(), "alice", PASSWORD, REMOTE_ADDR="192.0.2.7") == 302
+    assert web_login(Client(), "alice", PASSWORD, REMOTE_ADDR=ATTACKERS[0]) == 302

@@ -110,3 +110,26 @@ def test_logging_out_says_so(client, make_user):
     response = client.post(reverse("logout"), follow=True)
     assert "You have logged out." in response.text
     assert "_auth_user_id" not in client.session
+
+
+@pytest.mark.parametrize("email", ["alice@example.com", "ALICE@Example.COM", " Alice@example.com "])
+def test_signup_refuses_an_email_another_account_uses(client, make_user, email):
+    """A password reset for a shared address would reach both accounts: the second sign-up
+    is refused, whatever the case, with the form shown again and nobody created."""
+    make_user("alice", email="alice@example.com")
+    response = client.post(reverse("signup"), {
+        "username": "mallory", "email": email, "password1": PASSWORD, "password2": PASSWORD})
+    assert response.status_code == 200
+    assert "Another account already uses this e-mail address" in response.text
+    assert not User.objects.filter(username="mallory").exists()
+
+
+def test_signup_without_email_or_with_a_new_one_works(client, make_user):
+    """Leaving the address out is fine for any number of accounts; a new address is kept."""
+    make_user("alice", email="")
+    for name, email in (("bob", ""), ("carol", "carol@example.com")):
+        client.post(reverse("signup"), {"username": name, "email": email, "password1": PASSWORD,
+                                        "password2": PASSWORD})
+        client.post(reverse("logout"))
+    assert User.objects.get(username="carol").email == "carol@example.com"
+    assert User.objects.filter(username="bob").exists()

@@ -77,6 +77,8 @@ def test_batch_with_invalid_events_stores_nothing(alice, api_client_for, make_it
     ({"item": 1, "kind": "view", "client_event_id": "x" * 65}, "client_event_id"),
     ({"item": 1, "kind": "view", "occurred_at": "0001-01-01T00:00:00+05:00"}, "occurred_at"),
     ({"item": 1, "kind": "view", "occurred_at": "yesterday"}, "occurred_at"),
+    ({"item": 1.0, "kind": "view"}, "item"),
+    ({"item": 1e0, "kind": "view"}, "item"),
 ])
 def test_bad_single_event_is_refused(alice, api_client_for, make_item, body, field):
     """Unknown fields, wrong types, bad times and missing fields answer 400 naming the field."""
@@ -209,3 +211,42 @@ def test_delete_my_event(alice, api_client_for, make_item):
     assert client.delete(f"{URL}{event.pk}/").status_code == 204
     assert not Event.objects.exists()
     assert client.delete(f"{URL}{event.pk}/").status_code == 404
+
+
+@pytest.mark.parametrize("kind", ["view", "click", "like", "purchase", "not_interested"])
+@pytest.mark.parametrize("value", [-5, 3, 1e308])
+def test_only_a_rating_has_a_value(alice, api_client_for, make_item, kind, value):
+    """A value on any other kind is refused, alone and in a batch; nothing is stored."""
+    client, item = api_client_for(alice), make_item()
+    response = client.post(URL, {"item": item.pk, "kind": kind, "value": value}, format="json")
+    assert response.status_code == 400 and "value" in response.json()
+    response = client.post(URL, [{"item": item.pk, "kind": "view"},
+                                 {"item": item.pk, "kind": kind, "value": value}], format="json")
+    assert response.status_code == 400
+    assert [e["index"] for e in response.json()["errors"]] == [1] and "value" in response.json()["errors"][0]["fields"]
+    assert not Event.objects.exists()
+    body = {"item": item.pk, "kind": kind, "value": None}
+    assert client.post(URL, body, format="json").status_code == 201  # null is no value
+
+
+@pytest.mark.parametrize("moment", ["1969-12-31T23:59:59Z", "0001-01-01T00:00:00Z", "1900-06-01T12:00:00+02:00"])
+def test_times_before_1970_are_refused(alice, api_client_for, make_item, moment):
+    item = make_item()
+    response = api_client_for(alice).post(URL, {"item": item.pk, "kind": "view", "occurred_at": moment}, format="json")
+    assert response.status_code == 400 and "occurred_at" in response.json()
+    body = {"item": item.pk, "kind": "view", "occurred_at": "1970-01-01T00:00:00Z"}
+    assert api_client_for(alice).post(URL, body, format="json").status_code == 201
+
+
+@pytest.mark.parametrize("body", [
+    b'{"item": %d, "kind": "view", "kind": "rate"}',
+    b'[{"item": %d, "kind": "view"}, {"item": 1, "item": %d, "kind": "view"}]',
+    b'{"item": %d, "kind": "rate", "value": NaN}',
+])
+def test_duplicate_keys_and_non_json_numbers_are_refused(alice, api_client_for, make_item, body):
+    """A key given twice in one object (which one would count?) or NaN answers 400."""
+    item = make_item()
+    payload = body % ((item.pk,) * body.count(b"%d"))
+    response = api_client_for(alice).generic("POST", URL, payload, content_type="application/json")
+    assert response.status_code == 400 and "JSON parse error" in response.json()["detail"]
+    assert not Event.objects.exists()

@@ -1,14 +1,80 @@
-"""Training runs and model versions: staff only."""
+"""Training runs and model versions: staff with the model permissions the admin asks for."""
 import pytest
+from django.contrib.auth.models import Permission
+from django.test import Client
 
 from recommender.models import ModelVersion, TrainingRun
 
 STAFF_URLS = ["/api/v1/training-runs/", "/api/v1/model-versions/"]
+READ = ["view_trainingrun", "view_modelversion"]
 
 
 @pytest.fixture
-def staff(make_user):
-    return make_user("staff", is_staff=True)
+def make_staff(make_user):
+    """Return a factory: a staff member holding these recommender permissions."""
+
+    def make(username: str, codenames: list[str], **extra):
+        user = make_user(username, is_staff=True, **extra)
+        user.user_permissions.set(Permission.objects.filter(content_type__app_label="recommender",
+                                                            codename__in=codenames))
+        return user
+
+    return make
+
+
+@pytest.fixture
+def staff(make_staff):
+    """Staff who may read runs and versions and start a run."""
+    return make_staff("staff", [*READ, "add_trainingrun"])
+
+
+def admin_status(user, path: str, method: str = "get") -> int:
+    client = Client()
+    client.force_login(user)
+    return getattr(client, method)(path).status_code
+
+
+def test_staff_without_permissions_are_refused_like_in_the_admin(make_staff, api_client_for):
+    """`is_staff` alone opens neither the admin's pages nor the staff API."""
+    bare = make_staff("bare", [])
+    run = TrainingRun.objects.create()
+    client = api_client_for(bare)
+    for url in [*STAFF_URLS, f"/api/v1/training-runs/{run.pk}/"]:
+        assert client.get(url).status_code == 403, url
+    assert client.post("/api/v1/training-runs/", {}, format="json").status_code == 403
+    assert TrainingRun.objects.count() == 1
+    assert admin_status(bare, "/admin/recommender/trainingrun/") == 403
+    assert admin_status(bare, "/admin/recommender/modelversion/") == 403
+
+
+def test_staff_who_may_view_read_but_cannot_start_a_run(make_staff, api_client_for):
+    """The view permissions read both lists; starting a run needs `add_trainingrun`, in the
+    API as in the admin's "Train now"."""
+    viewer = make_staff("viewer", READ)
+    client = api_client_for(viewer)
+    assert [client.get(url).status_code for url in STAFF_URLS] == [200, 200]
+    assert client.post("/api/v1/training-runs/", {}, format="json").status_code == 403
+    assert admin_status(viewer, "/admin/recommender/trainingrun/") == 200
+    admin_status(viewer, "/admin/recommender/trainingrun/train-now/", "post")
+    assert not TrainingRun.objects.exists()
+
+
+def test_each_permission_opens_only_its_own_list(make_staff, api_client_for):
+    """Viewing runs does not show model versions, and the other way round."""
+    client = api_client_for(make_staff("runs", ["view_trainingrun"]))
+    assert [client.get(url).status_code for url in STAFF_URLS] == [200, 403]
+    client = api_client_for(make_staff("versions", ["view_modelversion"]))
+    assert [client.get(url).status_code for url in STAFF_URLS] == [403, 200]
+
+
+def test_superusers_and_not_staff_with_permissions(make_user, api_client_for):
+    """A superuser holds every permission; permissions without `is_staff` open nothing."""
+    root = api_client_for(make_user("root", is_staff=True, is_superuser=True))
+    assert root.post("/api/v1/training-runs/", {}, format="json").status_code == 202
+    outsider = make_user("outsider")
+    outsider.user_permissions.set(Permission.objects.filter(codename__in=[*READ, "add_trainingrun"]))
+    client = api_client_for(outsider)
+    assert [client.get(url).status_code for url in STAFF_URLS] == [403, 403]
 
 
 @pytest.mark.parametrize("url", STAFF_URLS)

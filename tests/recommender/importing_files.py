@@ -16,6 +16,13 @@ def write_lines(path: Path, lines: list[str], encoding: str = "utf-8", newline: 
     return path
 
 
+def write_bytes(path: Path, data: bytes) -> Path:
+    """Write raw bytes (a file cut off, a huge line) to `path`; return the path."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data)
+    return path
+
+
 def ml100k(base: Path, *, data: list[str] | None = None, items: list[str] | None = None) -> Path:
     """Write a three-item, two-person MovieLens 100K directory."""
     write_lines(base / "u.item", ML100K_ITEMS if items is None else items, "latin-1")
@@ -96,4 +103,13 @@ BAD_CASES = {
                                 write_lines(p / "events.csv", ["u,a,1700000000", "u,b,1700000000"])),
                      "events.csv", 2, "item b is not in"),
     "lonely user": (lambda p: write_lines(p / "s.txt", ["1 2", "", "3"]), "s.txt", 3, "at least one item"),
+    # `1,2,1700000000,rate,4` cut off by a full disk or an interrupted copy.
+    "cut off": (lambda p: write_bytes(p / "events.csv", b"1,1,1700000000,rate,4\n1,2,17000"),
+                "events.csv", 2, "the file looks cut off"),
+    "value on a view": (lambda p: write_lines(p / "events.csv", ["u,i,1700000000,view,3"]),
+                        "events.csv", 1, "only a rating has a value"),
+    "before 1970": (lambda p: write_lines(p / "events.csv", ["u,i,1969-12-31T23:59:59Z"]),
+                    "events.csv", 1, "before 1970"),
+    "long line": (lambda p: write_bytes(p / "s.txt", b"1" + b" 2" * (3 << 20) + b"\n"),
+                  "s.txt", 1, "longer than 4 MiB"),
 }

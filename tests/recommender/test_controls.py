@@ -22,6 +22,7 @@ from recommender.models import (
 )
 from recommender.scoring import score_people
 from recommender.services import EventInput, event_record
+from tests.recommender.test_views import SAME_SITE_NAVIGATION
 from tests.explain.conftest import GENRES, catalogue, model_version, scored_person, watch  # noqa: F401
 
 pytestmark = pytest.mark.django_db
@@ -220,11 +221,11 @@ def test_views_are_not_recorded_when_turned_off(client, make_user, make_item):
     person, item = make_user("viewer"), make_item("Heat")
     client.force_login(person)
     services.preferences_update(user=person, record_views=False)
-    response = client.get(reverse("item_detail", args=[item.pk]))
+    response = client.get(reverse("item_detail", args=[item.pk]), **SAME_SITE_NAVIGATION)
     assert "opening this page was not recorded" in response.text
     assert not Event.objects.filter(user=person).exists()
     client.post(reverse("view_recording"), {"on": "1"})
-    response = client.get(reverse("item_detail", args=[item.pk]))
+    response = client.get(reverse("item_detail", args=[item.pk]), **SAME_SITE_NAVIGATION)
     assert "Opening this page is recorded in your history" in response.text
     assert list(Event.objects.filter(user=person).values_list("kind", flat=True)) == ["view"]
 

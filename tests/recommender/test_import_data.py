@@ -114,7 +114,8 @@ def test_items_csv_option_and_progress(tmp_path):
     assert sum(ticks) == 2
 
 
-@pytest.mark.parametrize("case", ["bad int", "field count", "id not in map", "encoding", "empty file", "kind"])
+@pytest.mark.parametrize("case", ["bad int", "field count", "id not in map", "encoding", "empty file", "kind",
+                                  "cut off", "value on a view"])
 def test_bad_file_changes_nothing(tmp_path, case):
     """A malformed file is refused naming file and line, and the database stays as it was."""
     run_import(files.ml100k(tmp_path / "earlier"))

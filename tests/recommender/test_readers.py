@@ -1,6 +1,9 @@
 """Tests for the pure data-set readers (no database)."""
+import os
 import subprocess
 import sys
+import threading
+import tracemalloc
 from pathlib import Path
 
 import pytest
@@ -88,10 +91,10 @@ def test_events_csv_with_header_and_items_next_to_it(tmp_path):
 
 def test_events_csv_without_header_or_items(tmp_path):
     """Positional columns; items named only by events get bare records."""
-    path = files.write_lines(tmp_path / "e.csv", ["7,x,1700000000", "7,y,1700000001,purchase,19.5"])
+    path = files.write_lines(tmp_path / "e.csv", ["7,x,1700000000", "7,y,1700000001,purchase,"])
     parsed = read_dataset(path, "events-csv")
     assert parsed.items == [ItemRecord("x", "Item x", None, ()), ItemRecord("y", "Item y", None, ())]
-    assert parsed.events[1] == EventRecord("7", "y", 1700000001, "purchase", 19.5)
+    assert parsed.events[1] == EventRecord("7", "y", 1700000001, "purchase", None)
 
 
 def test_events_csv_items_by_option(tmp_path):
@@ -154,3 +157,98 @@ def test_bad_files_name_file_and_line(tmp_path, case):
     assert fragment in str(error) and name in str(error)
     if line is not None:
         assert f"line {line}" in str(error)
+
+
+def test_a_last_line_without_newline_is_read_when_whole(tmp_path):
+    """Many files end without a newline: a last row as wide as the others is an event."""
+    (tmp_path / "e.csv").write_bytes(b"1,1,1700000000,rate,4\n1,2,1700000001,like,")
+    assert read_dataset(tmp_path / "e.csv").events[-1] == EventRecord("1", "2", 1700000001, "like", None)
+    (tmp_path / "s.txt").write_bytes(b"1 10 11\n1 12")
+    assert [e.item for e in read_dataset(tmp_path / "s.txt").events] == ["10", "11", "12"]
+
+
+def _read_in_a_thread(path: Path, **kwargs) -> BaseException | None:
+    """Read `path` in a daemon thread; return what it raised, failing if it is still reading
+    after 10 s (a reader blocked on a pipe never returns)."""
+    outcome: list = []
+
+    def read() -> None:
+        try:
+            read_dataset(path, **kwargs)
+            outcome.append(None)
+        except BaseException as exc:  # noqa: BLE001 - handed back to the test
+            outcome.append(exc)
+
+    thread = threading.Thread(target=read, daemon=True)
+    thread.start()
+    thread.join(timeout=10)
+    assert not thread.is_alive(), f"reading {path} hangs"
+    return outcome[0]
+
+
+@pytest.mark.parametrize("layout", ["alone", "alone as events-csv", "u.data", "tags.csv", "items.csv"])
+def test_a_pipe_is_refused_at_once(tmp_path, layout):
+    """A FIFO (or any file that is not a regular file) is refused without waiting for a writer,
+    named as the data set or as one of its files."""
+    if layout.startswith("alone"):
+        target = path = tmp_path / "events.fifo"
+    elif layout == "u.data":
+        files.ml100k(tmp_path)
+        (tmp_path / "u.data").unlink()
+        target, path = tmp_path, tmp_path / "u.data"
+    elif layout == "tags.csv":
+        files.ml_latest(tmp_path)
+        (tmp_path / "tags.csv").unlink()
+        target, path = tmp_path, tmp_path / "tags.csv"
+    else:
+        files.write_lines(tmp_path / "events.csv", ["u,a,1700000000"])
+        target, path = tmp_path / "events.csv", tmp_path / "items.csv"
+    os.mkfifo(path)
+    error = _read_in_a_thread(target, fmt="events-csv" if layout.endswith("events-csv") else "auto")
+    assert isinstance(error, ImportFormatError) and "not a regular file" in str(error)
+    assert Path(error.path) == path
+
+
+def test_a_200_mb_line_is_refused_with_bounded_memory(tmp_path):
+    """One line of 64 MiB (a stand-in for the 200 MB of the report: it behaves the same past
+    the limit) is refused after reading the first 4 MiB of it; Python never holds much more
+    (the reader once read the whole file, then decoded and split it: 750 MB for 200 MB)."""
+    path = tmp_path / "huge.txt"
+    with path.open("wb") as handle:
+        handle.write(b"1")
+        block = b" 2" * (1 << 19)
+        for _ in range(64):
+            handle.write(block)
+    tracemalloc.start()
+    try:
+        with pytest.raises(ImportFormatError, match="line 1: the line is longer than 4 MiB"):
+            read_dataset(path, "sequence")
+        _size, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 3 * records.MAX_LINE_BYTES, peak
+
+
+def test_lines_are_streamed_not_read_whole(tmp_path, monkeypatch):
+    """Readers go through the file line by line: no reader reads it whole any more."""
+    monkeypatch.setattr(Path, "read_bytes", lambda self: pytest.fail(f"{self} was read whole"))
+    monkeypatch.setattr(Path, "read_text", lambda self, *a, **k: pytest.fail(f"{self} was read whole"))
+    for make in (files.ml100k, files.ml1m_ratings, files.ml1m_sasrec, files.ml_latest):
+        base = tmp_path / make.__name__
+        make(base)
+        assert read_dataset(base).events
+
+
+@pytest.mark.parametrize(("bad", "fragment"), [(b"\xff", "byte 0xff is not valid UTF-8"),
+                                               (b"\x00", "the file holds NUL bytes")])
+def test_errors_name_the_line_deep_in_a_file_read_in_blocks(tmp_path, bad, fragment):
+    """Lines are decoded a block of 1 MiB at a time; an error still names its own line,
+    and CRLF line ends split across blocks are still ends."""
+    lines = [f"{n % 97} item-{n:032d}".encode() for n in range(60_000)]  # 2.6 MB: three blocks
+    lines[50_000] += bad
+    (tmp_path / "s.txt").write_bytes(b"\r\n".join(lines) + b"\r\n")
+    with pytest.raises(ImportFormatError, match=f"line 50001: {fragment}"):
+        read_dataset(tmp_path / "s.txt", "sequence")
+    lines[50_000] = lines[50_000][:-1]
+    (tmp_path / "s.txt").write_bytes(b"\r\n".join(lines) + b"\r\n")
+    assert read_dataset(tmp_path / "s.txt", "sequence").events[-1].item == f"item-{59_999:032d}"

@@ -1,5 +1,5 @@
 """Tests for recording events and setting controls."""
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.core.exceptions import ValidationError
@@ -29,6 +29,9 @@ def test_event_record_stores_a_rating(make_user, make_item):
         ("rate", 7, "value"),
         ("rate", float("nan"), "value"),
         ("teleport", None, "kind"),
+        ("view", 3, "value"),
+        ("purchase", -5, "value"),
+        ("like", 1e308, "value"),
     ],
 )
 def test_event_record_refuses_bad_input(make_user, make_item, kind, value, field):
@@ -89,3 +92,11 @@ def test_unknown_control_is_refused(make_user, make_item):
     with pytest.raises(ValidationError) as info:
         control_set(user=make_user(), item=make_item(), kind="hide")
     assert "control" in info.value.message_dict
+
+
+def test_event_record_refuses_times_before_1970(make_user, make_item):
+    """Pages, API and importers store nothing dated before the Unix epoch."""
+    old = datetime(1969, 12, 31, 23, 59, tzinfo=UTC)
+    with pytest.raises(ValidationError) as info:
+        event_record(user=make_user(), data=EventInput(item=make_item(), kind="view", occurred_at=old))
+    assert "occurred_at" in info.value.message_dict and not Event.objects.exists()

@@ -96,13 +96,40 @@ def test_catalogue_bad_page_number_shows_a_page(client, make_item):
     assert client.get(reverse("item_list"), {"page": "x"}).status_code == 200
 
 
+# What a browser sends when the person follows a link on this site.
+SAME_SITE_NAVIGATION = {"HTTP_SEC_FETCH_SITE": "same-origin", "HTTP_SEC_FETCH_MODE": "navigate"}
+
+
 def test_item_page_records_a_view_once_per_visit(client, alice, make_item):
-    """Opening an item records one view; reloading it does not add another."""
+    """Opening an item from this site records one view; reloading it does not add another."""
     item = make_item("Heat", year=1995)
-    response = client.get(reverse("item_detail", args=[item.pk]))
+    response = client.get(reverse("item_detail", args=[item.pk]), **SAME_SITE_NAVIGATION)
     assert response.status_code == 200 and "1995" in response.text
-    client.get(reverse("item_detail", args=[item.pk]))
+    client.get(reverse("item_detail", args=[item.pk]), **SAME_SITE_NAVIGATION)
     assert Event.objects.filter(user=alice, item=item, kind=EventKind.VIEW).count() == 1
+
+
+def test_an_item_opened_by_typing_or_a_bookmark_records_a_view(client, alice, make_item):
+    """Sec-Fetch-Site `none` is the person's own navigation (address bar, bookmark)."""
+    item = make_item()
+    client.get(reverse("item_detail", args=[item.pk]), HTTP_SEC_FETCH_SITE="none", HTTP_SEC_FETCH_MODE="navigate")
+    assert Event.objects.filter(user=alice, item=item, kind=EventKind.VIEW).count() == 1
+
+
+@pytest.mark.parametrize("headers", [
+    {"HTTP_SEC_FETCH_SITE": "cross-site", "HTTP_SEC_FETCH_MODE": "navigate"},  # a link on another site
+    {"HTTP_SEC_FETCH_SITE": "same-site", "HTTP_SEC_FETCH_MODE": "navigate"},  # another subdomain
+    {"HTTP_SEC_FETCH_SITE": "same-origin", "HTTP_SEC_FETCH_MODE": "no-cors"},  # an <img> or fetch
+    {**SAME_SITE_NAVIGATION, "HTTP_SEC_PURPOSE": "prefetch"},  # the browser guessing ahead
+    {},  # no Fetch Metadata at all: a GET anyone could cause
+])
+def test_an_item_page_others_can_make_you_open_records_nothing(client, alice, make_item, headers):
+    """Another site's link (the session cookie is sent, SameSite=Lax) must not steer someone's
+    recommendations: the page shows, no view is stored."""
+    item = make_item("Heat")
+    response = client.get(reverse("item_detail", args=[item.pk]), **headers)
+    assert response.status_code == 200 and "Heat" in response.text
+    assert not Event.objects.filter(user=alice).exists()
 
 
 def test_item_page_anonymous_records_nothing(client, make_item):

@@ -10,8 +10,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 
-# /healthz, the language switch and redirects touch neither the database nor the static manifest
-# (which exists only after collectstatic), so the probe needs nothing set up.
+# /healthz, the language switch, redirects and the API errors probed touch neither the database
+# nor the static manifest (which exists only after collectstatic), so the probe needs nothing set up.
 PROBE = r"""
 import json
 import django
@@ -25,7 +25,23 @@ plain = client.get("/")
 probe = Client(HTTP_HOST="10.1.2.3").get("/healthz")  # a supervisor's own address, plain HTTP
 language = client.post("/i18n/setlang/", {"language": "zh-hans", "next": "/"}, secure=True)
 cookie = language.cookies[settings.LANGUAGE_COOKIE_NAME]
+answers = Client(HTTP_HOST="example.com", raise_request_exception=False)
+
+
+def api_error(response):
+    body = response.json() if response["Content-Type"] == "application/json" else {}
+    return [response.status_code, response["Content-Type"], "detail" in body]
+
+
+deep = b"[" * 30_000 + b"]" * 30_000  # under the sign-in endpoint's 64 KiB
 print(json.dumps({
+    "api_errors": {
+        "docs_options": api_error(answers.options("/api/docs/", secure=True)),
+        "deep_json": api_error(answers.generic("POST", "/api/v1/auth/token/", deep,
+                                               content_type="application/json", secure=True)),
+        "bad_host": api_error(Client(HTTP_HOST="evil.example", raise_request_exception=False)
+                              .get("/api/v1/items/", secure=True)),
+    },
     "headers": dict(secure.headers),
     "plain_status": plain.status_code,
     "plain_location": plain.get("Location"),

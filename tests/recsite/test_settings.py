@@ -77,3 +77,27 @@ def test_only_the_test_settings_hash_passwords_fast():
 
     assert test.PASSWORD_HASHERS == ["django.contrib.auth.hashers.MD5PasswordHasher"]
     assert not hasattr(base, "PASSWORD_HASHERS") and not hasattr(local, "PASSWORD_HASHERS")
+
+
+SECURITY_HEADERS = ("Content-Security-Policy", "X-Frame-Options", "X-Content-Type-Options", "Referrer-Policy",
+                    "Cross-Origin-Opener-Policy")
+
+
+def test_static_files_get_the_same_security_headers_as_pages(client, db):
+    """WhiteNoise answers static files itself; the headers middleware runs before it, so an
+    SVG or a script cannot be framed or sniffed where a page could not."""
+    page = client.get("/accounts/login/")
+    for path in ["/static/img/favicon.svg", "/static/css/site.css", "/static/js/site.js"]:
+        static = client.get(path)
+        assert static.status_code == 200, path
+        assert {h: static.get(h) for h in SECURITY_HEADERS} == {h: page.get(h) for h in SECURITY_HEADERS}, path
+        assert all(static.get(h) for h in SECURITY_HEADERS), path
+
+
+def test_production_answers_api_errors_in_json():
+    """Under production settings (DEBUG off, no database needed): OPTIONS on the docs page, a
+    body nested 30,000 deep (a RecursionError before) and a refused Host answer JSON with `detail`, not HTML."""
+    errors = production_probe()["api_errors"]
+    assert errors["docs_options"] == [200, "application/json", False]
+    assert errors["deep_json"][:2] == [400, "application/json"] and errors["deep_json"][2]
+    assert errors["bad_host"][:2] == [400, "application/json"] and errors["bad_host"][2]
