@@ -47,7 +47,8 @@ def load(path: str, fmt: str, features: bool) -> SequenceData:
     """Read a data set and return per-person sequences (not_interested events dropped)."""
     parsed = read_dataset(path, fmt)
     rows = [(e.user, e.item, e.timestamp) for e in parsed.events if e.kind != "not_interested"]
-    genres = {it.external_id: it.genres for it in parsed.items} if features else None
+    # Genres and tags both (readers keep MovieLens latest's tags apart from its genres).
+    genres = {it.external_id: (*it.genres, *it.tags) for it in parsed.items} if features else None
     return build_sequences(rows, item_genres=genres)
 
 

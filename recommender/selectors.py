@@ -1,6 +1,6 @@
 """Reads: the catalogue, popularity and a person's history."""
 from django.core.cache import cache
-from django.db.models import Count, QuerySet
+from django.db.models import Case, Count, IntegerField, QuerySet, When
 
 from recsite.accounts.models import User
 
@@ -8,10 +8,18 @@ from .models import ControlKind, Event, Genre, Item, UserControl
 
 
 def item_list(*, search: str = "", genre: str = "") -> QuerySet[Item]:
-    """Return catalogue items matching a title search and a genre name, by title."""
+    """Return catalogue items with a genre name, by title; with a search, the items that
+    match it, best first (titles and meaning blended: recommender/text/matching.py)."""
     items = Item.objects.prefetch_related("genres")
-    if search:
-        items = items.filter(title__icontains=search.strip())
+    if search.strip():
+        from .text.selectors import item_search
+
+        ranked = item_search(query=search, genre=genre)
+        if not ranked:
+            return items.none()
+        rank = Case(*[When(pk=pk, then=position) for position, pk in enumerate(ranked)],
+                    output_field=IntegerField())
+        return items.filter(pk__in=ranked).order_by(rank)
     if genre:
         items = items.filter(genres__name=genre)
     return items.order_by("title", "id")

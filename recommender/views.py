@@ -12,9 +12,11 @@ from . import selectors, services
 from .forms import CatalogueFilterForm, ControlToggleForm, RatingForm
 from .models import ControlKind, Event, EventKind, Item
 from .services import EventInput
+from .text.selectors import item_similar
 
 CATALOGUE_PAGE_SIZE = 24
 HISTORY_PAGE_SIZE = 25
+SIMILAR_ON_PAGE = 6
 
 
 def _redirect_back(request: HttpRequest, default: str, *args: object) -> HttpResponse:
@@ -63,7 +65,8 @@ def item_detail(request: HttpRequest, item_id: int) -> HttpResponse:
     if request.user.is_authenticated:
         services.event_record_view(user=request.user, item=item)
         state = selectors.item_state_for_user(user=request.user, item=item)
-    context = {"item": item, "state": state, "ratings": range(1, 6)}
+    context = {"item": item, "state": state, "ratings": range(1, 6),
+               "similar": item_similar(item_id=item.pk, k=SIMILAR_ON_PAGE)}
     return render(request, "recommender/item_detail.html", context)
 
 

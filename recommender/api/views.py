@@ -80,13 +80,16 @@ class MeView(APIView):
 
 # ---- catalogue -----------------------------------------------------------------------------
 ITEM_FILTERS = [
-    OpenApiParameter("search", OpenApiTypes.STR, description="Part of the title."),
+    OpenApiParameter("search", OpenApiTypes.STR, description="Words of a title, or what you are looking "
+                     "for in any of 16 languages (\"space adventure with robots\", \"星球大战\"): results "
+                     "come best first, exact titles, then titles starting with or holding the words, then "
+                     "by meaning; misspelt title words are corrected."),
     OpenApiParameter("genre", OpenApiTypes.STR, description="A genre name, exactly."),
 ]
 
 
 class ItemListView(generics.ListAPIView):
-    """The catalogue, by title."""
+    """The catalogue, by title; with `search`, best match first."""
 
     permission_classes = [AllowAny]
     serializer_class = s.ItemSerializer

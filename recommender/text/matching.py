@@ -25,6 +25,7 @@ import numpy as np
 from recommender.titles import reading_order
 
 from .encoder import one_blas_thread
+from .links import ItemFacts
 
 W_VECTOR = 1.5
 W_POPULAR = 0.4
@@ -88,17 +89,6 @@ def edit_distance(a: str, b: str) -> int:
 
 
 @dataclass(frozen=True)
-class IndexedItem:
-    """What the index knows of one item."""
-
-    id: int
-    title: str
-    genres: tuple[str, ...] = ()
-    tags: tuple[str, ...] = ()
-    has_description: bool = False
-
-
-@dataclass(frozen=True)
 class Hit:
     """One search result: the item, its score, and how it matched (`exact`, `title`,
     `words`, `substring`, `corrected`, or `meaning`)."""
@@ -111,7 +101,7 @@ class Hit:
 class SearchIndex:
     """Titles, vectors and popularity of a catalogue, ready to search and to compare."""
 
-    def __init__(self, items: Sequence[IndexedItem], vectors: np.ndarray | None = None,
+    def __init__(self, items: Sequence[ItemFacts], vectors: np.ndarray | None = None,
                  popularity: np.ndarray | None = None) -> None:
         """`vectors` (n, dim): unit rows aligned with `items`, zero rows for items without
         one; `popularity` (n,) in 0..1. Either may be None."""

@@ -235,6 +235,8 @@ CELERY_TASK_DEFAULT_QUEUE = "scoring"
 CELERY_TASK_ROUTES = {
     "recommender.tasks.training_*": {"queue": "training"},
     "recommender.tasks.scoring_*": {"queue": "scoring"},
+    # Item text vectors (recommender/text): served by the explain worker, see recsite/run.py.
+    "recommender.tasks.text_*": {"queue": "text"},
     "explain.tasks.*": {"queue": "explain"},
 }
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
