@@ -61,12 +61,12 @@ def match_form(text: str) -> str:
     return " ".join(_stem(w) for w in fold(text).split())
 
 
-def title_names(title: str) -> list[str]:
-    """Return the match forms of a title and of each alternative title in brackets:
-    "Alien³ (a.k.a. Alien 3)" -> ["alien3", "a k a alien 3"]."""
+def title_names(title: str, form=match_form) -> list[str]:
+    """Return the forms (match_form, or `form`) of a title and of each alternative title in
+    brackets: "Alien³ (a.k.a. Alien 3)" -> ["alien3", "a k a alien 3"]."""
     shown = reading_order(title)
     main = _ALTERNATIVE.sub(" ", shown)
-    names = [match_form(main)] + [match_form(alt) for alt in _ALTERNATIVE.findall(shown)]
+    names = [form(main)] + [form(alt) for alt in _ALTERNATIVE.findall(shown)]
     return [n for n in dict.fromkeys(names) if n]
 
 
@@ -115,6 +115,7 @@ class SearchIndex:
         self.popularity = popularity if popularity is not None and len(popularity) == n \
             else np.zeros(n, dtype=np.float32)
         self.names = [title_names(item.title) for item in self.items]
+        self.exact_names = [set(title_names(item.title, fold)) for item in self.items]
         self.joined = [" | ".join(names) for names in self.names]
         # All titles in one string, so finding the titles that hold a word is a C-level
         # scan instead of a Python loop over the catalogue (7 ms at 10k items here).
@@ -126,6 +127,7 @@ class SearchIndex:
         for item in self.items:
             vocabulary.update(set(fold(reading_order(item.title)).split()))
         self.vocabulary = vocabulary
+        self._stems = {_stem(word) for word in vocabulary}
         self._by_delete: dict[str, list[str]] = {}
         for word in vocabulary:
             if len(word) >= 3 and word.isalpha():
@@ -142,8 +144,8 @@ class SearchIndex:
     def correct_word(self, word: str) -> str | None:
         """Return the title word nearest to a word found in no title (one edit away, two
         for words of six letters or more; the commoner word on a tie), or None."""
-        if word in self.vocabulary or len(word) < 4 or not (word.isascii() and word.isalpha()):
-            return None
+        if _stem(word) in self._stems or len(word) < 4 or not (word.isascii() and word.isalpha()):
+            return None  # known (maybe as a plural), too short to guess, or not a Latin word
         limit = 1 if len(word) <= 5 else 2
         candidates = {v for key in _deletes(word) | {word} for v in self._by_delete.get(key, ())}
         best: tuple[tuple[int, int], str] | None = None
@@ -162,13 +164,15 @@ class SearchIndex:
         return " ".join(fixed) if fixed != words else None
 
     # ---- search -----------------------------------------------------------------------
-    def _title_scores(self, query: str, candidates: Iterable[int]) -> dict[int, tuple[int, float, str]]:
-        """Return {position: (group, bonus, match)} for titles that hold the query form."""
+    def _title_scores(self, query: str, exact: str, candidates: Iterable[int]
+                      ) -> dict[int, tuple[int, float, str]]:
+        """Return {position: (group, bonus, match)} for titles that hold the query form
+        (`exact`: the query folded but not stemmed, for exact titles)."""
         words = query.split()
         result: dict[int, tuple[int, float, str]] = {}
         for k in candidates:
             names = self.names[k]
-            if query in names:
+            if exact in self.exact_names[k]:
                 result[k] = (2, 0.0, "exact")
             elif any(n.startswith(query + " ") for n in names):
                 result[k] = (1, BONUS_START, "title")
@@ -180,7 +184,8 @@ class SearchIndex:
                 result[k] = (0, BONUS_SUBSTRING, "substring")
         return result
 
-    def _lexical(self, query: str) -> dict[int, tuple[int, float, str]]:
+    def _lexical(self, text: str) -> dict[int, tuple[int, float, str]]:
+        query = match_form(text)
         if not query:
             return {}
         words = query.split()
@@ -191,7 +196,7 @@ class SearchIndex:
             found.append(at)
             at = self._blob.find(first, at + 1)
         candidates = np.unique(np.searchsorted(self._starts, found, side="right") - 1)
-        return self._title_scores(query, candidates.tolist())
+        return self._title_scores(query, fold(text), candidates.tolist())
 
     def search(self, query: str, query_vector: np.ndarray | None = None, *,
                allowed: set[int] | None = None, limit: int = 200) -> list[Hit]:
@@ -204,11 +209,10 @@ class SearchIndex:
         n = len(self.items)
         if n == 0:
             return []
-        form = match_form(query)
-        lexical = self._lexical(form)
+        lexical = self._lexical(query)
         corrected = self.corrected_query(query)
         if corrected:
-            for k, (group, bonus, _match) in self._lexical(match_form(corrected)).items():
+            for k, (group, bonus, _match) in self._lexical(corrected).items():
                 if k not in lexical or lexical[k][:2] < (group, bonus * CORRECTED):
                     lexical[k] = (group, bonus * CORRECTED, "corrected")
         score = W_POPULAR * self.popularity.astype(np.float64)
