@@ -88,10 +88,14 @@ def text_run_schedule(*, reason: str = "", enqueue: bool = True) -> TextRun | No
 
 
 def _texts(items: list[Item]) -> dict[int, str]:
+    """Return {item id: text}; genres by name, tags in the order they were given."""
+    tags: dict[int, list[str]] = {}
+    for item_id, name in Item.tags.through.objects.filter(item_id__in=[i.pk for i in items]).order_by(
+            "id").values_list("item_id", "tag__name"):
+        tags.setdefault(item_id, []).append(name)
     return {
-        item.pk: item_text(title=item.title, year=item.year,
-                           genres=[g.name for g in item.genres.all()],
-                           tags=[t.name for t in item.tags.all()], description=item.description)
+        item.pk: item_text(title=item.title, year=item.year, genres=[g.name for g in item.genres.all()],
+                           tags=tags.get(item.pk, ()), description=item.description)
         for item in items
     }
 
@@ -112,7 +116,7 @@ def text_run_chunk(run_id: int, cursor: int) -> str:
             status=RunStatus.FAILED, error="The encoder changed during the run.", finished_at=timezone.now())
         text_run_schedule(reason="model changed")
         return "done"
-    items = list(items_needing_text(info).filter(pk__gt=cursor).prefetch_related("genres", "tags")[:CHUNK_ITEMS])
+    items = list(items_needing_text(info).filter(pk__gt=cursor).prefetch_related("genres")[:CHUNK_ITEMS])
     texts = _texts(items)
     stored = {row.item_id: row for row in ItemText.objects.filter(item_id__in=texts)}
     todo = [pk for pk, text in texts.items()
