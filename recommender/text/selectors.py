@@ -34,6 +34,7 @@ STAMP_CHECK_S = 0.0  # seconds a stamp is trusted without reading it again
 REBUILD_MIN_S = 5.0
 POPULARITY_KEY = "recsite:item-event-counts"
 POPULARITY_SECONDS = 600  # how stale search's popularity prior may be
+SIMILAR_POOL = 4  # nearest neighbours looked at per similar item asked for
 
 
 @dataclass
@@ -185,17 +186,26 @@ class SimilarItem:
 
 
 def item_similar(*, item_id: int, k: int = 6) -> list[SimilarItem]:
-    """Return the k items nearest to this one in meaning, nearest first, each with the
-    real links between them; items not embedded yet fall back to shared genres and tags."""
+    """Return up to k items nearest to this one in meaning, nearest first, each with the
+    real links between them; items not embedded yet fall back to shared genres and tags.
+
+    A neighbour that nothing real links to this item (no shared genre or tag, text less
+    similar than TEXT_LINK_THRESHOLD) is left out: "like this" must be true of it.
+    """
     index = search_index()
     position = index.position.get(item_id)
     if position is None:
         return []
-    nearest = index.similar(item_id, k)
-    items = Item.objects.filter(pk__in=[pk for pk, _s in nearest]).prefetch_related("genres").in_bulk()
     own = index.items[position]
-    return [SimilarItem(items[pk], similarity, item_links(own, index.items[index.position[pk]], similarity))
-            for pk, similarity in nearest if pk in items]
+    linked = []
+    for pk, similarity in index.similar(item_id, SIMILAR_POOL * k):
+        links = item_links(own, index.items[index.position[pk]], similarity)
+        if links:
+            linked.append((pk, similarity, links))
+            if len(linked) == k:
+                break
+    items = Item.objects.filter(pk__in=[pk for pk, _s, _l in linked]).prefetch_related("genres").in_bulk()
+    return [SimilarItem(items[pk], similarity, links) for pk, similarity, links in linked if pk in items]
 
 
 def link_phrase(link: Link) -> str:

@@ -17,11 +17,12 @@ def test_api_search_by_meaning(catalogue):  # noqa: F811
 
 
 def test_similar_endpoint_answers_items_with_why(catalogue):  # noqa: F811
-    """Nearest items with their similarity and the links in words."""
+    """Nearest items with their similarity and the links in words; only linked ones."""
     response = APIClient().get(f"/api/v1/items/{catalogue[8].pk}/similar/", {"k": 2})
     assert response.status_code == 200
     body = response.json()
-    assert body["item"] == catalogue[8].pk and len(body["results"]) == 2
+    assert body["item"] == catalogue[8].pk and 1 <= len(body["results"]) <= 2
+    assert all(result["why"] for result in body["results"])
     first = body["results"][0]
     assert first["item"]["id"] == catalogue[14].pk and 0 < first["similarity"] <= 1
     assert {"kind": "tags", "names": ["pixar", "toys"], "text": "Same tags: pixar, toys"} in first["why"]
@@ -40,4 +41,5 @@ def test_similar_endpoint_refuses_bad_input(catalogue):  # noqa: F811
     assert client.get("/api/v1/items/999999/similar/").status_code == 404
     assert client.get(f"/api/v1/items/{catalogue[8].pk}/similar/", {"k": "0"}).status_code == 400
     assert client.get(f"/api/v1/items/{catalogue[8].pk}/similar/", {"k": "x"}).status_code == 400
-    assert len(client.get(f"/api/v1/items/{catalogue[8].pk}/similar/", {"k": "500"}).json()["results"]) == 13
+    many = client.get(f"/api/v1/items/{catalogue[8].pk}/similar/", {"k": "500"}).json()["results"]
+    assert 1 <= len(many) <= 13
