@@ -36,6 +36,7 @@ CORRECTED = 0.9  # a corrected query's title bonus counts this much
 # Items that match only by meaning are listed when at least this similar to the query
 # (cosine; measured, docs/benchmarks.md) and at most this many of them.
 MIN_SIMILARITY = 0.2
+MEANING_SPAN = 0.25  # ...and within this of the query's most similar item
 MAX_MEANING_ONLY = 30
 
 _ALTERNATIVE = re.compile(r"\(([^()]*)\)")
@@ -225,7 +226,8 @@ class SearchIndex:
         for k, (group, bonus, _match) in lexical.items():
             score[k] += 10 * group + bonus
             matched[k] = True
-        meaning = ~matched & self.has_vector & (similarity >= MIN_SIMILARITY)
+        best = float(similarity[self.has_vector].max()) if self.has_vector.any() else 0.0
+        meaning = ~matched & self.has_vector & (similarity >= max(MIN_SIMILARITY, best - MEANING_SPAN))
         if meaning.sum() > MAX_MEANING_ONLY:
             keep = np.argsort(-np.where(meaning, score, -np.inf))[:MAX_MEANING_ONLY]
             meaning = np.zeros(n, dtype=bool)
