@@ -49,10 +49,15 @@ def items_text_changed(item_ids: Iterable[int]) -> None:
 
 
 def _send_chunk(run: TextRun) -> bool:
+    """Send the run's next chunk; if the broker is away, clear its heartbeat so the next
+    schedule (the sweep, or `make run` once the broker is up) sends it at once."""
     from recommender.pipeline import send_task
     from recommender.tasks import text_run_chunk
 
-    return send_task(text_run_chunk, run.pk, run.cursor)
+    sent = send_task(text_run_chunk, run.pk, run.cursor)
+    if not sent:
+        TextRun.objects.filter(pk=run.pk, cursor=run.cursor).update(heartbeat_at=None)
+    return sent
 
 
 def text_run_schedule(*, reason: str = "", enqueue: bool = True) -> TextRun | None:

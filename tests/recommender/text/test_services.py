@@ -141,3 +141,17 @@ def test_items_needing_text_follows_the_model(make_item):
     assert list(services.items_needing_text(EncoderInfo(info.name, "9.9", 512))) == [alien, titanic]
     assert services.text_stale_count() == 0
     assert Item.objects.count() == 2
+
+
+def test_a_run_queued_while_the_broker_was_down_is_sent_at_the_next_chance(make_item):
+    """If the first send fails (make run imports before its broker is up), the next
+    schedule sends the chunk at once instead of waiting for the run to look stalled."""
+    make_item("Alien")
+    with mock.patch("recommender.pipeline.send_task", return_value=False):
+        run = services.text_run_schedule()
+        services._send_chunk(run)  # what the commit of the creating transaction does
+    run.refresh_from_db()
+    assert run.heartbeat_at is None
+    with mock.patch("recommender.pipeline.send_task", return_value=True) as send:
+        assert services.text_run_schedule() == run
+    assert send.call_count == 1
