@@ -102,6 +102,12 @@ from . import pipeline  # noqa: E402
 from .models import ModelVersion, Recommendation, TrainingRun  # noqa: E402
 
 
+def progress_html(fraction: float) -> str:
+    """Return a progress bar with its percentage, for a share done from 0 to 1."""
+    percent = round(fraction * 100)
+    return format_html('<progress max="100" value="{}">{}%</progress> {}%', percent, percent, percent)
+
+
 def _metric(value: float | None) -> str:
     return "—" if value is None else f"{value:.4f}"
 
@@ -123,8 +129,7 @@ class TrainingRunAdmin(admin.ModelAdmin):
 
     @admin.display(description=_("progress"))
     def progress_bar(self, obj: TrainingRun) -> str:
-        percent = round(obj.progress * 100)
-        return format_html('<progress max="100" value="{}">{}%</progress> {}%', percent, percent, percent)
+        return progress_html(obj.progress)
 
     @admin.display(description=_("loss"))
     def loss_shown(self, obj: TrainingRun) -> str:
@@ -246,5 +251,4 @@ class TextRunAdmin(admin.ModelAdmin):
 
     @admin.display(description=_("progress"))
     def progress_bar(self, obj: TextRun) -> str:
-        percent = round(obj.progress * 100)
-        return format_html('<progress max="100" value="{}">{}%</progress> {}%', percent, percent, percent)
+        return progress_html(obj.progress)
