@@ -162,6 +162,7 @@ def child_search(latest: str, requests: int) -> dict:
         "GET /api/v1/items/?search=": [("/api/v1/items/", {"search": q["query"]}) for q in queries],
         "GET /api/v1/items/{id}/similar/": [(f"/api/v1/items/{pk}/similar/", {}) for pk in ids],
         "GET /items/{id}/ (with more like this)": [(f"/items/{pk}/", {}) for pk in ids],
+        "GET /items/ (no search: the page's own cost)": [("/items/", {"page": str(1 + k % 20)}) for k in range(20)],
     }
     client.get(*paths["GET /items/?q="][0])  # encoder loaded, index built
     latency = {}
@@ -253,7 +254,8 @@ vector back took {statistics.median(r['read_all_s'] for r in runs) * 1000:.0f} m
 not an option here: Debian bookworm has no `postgresql-15-pgvector` package (`apt-cache policy
 postgresql-15-pgvector` finds none) and the server lists no `vector` extension
 (`pg_available_extensions`). It would not be needed either: search keeps the vectors in
-memory (section "Search by meaning"), where a query against 10,000 of them costs ~1 ms.
+memory and compares a query with all of them (the latencies of section "Search by
+meaning", measured at 10,000 items), which needs no index in the database.
 
 {_footer(f".venv/bin/python -m bench.text_search embed --runs {args.runs}" + (" --postgres" if args.postgres else ""), load)}
 """
@@ -288,7 +290,7 @@ title first, then titles that start with the query or hold it as whole words, th
 similarity of the query's and the item's text vectors plus 0.4 x popularity (log of events,
 scaled 0..1). Titles compare in reading order, folded, plurals stemmed; a query word found
 in no title is corrected to the title word one edit away. The query is embedded in the web
-process (numpy, ~1 ms). Items matching by meaning alone are listed when their similarity
+process (numpy; section "Text encoder" gives its latency). Items matching by meaning alone are listed when their similarity
 is at least 0.2 and within 0.25 of the best (at most 30).
 
 **Quality**: the {r['queries']} judged queries of `bench/search/judged_ml_latest_small.json`

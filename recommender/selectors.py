@@ -1,25 +1,21 @@
 """Reads: the catalogue, popularity and a person's history."""
 from django.core.cache import cache
-from django.db.models import Case, Count, IntegerField, QuerySet, When
+from django.db.models import Count, QuerySet
 
 from recsite.accounts.models import User
 
 from .models import ControlKind, Event, Genre, Item, UserControl
 
 
-def item_list(*, search: str = "", genre: str = "") -> QuerySet[Item]:
-    """Return catalogue items with a genre name, by title; with a search, the items that
-    match it, best first (titles and meaning blended: recommender/text/matching.py)."""
-    items = Item.objects.prefetch_related("genres")
+def item_list(*, search: str = "", genre: str = ""):
+    """Return catalogue items with a genre name, by title (a QuerySet); with a search, the
+    items that match it, best first (titles and meaning blended: recommender/text/), as a
+    RankedItems sequence that paginators slice like a QuerySet."""
     if search.strip():
-        from .text.selectors import item_search
+        from .text.selectors import RankedItems, item_search
 
-        ranked = item_search(query=search, genre=genre)
-        if not ranked:
-            return items.none()
-        rank = Case(*[When(pk=pk, then=position) for position, pk in enumerate(ranked)],
-                    output_field=IntegerField())
-        return items.filter(pk__in=ranked).order_by(rank)
+        return RankedItems(item_search(query=search, genre=genre))
+    items = Item.objects.prefetch_related("genres")
     if genre:
         items = items.filter(genres__name=genre)
     return items.order_by("title", "id")
