@@ -144,19 +144,20 @@ class SearchIndex:
     # ---- typo correction ------------------------------------------------------------
     def correct_word(self, word: str) -> str | None:
         """Return the title word nearest to a word found in no title (one edit away, two
-        for words of six letters or more; the commoner word on a tie), or None."""
+        for words of six letters or more; the commoner word on a tie, then the first in
+        alphabetical order), or None."""
         if _stem(word) in self._stems or len(word) < 4 or not (word.isascii() and word.isalpha()):
             return None  # known (maybe as a plural), too short to guess, or not a Latin word
         limit = 1 if len(word) <= 5 else 2
         candidates = {v for key in _deletes(word) | {word} for v in self._by_delete.get(key, ())}
-        best: tuple[tuple[int, int], str] | None = None
+        best: tuple[int, int, str] | None = None
         for candidate in candidates:
             distance = edit_distance(word, candidate)
             if distance <= limit:
-                key = (distance, -self.vocabulary[candidate])
-                if best is None or key < best[0]:
-                    best = (key, candidate)
-        return best[1] if best else None
+                key = (distance, -self.vocabulary[candidate], candidate)
+                if best is None or key < best:
+                    best = key
+        return best[2] if best else None
 
     def corrected_query(self, query: str) -> str | None:
         """Return the query with its misspelt words corrected, or None if none was."""
