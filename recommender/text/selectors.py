@@ -2,10 +2,9 @@
 
 Each process keeps one SearchIndex (titles, genres, tags, text vectors, popularity) in
 memory: at 10k items a query costs a few milliseconds against it, where reading 20 MB of
-vectors from the database would cost a hundred. A stamp of the catalogue (one query of
-indexed aggregates) is read again when it is older than STAMP_CHECK_S: changed items then
-rebuild the index at once, new vectors alone at most every REBUILD_MIN_S (a text run writes
-them chunk by chunk). So an edit shows in search within STAMP_CHECK_S. The query is embedded in this
+vectors from the database would cost a hundred. Each search reads a stamp of the catalogue
+(`_stamp`, about a millisecond): changed items rebuild the index at once, new vectors
+alone at most every REBUILD_MIN_S (a text run writes them chunk by chunk). The query is embedded in this
 process by the numpy encoder: no torch, no round trip to a worker.
 """
 from __future__ import annotations
@@ -31,7 +30,7 @@ from .store import vector_from_bytes
 
 log = logging.getLogger(__name__)
 
-STAMP_CHECK_S = 2.0  # seconds a stamp is trusted: reading it took ~30 ms at 10k items (busy machine)
+STAMP_CHECK_S = 0.0  # seconds a stamp is trusted without reading it again
 REBUILD_MIN_S = 5.0
 POPULARITY_KEY = "recsite:item-event-counts"
 POPULARITY_SECONDS = 600  # how stale search's popularity prior may be
@@ -60,13 +59,17 @@ def _model() -> EncoderInfo | None:
 
 def _stamp(info: EncoderInfo | None) -> tuple:
     """Return what changes when items or their vectors do: (items, last edit, vectors,
-    last vector)."""
-    items = Item.objects.aggregate(n=Count("id"), m=Max("updated_at"))
-    vectors: dict = {}
+    last vector of the model).
+
+    Four queries that an index or the table's row count answers (0.01 ms each on SQLite
+    at 10k items); one COUNT with the model filter instead read every row (22 ms).
+    """
+    last_vector = None
     if info is not None:
-        vectors = ItemText.objects.filter(model_name=info.name, model_version=info.version).aggregate(
-            n=Count("item_id"), m=Max("computed_at"))
-    return items["n"], items["m"], vectors.get("n"), vectors.get("m")
+        last_vector = ItemText.objects.filter(model_name=info.name, model_version=info.version).aggregate(
+            m=Max("computed_at"))["m"]
+    return (Item.objects.count(), Item.objects.aggregate(m=Max("updated_at"))["m"], ItemText.objects.count(),
+            last_vector)
 
 
 def _popularity(ids: list[int]) -> np.ndarray:
