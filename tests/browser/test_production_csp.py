@@ -23,7 +23,8 @@ from axes.models import AccessFailureLog
 from explain import compute
 from explain.models import Explanation, ExplanationStatus
 from recommender.api.tokens import token_create
-from recommender.models import ControlKind, Recommendation, RunStatus, TrainingRun, UserControl
+from recommender.models import ControlKind, Recommendation, RunStatus, Tag, TrainingRun, UserControl
+from recommender.text import services as text_services
 from recsite.accounts.models import User
 
 from tests.conftest import PASSWORD
@@ -224,6 +225,9 @@ def admin_rows(scored_person, make_user) -> User:  # noqa: F811
     AccessFailureLog.objects.create(username="alice", ip_address="127.0.0.1", user_agent="test",
                                     http_accept="*/*", path_info="/accounts/login/")
     UserControl.objects.create(user=scored_person, item=scored_person.events.first().item, kind=ControlKind.EXCLUDE)
+    Tag.objects.create(name="space").items.add(scored_person.events.first().item)
+    run = text_services.text_run_schedule(reason="test", enqueue=False)  # a text run, item vectors
+    text_services.text_run_chunk(run.pk, run.cursor)
     return root
 
 
