@@ -3,7 +3,8 @@ from django.contrib import admin
 from django.db.models import Count
 from django.utils.translation import gettext_lazy as _
 
-from .models import Event, Genre, GenreControl, Item, Preferences, UserControl
+from .models import Event, Genre, GenreControl, Item, ItemText, Preferences, Tag, TextRun, UserControl
+from .text.services import items_text_changed
 
 
 @admin.register(Genre)
@@ -19,16 +20,49 @@ class GenreAdmin(admin.ModelAdmin):
         return obj.item_count
 
 
+@admin.register(Tag)
+class TagAdmin(admin.ModelAdmin):
+    list_display = ("name",)
+    search_fields = ("name",)
+
+
+class ItemTextInline(admin.StackedInline):
+    """The text the encoder read for the item and which model made its vector."""
+
+    model = ItemText
+    fields = ("text", "model_name", "model_version", "dim", "computed_at", "stale")
+    readonly_fields = fields
+    can_delete = False
+    extra = 0
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+
 @admin.register(Item)
 class ItemAdmin(admin.ModelAdmin):
     list_display = ("title", "year", "external_id", "genre_names", "created_at")
     list_filter = ("genres",)
     search_fields = ("title", "external_id")
     filter_horizontal = ("genres",)
+    autocomplete_fields = ("tags",)
     date_hierarchy = "created_at"
+    inlines = [ItemTextInline]
+    actions = ["re_embed"]
 
     def get_queryset(self, request):
         return super().get_queryset(request).prefetch_related("genres")
+
+    def save_related(self, request, form, formsets, change) -> None:
+        # After the genres and tags are saved: the item's text may have changed.
+        super().save_related(request, form, formsets, change)
+        items_text_changed([form.instance.pk])
+
+    @admin.action(description=_("Re-embed the selected items' texts"))
+    def re_embed(self, request, queryset) -> None:
+        ids = list(queryset.values_list("pk", flat=True))
+        items_text_changed(ids)
+        self.message_user(request, _("%(n)d items queued for their text vectors.") % {"n": len(ids)})
 
     @admin.display(description=_("genres"))
     def genre_names(self, obj: Item) -> str:
@@ -85,6 +119,12 @@ from django.utils.html import format_html, format_html_join  # noqa: E402
 from . import pipeline  # noqa: E402
 from .durations import duration_text, estimate_text  # noqa: E402
 from .models import ModelVersion, Recommendation, TrainingRun  # noqa: E402
+
+
+def progress_html(fraction: float) -> str:
+    """Return a progress bar with its percentage, for a share done from 0 to 1."""
+    percent = round(fraction * 100)
+    return format_html('<progress max="100" value="{}">{}%</progress> {}%', percent, percent, percent)
 
 
 def _metric(value: float | None) -> str:
@@ -152,10 +192,9 @@ class TrainingRunAdmin(admin.ModelAdmin):
 
     @admin.display(description=_("progress"))
     def progress_bar(self, obj: TrainingRun) -> str:
-        percent = round(obj.progress * 100)
         planned = round(obj.horizon) if obj.horizon else obj.max_epochs
-        return format_html('<progress max="100" value="{}">{}%</progress> {}% <span class="recsite-epochs">{}</span>',
-                           percent, percent, percent, _("epoch %(epoch)d of %(planned)s") % {
+        return format_html('{} <span class="recsite-epochs">{}</span>', progress_html(obj.progress),
+                           _("epoch %(epoch)d of %(planned)s") % {
                                "epoch": obj.epoch, "planned": planned if obj.horizon else f"≤ {planned}"})
 
     @admin.display(description=_("loss"))
@@ -283,3 +322,23 @@ class RecommendationAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
         return False
+
+
+@admin.register(TextRun)
+class TextRunAdmin(admin.ModelAdmin):
+    """Passes of the text encoder over the catalogue, with their progress."""
+
+    list_display = ("id", "status", "progress_bar", "done", "total", "embedded", "reason", "model_version",
+                    "created_at", "finished_at")
+    list_filter = ("status",)
+    readonly_fields = [f.name for f in TextRun._meta.fields] + ["progress_bar"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    @admin.display(description=_("progress"))
+    def progress_bar(self, obj: TextRun) -> str:
+        return progress_html(obj.progress)

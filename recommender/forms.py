@@ -10,14 +10,16 @@ RATING_CHOICES = [(n, str(n)) for n in range(1, 6)]
 class CatalogueFilterForm(forms.Form):
     """The catalogue's search box and genre filter; both optional."""
 
-    q = forms.CharField(label=_("Search titles"), required=False, max_length=100)
+    q = forms.CharField(label=_("Search"), required=False, max_length=100)
+    search = forms.CharField(required=False, max_length=100)  # ?search=, as the API names it
     genre = forms.CharField(label=_("Genre"), required=False, max_length=64)
 
     def filters(self) -> dict[str, str]:
         """Return the cleaned `search` and `genre` values, empty when invalid."""
         if not self.is_valid():
             return {"search": "", "genre": ""}
-        return {"search": self.cleaned_data["q"].strip(), "genre": self.cleaned_data["genre"]}
+        search = self.cleaned_data["q"].strip() or self.cleaned_data["search"].strip()
+        return {"search": search, "genre": self.cleaned_data["genre"]}
 
 
 class RatingForm(forms.Form):

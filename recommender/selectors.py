@@ -26,11 +26,15 @@ from .titles import reading_order
 Row = TypeVar("Row")
 
 
-def item_list(*, search: str = "", genre: str = "") -> QuerySet[Item]:
-    """Return catalogue items matching a title search and a genre name, by title."""
+def item_list(*, search: str = "", genre: str = ""):
+    """Return catalogue items with a genre name, by title (a QuerySet); with a search, the
+    items that match it, best first (titles and meaning blended: recommender/text/), as a
+    RankedItems sequence that paginators slice like a QuerySet."""
+    if search.strip():
+        from .text.selectors import RankedItems, item_search
+
+        return RankedItems(item_search(query=search, genre=genre))
     items = Item.objects.prefetch_related("genres")
-    if search:
-        items = items.filter(title__icontains=search.strip())
     if genre:
         items = items.filter(genres__name=genre)
     return items.order_by("title", "id")

@@ -107,3 +107,34 @@ def scoring_sweep() -> int:
     for start in range(0, len(people), size):
         scoring_chunk.delay(None, people[start:start + size])
     return len(people)
+
+
+MAX_TEXT_RETRIES = 3
+
+
+@shared_task(bind=True, max_retries=MAX_TEXT_RETRIES)
+def text_run_chunk(self, run_id: int, cursor: int) -> str:
+    """Embed the next chunk of items of a text run, then queue the chunk after it."""
+    from .text import services
+
+    try:
+        outcome = services.text_run_chunk(run_id, cursor)
+    except Exception as exc:
+        if self.request.retries >= self.max_retries:
+            services.text_run_fail(run_id, f"Gave up after {self.max_retries + 1} attempts. "
+                                           f"{type(exc).__name__}: {exc}")
+            return "failed"
+        raise self.retry(exc=exc, countdown=2 ** self.request.retries)
+    if outcome.startswith("continue:"):
+        text_run_chunk.delay(run_id, int(outcome.split(":")[1]))
+    return outcome
+
+
+@shared_task
+def text_sweep() -> int | None:
+    """Resume a stalled text run, or start one for items without a current vector (a
+    lost notification, an encoder upgrade); return the open run's id."""
+    from .text.services import text_run_schedule
+
+    run = text_run_schedule(reason="sweep")
+    return None if run is None else run.pk

@@ -23,9 +23,11 @@ from .forms import (
 from .genres import genre_label
 from .models import ControlKind, Event, EventKind, FeedKind, Genre, GenreControlKind, Item
 from .services import EventInput
+from .text.selectors import item_similar
 
 CATALOGUE_PAGE_SIZE = 24
 HISTORY_PAGE_SIZE = 25
+SIMILAR_ON_PAGE = 6
 
 
 def _redirect_back(request: HttpRequest, default: str, *args: object) -> HttpResponse:
@@ -115,7 +117,8 @@ def item_detail(request: HttpRequest, item_id: int) -> HttpResponse:
         state = selectors.item_state_for_user(user=request.user, item=item)
     context = {"item": item, "state": state, "ratings": range(1, 6),
                "rating_summary": selectors.item_rating_summary(item=item),
-               "genre_control_choices": GenreControlKind.choices}
+               "genre_control_choices": GenreControlKind.choices,
+               "similar": item_similar(item_id=item.pk, k=SIMILAR_ON_PAGE)}
     return render(request, "recommender/item_detail.html", context)
 
 

@@ -64,10 +64,12 @@ def processes(env: dict[str, str]) -> dict[str, str]:
     procs["training"] = shlex.join([*celery, "worker", "-Q", "training", "-c", "1",
                                     "-n", "training@%h", "--loglevel", "INFO"])
     # Explanations get a process of their own so a person's refresh never waits behind
-    # the background explanation work that follows a new model.
+    # the background explanation work that follows a new model. The same process embeds
+    # item texts (queue "text"): background work too, in chunks of ~0.4 s, so neither
+    # queue waits long behind the other, and no extra process holds torch and the encoder.
     procs["scoring"] = shlex.join([*celery, "worker", "-Q", "scoring", "-c", "1",
                                    "-n", "scoring@%h", "--loglevel", "INFO"])
-    procs["explain"] = shlex.join([*celery, "worker", "-Q", "explain", "-c", "1",
+    procs["explain"] = shlex.join([*celery, "worker", "-Q", "explain,text", "-c", "1",
                                    "-n", "explain@%h", "--loglevel", "INFO"])
     procs["beat"] = shlex.join([*celery, "beat", "--loglevel", "INFO",
                                 "--scheduler", "django_celery_beat.schedulers:DatabaseScheduler"])
@@ -87,6 +89,12 @@ def _queue_first_training() -> None:
     if pipeline.model_version_active() is None and not TrainingRun.objects.exists():
         run = pipeline.training_run_start()
         print(f"Queued training run {run.pk}; personal recommendations appear when it ends.")
+    # Imports before the broker was up could not queue their text vectors: queue them now.
+    from recommender.text.services import text_run_schedule
+
+    text = text_run_schedule(reason="make run")
+    if text is not None:
+        print(f"Queued text run {text.pk}: {text.total} items to embed for search by meaning.")
 
 
 def main() -> int:

@@ -15,6 +15,9 @@ def _fresh_shared_cache():
     are reused after a rollback, so a cached answer or throttle counter must not outlive
     its test. Only this run's keys (its KEY_PREFIX) in a shared Redis are touched."""
     yield
+    from recommender.text.selectors import search_index_reset
+
+    search_index_reset()  # the search index is a per-process cache of the catalogue too
     if settings.CACHES["default"]["BACKEND"].endswith("RedisCache"):
         client = cache._cache.get_client(write=True)
         keys = list(client.scan_iter(match=f"{cache.key_prefix}:*", count=1000))

@@ -5,7 +5,7 @@ from rest_framework.decorators import api_view, permission_classes, throttle_cla
 from rest_framework.exceptions import NotFound
 from rest_framework.permissions import AllowAny
 
-from . import personal, staff, views
+from . import personal, similar, staff, views
 from .docs import SchemaView, SwaggerView
 
 
@@ -23,6 +23,7 @@ v1 = [
     path("me/", views.MeView.as_view(), name="api-me"),
     path("items/", views.ItemListView.as_view(), name="api-item-list"),
     path("items/<int:item_id>/", views.ItemDetailView.as_view(), name="api-item-detail"),
+    path("items/<int:item_id>/similar/", similar.ItemSimilarView.as_view(), name="api-item-similar"),
     path("events/", views.EventListView.as_view(), name="api-event-list"),
     path("events/<int:event_id>/", views.EventDetailView.as_view(), name="api-event-detail"),
     path("recommendations/", views.RecommendationListView.as_view(), name="api-recommendation-list"),

@@ -90,13 +90,16 @@ class MeView(APIView):
 # ---- catalogue -----------------------------------------------------------------------------
 FILTER_TEXT = {"type": "string", "maxLength": 200, "pattern": NO_NUL}  # as get_queryset checks
 ITEM_FILTERS = [
-    OpenApiParameter("search", FILTER_TEXT, description="Part of the title (at most 200 characters)."),
+    OpenApiParameter("search", FILTER_TEXT, description="Words of a title, or what you are looking "
+                     "for in any of 16 languages (\"space adventure with robots\", \"星球大战\"), at most 200 "
+                     "characters: results come best first, exact titles, then titles starting with or "
+                     "holding the words, then by meaning; misspelt title words are corrected."),
     OpenApiParameter("genre", FILTER_TEXT, description="A genre name, exactly."),
 ]
 
 
 class ItemListView(generics.ListAPIView):
-    """The catalogue, by title."""
+    """The catalogue, by title; with `search`, best match first."""
 
     permission_classes = [AllowAny]
     serializer_class = s.ItemSerializer

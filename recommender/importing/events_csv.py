@@ -39,8 +39,12 @@ ITEM_COLUMNS = {
     "item": ("item", "item_id", "itemid", "id", "external_id", "movieid", "movie_id"),
     "title": ("title", "name"),
     "year": ("year",),
-    "genres": ("genres", "genre", "tags"),
+    "genres": ("genres", "genre"),
+    "tags": ("tags", "tag", "keywords"),
+    "description": ("description", "overview", "summary", "synopsis", "plot"),
 }
+# Longest description kept, with the extra columns appended; the encoder reads ~4,000.
+MAX_DESCRIPTION = 5000
 
 
 def _rows(path: Path) -> Iterator[tuple[int, list[str]]]:
@@ -76,8 +80,12 @@ def _rows(path: Path) -> Iterator[tuple[int, list[str]]]:
 
 
 def _header(row: list[str], spec: dict[str, tuple[str, ...]], required: tuple[str, ...],
-            path: Path, lineno: int) -> dict[str, int] | None:
-    """Return {column: index} if `row` is a header row, or None if it is data."""
+            path: Path, lineno: int, extra: list[tuple[int, str]] | None = None) -> dict[str, int] | None:
+    """Return {column: index} if `row` is a header row, or None if it is data.
+
+    An unknown column is refused, unless `extra` is given: then its (index, name) is
+    appended there (the items CSV keeps such columns as descriptive text).
+    """
     alias = {name: canon for canon, names in spec.items() for name in names}
     lowered = [field.lower() for field in row]
     if lowered[0] not in alias:
@@ -85,6 +93,11 @@ def _header(row: list[str], spec: dict[str, tuple[str, ...]], required: tuple[st
     columns: dict[str, int] = {}
     for index, name in enumerate(lowered):
         canon = alias.get(name)
+        if canon is None and extra is not None and name:
+            if any(name == seen.lower() for _i, seen in extra):
+                raise ImportFormatError(path, lineno, f"column {row[index]!r} appears twice")
+            extra.append((index, row[index]))
+            continue
         if canon is None:
             raise ImportFormatError(path, lineno, f"unknown column {row[index]!r}; expected {', '.join(spec)}")
         if canon in columns:
@@ -102,11 +115,13 @@ def _field(row: list[str], columns: dict[str, int], name: str) -> str:
 
 
 def _check_width(row: list[str], columns: dict[str, int] | None, lo: int, hi: int,
-                 path: Path, lineno: int) -> dict[str, int]:
-    """Return the columns for a row, refusing a wrong number of fields."""
+                 path: Path, lineno: int, width: int | None = None) -> dict[str, int]:
+    """Return the columns for a row, refusing a wrong number of fields (`width`, if given,
+    is the header's number of columns)."""
     if columns is not None:
-        if len(row) != len(columns):
-            raise ImportFormatError(path, lineno, f"expected {len(columns)} fields, found {len(row)}")
+        expected = len(columns) if width is None else width
+        if len(row) != expected:
+            raise ImportFormatError(path, lineno, f"expected {expected} fields, found {len(row)}")
         return columns
     if not lo <= len(row) <= hi:
         raise ImportFormatError(path, lineno, f"expected {lo} to {hi} fields, found {len(row)}")
@@ -114,16 +129,23 @@ def _check_width(row: list[str], columns: dict[str, int] | None, lo: int, hi: in
 
 
 def read_items_csv(path: Path) -> dict[str, ItemRecord]:
-    """Read `item,title[,year,genres]` rows; genres are separated by '|'."""
+    """Read `item,title[,year,genres]` rows; genres are separated by '|'.
+
+    With a header row, columns may also be `tags` ('|'-separated) and `description`, and
+    any other column is kept as descriptive text ("Director: Ridley Scott"), appended to
+    the description: everything a catalogue says about an item helps find it by meaning.
+    """
     items: dict[str, ItemRecord] = {}
     columns: dict[str, int] | None = None
+    extra: list[tuple[int, str]] = []
     positional = dict(zip(ITEM_COLUMNS, range(4)))
     for lineno, row in _rows(path):
         if columns is None and not items:
-            columns = _header(row, ITEM_COLUMNS, ("item", "title"), path, lineno)
+            columns = _header(row, ITEM_COLUMNS, ("item", "title"), path, lineno, extra)
             if columns is not None:
                 continue
-        cols = _check_width(row, columns, 2, 4, path, lineno) or positional
+        width = None if columns is None else len(columns) + len(extra)
+        cols = _check_width(row, columns, 2, 4, path, lineno, width) or positional
         item = parse_id(_field(row, cols, "item"), "item id", path, lineno, MAX_ITEM_ID)
         if item in items:
             raise ImportFormatError(path, lineno, f"item id {item} appears twice")
@@ -133,7 +155,11 @@ def read_items_csv(path: Path) -> dict[str, ItemRecord]:
         if year is not None and not 1000 <= year <= 9999:
             raise ImportFormatError(path, lineno, f"year {year} is not a four-digit year")
         genres = genre_names(_field(row, cols, "genres").split("|"))
-        items[item] = ItemRecord(item, title, year, genres)
+        tags = genre_names(_field(row, cols, "tags").split("|"))
+        described = [_field(row, cols, "description")] + [
+            f"{name}: {row[index]}" for index, name in extra if row[index]]
+        description = "\n".join(text for text in described if text)[:MAX_DESCRIPTION]
+        items[item] = ItemRecord(item, title, year, genres, tags, description)
     if not items:
         raise ImportFormatError(path, None, "the file holds a header but no items")
     return items

@@ -16,7 +16,10 @@ that person in the file. Before writing, the loader drops rows whose (user, clie
 id) is already stored, so a re-import adds nothing and appending events to a file adds
 only those; the unique constraint on that pair backs this up (a racing second import
 fails and writes nothing). A changed rating value for an existing event is not updated.
-Existing items are not modified either (staff may have edited them).
+Existing items keep their title, year and genres (staff may have edited them); they only
+gain what is additive: tags the file gives that they lack, and a description when theirs
+is empty. Every item of the file is then queued for its text vector (recommender/text),
+which re-embeds only those whose text changed.
 """
 from __future__ import annotations
 
@@ -32,7 +35,8 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from recommender import answer_cache
-from recommender.models import Event, Genre, Item
+from recommender.models import Event, Genre, Item, Tag
+from recommender.text.services import items_text_changed
 from recsite.accounts.models import User
 
 from .records import EVENT_KINDS, EventRecord, ParsedDataset
@@ -113,15 +117,51 @@ def _genres_ensure(names: set[str]) -> dict[str, int]:
     return dict(Genre.objects.values_list("name", "id"))
 
 
+def _tags_ensure(names: set[str]) -> dict[str, int]:
+    """Return {name: id} for these tags, creating the missing ones."""
+    Tag.objects.bulk_create([Tag(name=name) for name in sorted(names)], ignore_conflicts=True)
+    ids: dict[str, int] = {}
+    names_list = sorted(names)
+    for start in range(0, len(names_list), 500):  # stay far below SQLite's parameter limit
+        ids.update(Tag.objects.filter(name__in=names_list[start:start + 500]).values_list("name", "id"))
+    return ids
+
+
+def _tags_link(parsed: ParsedDataset, ids: dict[str, int], old: set[str]) -> None:
+    """Give every item of the file the tags it lists and lacks; fill empty descriptions."""
+    tagged = [r for r in parsed.items if r.tags]
+    tag_ids = _tags_ensure({name for r in tagged for name in r.tags})
+    through = Item.tags.through
+    have: set[tuple[int, int]] = set()
+    old_pks = [ids[r.external_id] for r in tagged if r.external_id in old]
+    for start in range(0, len(old_pks), 500):
+        have.update(through.objects.filter(item_id__in=old_pks[start:start + 500]).values_list("item_id", "tag_id"))
+    rows = {(ids[r.external_id], tag_ids[name]) for r in tagged for name in r.tags} - have
+    through.objects.bulk_create([through(item_id=i, tag_id=t) for i, t in sorted(rows)], batch_size=5000)
+    described = {ids[r.external_id]: r.description for r in parsed.items if r.description and r.external_id in old}
+    changed = {i for i, _t in rows} & {ids[e] for e in old}
+    pks = sorted(described)
+    for start in range(0, len(pks), 500):
+        for item in Item.objects.filter(pk__in=pks[start:start + 500], description=""):
+            item.description = described[item.pk]
+            item.save(update_fields=["description", "updated_at"])
+            changed.discard(item.pk)
+    # The title index of search rebuilds when updated_at moves: new tags count as an edit.
+    changed_list = sorted(changed)
+    for start in range(0, len(changed_list), 500):
+        Item.objects.filter(pk__in=changed_list[start:start + 500]).update(updated_at=timezone.now())
+
+
 def _items_ensure(parsed: ParsedDataset, source: str) -> tuple[dict[str, int], int]:
-    """Return ({item id in file: Item pk}, items created); new items get their genres."""
+    """Return ({item id in file: Item pk}, items created); new items get their genres,
+    and every item the tags it lacks (see the module docstring)."""
     prefix = item_external_id(source, "")
     existing = set(Item.objects.filter(external_id__startswith=prefix).values_list("external_id", flat=True))
     new = [r for r in parsed.items if item_external_id(source, r.external_id) not in existing]
     now = timezone.now()
     Item.objects.bulk_create(
         [Item(external_id=item_external_id(source, r.external_id), title=r.title, year=r.year,
-              created_at=now) for r in new],
+              description=r.description, created_at=now) for r in new],
         batch_size=2000,
     )
     ids = {
@@ -134,6 +174,8 @@ def _items_ensure(parsed: ParsedDataset, source: str) -> tuple[dict[str, int], i
         [through(item_id=ids[r.external_id], genre_id=genre_ids[name]) for r in new for name in r.genres],
         batch_size=5000,
     )
+    old = {ext[len(prefix):] for ext in existing}
+    _tags_link(parsed, ids, old)
     return ids, len(new)
 
 
@@ -320,4 +362,5 @@ def dataset_import(parsed: ParsedDataset, *, source: str, progress: Progress | N
     batches = _event_batches(parsed.events, _RowMaker(user_ids, item_ids), old_users)
     created = insert(batches, progress, expected)
     answer_cache.catalogue_changed()  # new events may hide recommended items; new genres
+    items_text_changed([item_ids[r.external_id] for r in parsed.items])
     return ImportResult(items_created, len(new_users), created, len(parsed.events) - created)

@@ -249,8 +249,8 @@ def read_movielens_latest(path: Path, now: float) -> ParsedDataset:
     tags_path = base / "tags.csv"
     if regular_file(tags_path, required=False):
         # Tags are free text people typed: fold case so "funny" and "Funny" are one tag,
-        # keeping the first spelling seen, and add them after the item's genres.
-        spelling = {g.lower(): g for item in items.values() for g in item.genres}
+        # keeping the first spelling seen. They stay apart from the genres (a fixed list).
+        spelling: dict[str, str] = {}
         extra: dict[str, list[str]] = {}
         for lineno, (_user, movie, tag, _ts) in _csv_rows(tags_path, ("userId", "movieId", "tag", "timestamp")):
             movie = str(parse_int(movie, "movieId", tags_path, lineno))
@@ -260,8 +260,7 @@ def read_movielens_latest(path: Path, now: float) -> ParsedDataset:
             if tag:
                 extra.setdefault(movie, []).append(spelling.setdefault(tag.lower(), tag))
         for movie, tags in extra.items():
-            old = items[movie]
-            items[movie] = old._replace(genres=genre_names(list(old.genres) + tags))
+            items[movie] = items[movie]._replace(tags=genre_names(tags))
     ratings_path = _require(base, "ratings.csv")
     events: list[EventRecord] = []
     values: dict[str, float] = {}

@@ -37,6 +37,8 @@ class ItemRecord(NamedTuple):
     title: str
     year: int | None
     genres: tuple[str, ...]
+    tags: tuple[str, ...] = ()  # free-text labels people gave it (MovieLens tags.csv)
+    description: str = ""  # a description, and the items CSV's other columns
 
 
 class EventRecord(NamedTuple):

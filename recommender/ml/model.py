@@ -280,6 +280,21 @@ class Readout(nn.Module):
             part = (part - (b * M).unsqueeze(2) * G[:, None, :, None]) / sigma[:, None, None, None]
         return part, E_cand @ self.ln_out.bias
 
+    def removal_effects(self, b: torch.Tensor, g: torch.Tensor, E_cand: torch.Tensor) -> torch.Tensor:
+        """Return, per entry, how much removing it alone lowers e_i . s with the query held
+        (B, C, L): its weight goes back to the others (each head's b renormalised) and the
+        output is normalised again. b (B, nh, L), g (B, L, d), E_cand (B, C, d)."""
+        B, L, d = g.shape
+        nh, dh = self.nh, self.dh
+        gh = g.float().view(B, L, nh, dh)
+        raw = torch.einsum("bhl,blhd->bhd", b, gh)  # (B, nh, dh)
+        keep = (1.0 - b).clamp(min=1e-6).transpose(1, 2).unsqueeze(-1)  # (B, L, nh, 1)
+        without = (raw.unsqueeze(1) - b.transpose(1, 2).unsqueeze(-1) * gh) / keep  # (B, L, nh, dh)
+        without = without * (b.transpose(1, 2).unsqueeze(-1) < 1 - 1e-6)  # the only entry: nothing left
+        s_all = self.out(raw.reshape(B, 1, d))  # (B, 1, d)
+        s_wo = self.out(without.reshape(B, L, d))  # (B, L, d)
+        return (E_cand @ s_all.transpose(1, 2)) - E_cand @ s_wo.transpose(1, 2)  # (B, C, L)
+
     def forward(self, state: torch.Tensor, x: torch.Tensor, read: torch.Tensor,
                 dist: torch.Tensor, uniform: bool = False):
         """Return (summaries (B, Q, d), weights (B, nh, Q, L), values g (B, L, d)).
@@ -624,10 +639,11 @@ class Recommender(nn.Module):
         terms.sum(-1); ``readout`` (B, L) the readout's weights or None; ``head``
         (B, head_heads, C, L) the item-level weights; ``terms`` (B, C, L) each entry's
         exact part of the score, sum_h a_hj * v_hj, so scores = summary + terms.sum(-1);
-        ``contributions`` (B, C, L) each entry's part measured against its head's average,
-        sum_h a_hj * (v_hj - s_h): removing entry j alone lowers head h's term by exactly
-        a_hj * (v_hj - s_h) / (1 - a_hj) (the other weights, null slot included, grow to
-        fill its place), so it ranks entries as removing them would through the head;
+        ``contributions`` (B, C, L) what removing entry j alone takes from the score with the
+        encoder's state held, exactly and in closed form: its weights go back to the other
+        entries (and the head's null slot), head h losing a_hj * (v_hj - s_h) / (1 - a_hj), the
+        readout renormalised and its output normalised again; only the encoder's own
+        reading of the shorter history is left to the removal experiments;
         ``encoder``: one (B, n_heads, L, L) self-attention tensor per layer.
         """
         H, visible, atts, _ = self._encode(items, signals, need_weights=True)
@@ -636,16 +652,18 @@ class Recommender(nn.Module):
         shared = self.head.shared[signals][:, None, None, :]  # (B, 1, 1, L)
         per_head = (att * values * shared).sum(dim=-1, keepdim=True)  # (B, nh, C, 1)
         terms = (att * values).sum(dim=1)  # (B, C, L)
-        # a choice's removal also gives its weight back to the other choices and the null
-        # slot; a gated entry's removal takes away exactly its term
-        contributions = (att * (values - per_head * shared)).sum(dim=1)
+        # a choice's removal gives its weight back to the other choices and the null slot:
+        # head h loses a_hj (v_hj - s_h) / (1 - a_hj); a gated entry's removal takes away
+        # exactly its term
+        keep = (1.0 - att).clamp(min=1e-6)
+        contributions = torch.where(shared, att * (values - per_head) / keep, att * values).sum(dim=1)
         rest = summary
         if b is not None:  # the summary term is itself a sum over entries (Readout.parts)
             g = self.readout.values(self._entry_vectors(items, signals))
-            part, rest = self.readout.parts(b, g, self.item_vectors()[cand_idx])  # (B, nh, C, L)
+            E_cand = self.item_vectors()[cand_idx]
+            part, rest = self.readout.parts(b, g, E_cand)  # (B, nh, C, L)
             terms = terms + part.sum(1)
-            # an entry's removal gives its readout weight back to the others, per head
-            contributions = contributions + (part - b.unsqueeze(2) * part.sum(-1, keepdim=True)).sum(1)
+            contributions = contributions + self.readout.removal_effects(b, g, E_cand)
         return {"scores": final, "summary": summary, "rest": rest, "head": att, "readout": b,
                 "terms": terms, "contributions": contributions,
                 "encoder": atts, "visible": visible}

@@ -248,6 +248,8 @@ CELERY_TASK_DEFAULT_QUEUE = "scoring"
 CELERY_TASK_ROUTES = {
     "recommender.tasks.training_*": {"queue": "training"},
     "recommender.tasks.scoring_*": {"queue": "scoring"},
+    # Item text vectors (recommender/text): served by the explain worker, see recsite/run.py.
+    "recommender.tasks.text_*": {"queue": "text"},
     "explain.tasks.*": {"queue": "explain"},
 }
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
@@ -309,6 +311,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # two choice sets are named "kind": an event's and a similar item's link
+    "ENUM_NAME_OVERRIDES": {
+        "EventKindEnum": "recommender.models.EventKind",
+        "LinkKindEnum": ["genres", "tags", "description", "text"],
+    },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "recommender.api.schema.postprocess_strict_requests",

@@ -33,10 +33,12 @@ from recommender.models import (
     Preferences,
     Recommendation,
     RunStatus,
+    Tag,
     TrainingRun,
     UserControl,
 )
 from recommender.scoring import score_people
+from recommender.text import services as text_services
 from recsite.accounts.models import User
 
 from tests.conftest import PASSWORD
@@ -258,6 +260,9 @@ def admin_rows(scored_person, make_user) -> User:  # noqa: F811
     UserControl.objects.create(user=scored_person, item=scored_person.events.first().item, kind=ControlKind.EXCLUDE)
     GenreControl.objects.create(user=scored_person, genre=Genre.objects.first(), kind=GenreControlKind.LESS)
     Preferences.objects.create(user=scored_person, feed=FeedKind.PERSONAL, record_views=False)
+    Tag.objects.create(name="space").items.add(scored_person.events.first().item)
+    run = text_services.text_run_schedule(reason="test", enqueue=False)  # a text run, item vectors
+    text_services.text_run_chunk(run.pk, run.cursor)
     return root
 
 

@@ -43,7 +43,7 @@ def test_sign_up_rate_and_find_it_in_history(browser_page, catalogue, console_er
     expect(page.locator(".whoami")).to_have_text("carol")
 
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Catalogue").click()
-    page.get_by_label("Search titles").fill("toy")
+    page.get_by_role("searchbox").fill("toy")
     page.get_by_role("button", name="Search").click()
     expect(page.locator(".card")).to_have_count(1)
     screenshot("03-catalogue-search")

@@ -6,13 +6,13 @@ from django_celery_beat.models import PeriodicTask
 
 
 def test_setup_periodic_tasks_is_idempotent(db):
-    """Running it twice leaves exactly the three schedules, pointing at real tasks."""
+    """Running it twice leaves exactly the four schedules, pointing at real tasks."""
     from recsite.celery import app
 
     call_command("setup_periodic_tasks", stdout=StringIO())
     call_command("setup_periodic_tasks", "--nightly-hour", "4", stdout=StringIO())
     tasks = PeriodicTask.objects.filter(name__startswith="recsite:")
-    assert tasks.count() == 3
+    assert tasks.count() == 4
     app.loader.import_default_modules()
     assert all(t.task in app.tasks for t in tasks)
     nightly = tasks.get(task="recommender.tasks.training_nightly")

@@ -14,12 +14,17 @@ from django.urls import get_resolver
 import recsite.urls, recommender.admin, recommender.tasks, recommender.views, recommender.pipeline
 get_resolver().url_patterns
 Client(raise_request_exception=False).get("/")
+Client(raise_request_exception=False).get("/items/?q=star")
+import recommender.text.selectors, recommender.api.similar
+from recommender.text.selectors import query_vector
+assert query_vector("space adventure with robots") is not None  # search embeds queries here
 print("torch" in sys.modules)
 """
 
 
 def test_web_process_never_imports_torch():
-    """Loading every URL, view, admin and task module, and serving a page, loads no torch."""
+    """Loading every URL, view, admin and task module, serving a page and a search, and
+    embedding a search query, loads no torch."""
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "recsite.settings.test"}
     result = subprocess.run([sys.executable, "-c", PROBE], cwd=ROOT, env=env,
                             capture_output=True, text=True, timeout=120)

@@ -8,6 +8,7 @@ from django_celery_beat.models import CrontabSchedule, IntervalSchedule, Periodi
 EVERY_MINUTE = [
     ("recsite: refresh stale recommendations", "recommender.tasks.scoring_sweep"),
     ("recsite: resume stalled training, retrain after new events", "recommender.tasks.training_sweep"),
+    ("recsite: embed item texts left without a current vector", "recommender.tasks.text_sweep"),
 ]
 NIGHTLY = ("recsite: nightly retraining", "recommender.tasks.training_nightly")
 

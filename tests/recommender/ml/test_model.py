@@ -257,3 +257,25 @@ def test_head_trains_on_candidates_outside_the_history():
             history = [i for i, ok in zip(items[b].tolist(), allowed[b, p].tolist()) if i and ok]
             match = (cand[b, p].unsqueeze(1) - E[history].unsqueeze(0)).abs().sum(-1) == 0
             assert not match.any()
+
+
+@pytest.mark.parametrize("kw", [{}, {"readout_heads": 2}, {"readout_norm": "none"}, {"summary": "state"}])
+def test_contributions_are_the_removal_effects_with_the_encoder_state_held(kw):
+    """Each entry's contribution is exactly what removing it takes from the score when the
+    encoder's state (the readout's query) is held and the other entries keep their places
+    in time; only the encoder's reading of the shorter history is left out."""
+    model = _model(**kw)
+    items, signals = _t([3, 4, 5, 6, 7, 8]), _t([R5, VIEW, R4, LOW, R5, R4])
+    cand = _t([9, 10, 11, 12])
+    with torch.no_grad():
+        out = model.explain(items, signals, cand)
+        H, visible, _, _ = model._encode(items, signals)
+        state = model._last_read(H, visible)
+        order, now = model.clock(items, signals)
+        for j in range(6):
+            keep = [u for u in range(6) if u != j]
+            clock = (order[:, keep], now)
+            i, s = items[:, keep], signals[:, keep]
+            S, _ = model.summary_of(state, i, s, clock=clock)  # the state summary is the state
+            after = model.head_scores(S, i, s, cand, clock=clock)[0]
+            assert torch.allclose(out["scores"] - after, out["contributions"][..., j], atol=1e-4), j
