@@ -179,10 +179,13 @@ def scenario_dislike(api: Api, history: list[int], catalogue: Catalogue, rng: ra
     choices = [i for i in catalogue.sequels if i not in set(history)]
     disliked = rng.choice(choices)
     watched = set(history) | {disliked}
-    related = [i for i in catalogue.sequels[disliked] + catalogue.nearest(disliked, 3) if i not in watched]
+    related = list(dict.fromkeys(i for i in catalogue.sequels[disliked] + catalogue.nearest(disliked, 3)
+                                 if i not in watched))
     api.events([{"item": disliked, "kind": "rate", "value": stars, "client_event_id": "dislike-1"}])
     after = api.fresh_list(before["computed_at"], k=50)
-    rank_before = {i: r for r, i in enumerate(top_ids(before), 1)}
+    # ranks among the other items: the rated film itself leaves the list (it is seen now),
+    # which moves everything below it up one place without anything having risen
+    rank_before = {i: r for r, i in enumerate((i for i in top_ids(before) if i != disliked), 1)}
     rank_after = {i: r for r, i in enumerate(top_ids(after), 1)}
     rose = [i for i in related if rank_after.get(i, 99) < rank_before.get(i, 99)]
     genres = catalogue.genres.get(disliked, set())

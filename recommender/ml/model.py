@@ -65,7 +65,7 @@ class ModelConfig:
     # over item-level vectors of the read entries (each entry's share is its own); "state" =
     # that state itself, as SASRec (docs/benchmarks.md, "Attention over items")
     summary: str = "readout"
-    readout_heads: int = 1  # the readout's attention heads, each over its slice of the values
+    readout_heads: int = 2  # the readout's attention heads, each over its slice of the values (docs/benchmarks.md, "Attention over items")
     readout_norm: str = "layer"  # "layer" or "none" (gain and bias only: removal is exact)
 
     def to_dict(self) -> dict:

@@ -34,7 +34,7 @@ def test_search_by_meaning_and_more_like_this(browser_page, catalogue, console_e
     page.get_by_label("Language").select_option("zh-hans")
     expect(page.locator("html")).to_have_attribute("lang", "zh-hans")
     similar = page.get_by_role("region", name="相似条目")
-    expect(similar.locator(".card").first).to_contain_text("相同类型：Action、Adventure、Sci-Fi")
+    expect(similar.locator(".card").first).to_contain_text("相同类型：动作、冒险、科幻")
     assert page.evaluate(NO_OVERFLOW_JS)
     screenshot(f"similar-zh-{width}")
 
