@@ -43,10 +43,34 @@ PROTOCOL = (
 )
 
 
-def load(path: str, fmt: str, signals: bool = True) -> SequenceData:
+def load(path: str, fmt: str, signals: bool = True, text: bool = False) -> SequenceData:
     """Read a data set and return per-person histories with what each event was
-    (``signals=False``: every event a plain interaction, as the literature's protocol)."""
+    (``signals=False``: every event a plain interaction, as the literature's protocol);
+    ``text``: with each item's text vector from the site's text encoder (title, year,
+    genres, tags, as the site embeds them)."""
     parsed = read_dataset(path, fmt)
+    data = _sequences(parsed, signals)
+    if text:
+        data = replace(data, item_text=text_matrix(parsed.items, data))
+    return data
+
+
+def text_matrix(items, data: SequenceData):
+    """Return the items' text vectors aligned to the data's item map: (n_items + 1, dim)."""
+    import numpy as np
+
+    from recommender.text.encoder import TextEncoder
+    from recommender.text.itemtext import item_text
+
+    by_id = {it.external_id: it for it in items}
+    ids = data.item_map.external_ids
+    texts = [item_text(title=by_id[i].title, year=by_id[i].year, genres=by_id[i].genres,
+                       tags=getattr(by_id[i], "tags", ())) if i in by_id else i for i in ids]
+    vectors = TextEncoder(threads=1).encode(texts)
+    return np.vstack([np.zeros((1, vectors.shape[1]), dtype=np.float32), vectors.astype(np.float32)])
+
+
+def _sequences(parsed, signals: bool) -> SequenceData:
     if signals:
         rows = [(e.user, e.item, e.timestamp, e.kind, e.value) for e in parsed.events]
     else:
@@ -57,8 +81,9 @@ def load(path: str, fmt: str, signals: bool = True) -> SequenceData:
 
 def default_configs(data: SequenceData, scoring: str, seed: int, budget_s: float | None = None):
     """Return the default (ModelConfig, TrainConfig) of a model, as the site trains it
-    (``budget_s`` None: the default time budget)."""
-    mcfg = ModelConfig(n_items=data.n_items, scoring=scoring)
+    (``budget_s`` None: the default time budget); with the data's text vectors when it has them."""
+    text_dim = 0 if data.item_text is None else data.item_text.shape[1]
+    mcfg = ModelConfig(n_items=data.n_items, scoring=scoring, text_dim=text_dim)
     tcfg = TrainConfig(seed=seed)
     if budget_s is not None:
         tcfg = replace(tcfg, time_budget_s=budget_s)
@@ -85,6 +110,18 @@ def train_one(data, scoring, seed, budget_s, overrides, log):
     # CPU seconds show how much of the wall time this process actually got on a shared box
     state.cpu_seconds = time.process_time() - c0
     return state.best_model(), trainer, state, time.perf_counter() - t0
+
+
+def cold_slice(model, trainer, below: int = 10) -> dict:
+    """Return NDCG@10 / HR@10 on the test people whose target had fewer than ``below``
+    training interactions (the cold slice), and how many they are."""
+    from recommender.ml.evaluate import popularity_scores
+
+    counts = popularity_scores(trainer.split.train, trainer.data.n_items)
+    pairs = [pair for pair in trainer.split.test if counts[pair[1]] < below]
+    if not pairs:
+        return {"ndcg@10": None, "hr@10": None, "n": 0}
+    return evaluate_model(model, pairs)
 
 
 def time_scorer(model: Recommender, data: SequenceData, trainer: Trainer, n: int = 300) -> dict:
@@ -128,7 +165,7 @@ def run(args) -> dict:
     log = lambda msg: print(msg, file=sys.stderr, flush=True)  # noqa: E731
     torch.set_num_threads(args.threads)
     t0 = time.perf_counter()
-    data = load(args.data, args.format, not args.no_signals)
+    data = load(args.data, args.format, not args.no_signals, text=args.text)
     log(f"data: {len(data.sequences)} people, {data.n_items} items, "
         f"{sum(map(len, data.sequences))} interactions ({time.perf_counter() - t0:.1f}s)")
     overrides = json.loads(args.override) if args.override else {}
@@ -167,6 +204,7 @@ def run(args) -> dict:
             scoring = {"recsite": "head", "sasrec": "last"}[name]
             model, trainer, state, took = train_one(data, scoring, seed, budget_s, overrides, log)
             m = evaluate_model(model, trainer.split.test)
+            m["cold"] = cold_slice(model, trainer)
             row = {"seed": seed, **m, "train_seconds": took, "train_cpu_seconds": state.cpu_seconds,
                    "history": state.history, "epochs": state.epoch,
                    "best_epoch": state.best_epoch, "val_ndcg@10": state.best_ndcg}
@@ -183,7 +221,7 @@ def run(args) -> dict:
                     f = evaluate_model(first, trainer.split.test)
                     first_stage_rows[seed] = {
                         **{k: v for k, v in row.items() if not k.startswith("ablation")},
-                        **f, "first_stage_of": "recsite",
+                        **f, "cold": cold_slice(first, trainer), "first_stage_of": "recsite",
                     }
                 if scorer_stats is None:
                     scorer_stats = time_scorer(model, data, trainer)
@@ -194,8 +232,11 @@ def run(args) -> dict:
             per_seed.append(row)
             if args.checkpoint_dir:
                 trainer.save(state, Path(args.checkpoint_dir) / f"{name}-seed{seed}.ckpt")
+        colds = [r["cold"]["ndcg@10"] for r in per_seed if r.get("cold", {}).get("ndcg@10") is not None]
         results["models"][name] = {
             "ndcg@10": mean_std(ndcg), "hr@10": mean_std(hr),
+            "cold_ndcg@10": mean_std(colds) if colds else None,
+            "cold_people": per_seed[0].get("cold", {}).get("n") if per_seed else None,
             "train_seconds": statistics.mean(secs), "epochs": statistics.mean(epochs),
             "best_epoch": statistics.mean(best_epochs), "seeds": per_seed,
         }
@@ -222,12 +263,14 @@ def run(args) -> dict:
 
 def table(results: dict) -> str:
     """Return a Markdown table of the results."""
-    lines = ["| model | NDCG@10 | HR@10 | train s / seed | epochs (best) | seeds |",
-             "|---|---|---|---:|---|---:|"]
+    lines = ["| model | NDCG@10 | HR@10 | cold slice NDCG@10 (people) | train s / seed | epochs (best) | seeds |",
+             "|---|---|---|---|---:|---|---:|"]
     for name, r in results["models"].items():
+        cold = r.get("cold_ndcg@10")
+        cold_text = f"{cold['mean']:.4f} ± {cold['std']:.4f} ({r['cold_people']})" if cold else "—"
         lines.append(
             f"| {name} | {r['ndcg@10']['mean']:.4f} ± {r['ndcg@10']['std']:.4f} "
-            f"| {r['hr@10']['mean']:.4f} ± {r['hr@10']['std']:.4f} | {r['train_seconds']:.0f} "
+            f"| {r['hr@10']['mean']:.4f} ± {r['hr@10']['std']:.4f} | {cold_text} | {r['train_seconds']:.0f} "
             f"| {r['epochs']:.1f} ({r['best_epoch']:.1f}) | {len(r['seeds'])} |"
         )
     if "ablation_uniform" in results:
@@ -255,6 +298,8 @@ def main(argv: list[str] | None = None) -> None:
                         help="training budget per model and seed (stops after the epoch crossing it)")
     parser.add_argument("--out", required=True)
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--text", action="store_true",
+                        help="give the model the items' text vectors (the site's text encoder)")
     parser.add_argument("--no-signals", action="store_true",
                         help="read every event as a plain interaction (ignore kinds and ratings)")
     parser.add_argument("--override", default="", help='JSON of config fields, e.g. {"lr": 0.002}')

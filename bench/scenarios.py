@@ -105,8 +105,8 @@ def named(api: Api, items: list[int]) -> list[list[int]]:
     """Return, per recommended item, the history items its reason names."""
     out = []
     for item in items:
-        reason = api.explanation(item).get("reason_items")
-        out.append(list(reason or []))
+        reason = api.explanation(item).get("reason_items") or []
+        out.append([r["item"] for r in reason])
     return out
 
 

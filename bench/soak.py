@@ -219,7 +219,7 @@ def main() -> None:
         from django.db import connections
 
         # Training is batch work: an operator runs it niced beside the web server, with the
-        # two torch threads that were ~1.5x faster than one here (PITFALLS.md).
+        # two torch threads that were ~1.5x faster than one here.
         stack.start_worker("training", "training", threads=2, nice=args.training_nice)
         stack.start_worker("scoring", "scoring")
         stack.start_worker("explain", "explain")

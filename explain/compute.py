@@ -11,7 +11,7 @@ from django.utils import timezone
 from recommender import answer_cache, dataset
 from recommender.ml.scorer import model_history
 from recommender.models import ModelVersion, Recommendation
-from recommender.scoring import scorer_for
+from recommender.scoring import scorer_for, with_new_items
 
 from .attribution import AttributionConfig, PersonExplanation, explain_history
 from .models import Explanation, ExplanationStatus
@@ -61,7 +61,7 @@ def explain_person(user_id: int) -> int:
     if not wanted:
         return 0
     version = ModelVersion.objects.get(pk=wanted[0].model_version_id)
-    scorer = scorer_for(version.pk, version.checksum)
+    scorer = with_new_items(scorer_for(version.pk, version.checksum))
     index = scorer.index  # {external id (str(Item.pk)): model index}
     max_len = scorer.model.cfg.max_len
     wanted = [r for r in wanted if str(r.item_id) in index]

@@ -44,8 +44,31 @@ def score_people(user_ids: list[int], *, version_id: int | None) -> int:
         raise
 
 
+def with_new_items(scorer: Scorer) -> Scorer:
+    """Let a model trained with text vectors rank the items added since it was trained,
+    by their text alone (those already embedded; the others once they are)."""
+    if not scorer.model.cfg.text_dim:
+        return scorer
+    from recommender.text.encoder import model_info
+    from recommender.text.store import vector_from_bytes
+
+    from .models import ItemText
+
+    info = model_info()
+    known = {int(i) for i in scorer.item_ids}
+    rows = [(pk, dim, data) for pk, dim, data in ItemText.objects.filter(
+        model_name=info.name, model_version=info.version).exclude(item_id__in=known).values_list(
+            "item_id", "dim", "vector") if dim == scorer.model.cfg.text_dim]
+    if rows:
+        import numpy as np
+
+        scorer.extend([str(pk) for pk, _d, _v in rows],
+                      np.stack([vector_from_bytes(v, d) for _pk, d, v in rows]))
+    return scorer
+
+
 def _score_and_store(user_ids: list[int], version: ModelVersion) -> int:
-    scorer = scorer_for(version.pk, version.checksum)
+    scorer = with_new_items(scorer_for(version.pk, version.checksum))
     histories = dataset.histories(user_ids, max_len=scorer.model.cfg.max_len)
     blocked = dataset.seen_and_blocked(user_ids)
     watermark = dataset.event_watermark()

@@ -10,7 +10,7 @@ activated in one transaction only if they pass the quality gate.
 Imports torch: only workers import this module.
 """
 import logging
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from datetime import timedelta
 from pathlib import Path
 
@@ -92,9 +92,27 @@ def run_data(run: TrainingRun) -> SequenceData:
             f"Not enough data to train: {len(data.users)} people with 3 or more interactions "
             f"and {data.n_items} items (need at least {MIN_PEOPLE} people and 2 items)."
         )
+    if settings.RECSITE_TRAIN_TEXT:
+        data = _with_text(run, data)
     _data_cache.clear()
     _data_cache[key] = data
     return data
+
+
+def _with_text(run: TrainingRun, data: SequenceData) -> SequenceData:
+    """Return the data with its items' text vectors, or as it is (ids only, logged) while
+    some item still waits for its vector: a run never mixes encoders or guesses."""
+    import numpy as np
+
+    from recommender.text.store import TextVectorsError, text_vectors
+
+    try:
+        vectors = text_vectors([int(i) for i in data.item_map.external_ids])
+    except TextVectorsError as exc:
+        log.warning("run %s trains on item ids only: %s", run.pk, exc)
+        return data
+    matrix = np.vstack([np.zeros((1, vectors.matrix.shape[1]), dtype=np.float32), vectors.matrix])
+    return replace(data, item_text=matrix)
 
 
 def configs(run: TrainingRun, data: SequenceData) -> tuple[ModelConfig, TrainConfig]:
@@ -104,9 +122,11 @@ def configs(run: TrainingRun, data: SequenceData) -> tuple[ModelConfig, TrainCon
                                 "max_epochs": settings.RECSITE_TRAIN_MAX_EPOCHS}.items()
               if v is not None}
     params.update(run.hyperparams or {})
-    model_fields = set(ModelConfig.__dataclass_fields__) - {"n_items"}
+    model_fields = set(ModelConfig.__dataclass_fields__) - {"n_items", "text_dim"}
     train_fields = set(TrainConfig.__dataclass_fields__) - {"device"}
-    model_cfg = ModelConfig(n_items=data.n_items, **{k: v for k, v in params.items() if k in model_fields})
+    text_dim = 0 if data.item_text is None else data.item_text.shape[1]
+    model_cfg = ModelConfig(n_items=data.n_items, text_dim=text_dim,
+                            **{k: v for k, v in params.items() if k in model_fields})
     train_cfg = TrainConfig(**{k: v for k, v in params.items() if k in train_fields})
     return model_cfg, train_cfg
 
@@ -200,7 +220,7 @@ def run_leftovers_remove(run_id: int) -> list[str]:
 def run_finish(run_id: int, trainer: Trainer, state, data: SequenceData) -> str:
     """Write the artifact, verify it, and activate it if it passes the quality gate."""
     best = state.best_model()
-    # Held-out last items, full ranking (PRODUCT.md section 4): reported, never used to choose.
+    # Held-out last items, full ranking (docs/design.md): reported, never used to choose.
     test = evaluate_model(best, trainer.split.test)
     metrics = {"val_ndcg@10": state.best_ndcg, "best_epoch": state.best_epoch,
                "test_ndcg@10": test["ndcg@10"], "test_hr@10": test["hr@10"],

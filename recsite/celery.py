@@ -21,7 +21,7 @@ def _limit_torch_threads(**_kwargs) -> None:
     """Pin torch's thread count in each worker process.
 
     torch in forked prefork children can hang on its inherited thread pool, and several
-    busy processes on few cores oversubscribe them (PITFALLS.md).
+    busy processes on few cores oversubscribe them.
     """
     from django.conf import settings
 

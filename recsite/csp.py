@@ -3,7 +3,7 @@
 No `unsafe-eval` and no inline scripts: plots arrive as `json_item` data in a
 `json_script` tag and one static script embeds them, so no Bokeh model compiles code.
 `style-src` needs `'unsafe-inline'` because BokehJS sets styles on the elements it creates
-and injects <style> into its shadow roots; without it plots render blank (PITFALLS.md).
+and injects <style> into its shadow roots; without it plots render blank.
 `img-src data:` is for Bokeh's toolbar icons.
 """
 from collections.abc import Callable

@@ -117,7 +117,7 @@ def main() -> int:
         # process, so stopping `make run` (Ctrl-C or SIGTERM) reaches the process itself.
         command = f"exec {command}"
         # Training is one process on few cores: two torch threads were ~1.5x faster
-        # than one here (PITFALLS.md); scoring keeps one.
+        # than one here; scoring keeps one.
         threads = {"RECSITE_TORCH_THREADS": "2"} if name == "training" else {}
         manager.add_process(name, command, env={**env, **threads}, cwd=str(ROOT))
     threading.Thread(target=_queue_first_training, daemon=True).start()

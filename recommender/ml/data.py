@@ -68,6 +68,8 @@ class SequenceData:
     users: tuple[str, ...]
     histories: tuple[History, ...]
     item_map: ItemIdMap
+    # the items' frozen text vectors, (n_items + 1, dim) float32, row 0 = padding (or none)
+    item_text: np.ndarray | None = None
 
     @property
     def n_items(self) -> int:

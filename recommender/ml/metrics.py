@@ -1,4 +1,4 @@
-"""Full-ranking metrics (PRODUCT.md section 4): rank = 1 + items scored strictly higher."""
+"""Full-ranking metrics (docs/design.md, "Training"): rank = 1 + items scored strictly higher."""
 
 from __future__ import annotations
 

@@ -65,6 +65,9 @@ class ModelConfig:
     # over item-level vectors of the read entries (each entry's share is its own); "state" =
     # that state itself, as SASRec (docs/benchmarks.md, "Attention over items")
     summary: str = "readout"
+    # width of the items' frozen text vectors, added to the id embeddings through a learned
+    # projection (0 = ids only); an item added after training is scored from its text alone
+    text_dim: int = 0
     readout_heads: int = 2  # the readout's attention heads, each over its slice of the values (docs/benchmarks.md, "Attention over items")
     readout_norm: str = "layer"  # "layer" or "none" (gain and bias only: removal is exact)
 
@@ -247,15 +250,21 @@ class Readout(nn.Module):
         self.q = nn.Linear(d, d, bias=False)
         self.k = nn.Linear(d, d)
         self.ln = nn.LayerNorm(d)
+        # dropout as in the encoder's blocks: without it this per-item network memorised
+        # (ML-1M validation peaked at epoch 15 and fell while the training loss kept falling)
         self.ffn = nn.Sequential(nn.Linear(d, cfg.ffn_mult * d), nn.GELU(),
                                  nn.Linear(cfg.ffn_mult * d, d))
+        self.drop = nn.Dropout(cfg.dropout)
         self.ln_out = nn.LayerNorm(d)  # "layer": a layer norm; "none": its gain and bias only
         if self.norm not in ("layer", "none"):
             raise ValueError(f"unknown readout_norm {self.norm!r}")
 
     def values(self, x: torch.Tensor) -> torch.Tensor:
-        """Return g = x + ffn(ln(x)) for item-level vectors x (..., d)."""
-        return x + self.ffn(self.ln(x))
+        """Return g = x + ffn(ln(x)) for item-level vectors x (..., d), with dropout on the
+        input, the hidden layer and the output while training."""
+        x = self.drop(x)
+        hidden = self.drop(self.ffn[1](self.ffn[0](self.ln(x))))
+        return x + self.drop(self.ffn[2](hidden))
 
     def out(self, raw: torch.Tensor) -> torch.Tensor:
         if self.norm == "layer":
@@ -359,6 +368,12 @@ class Recommender(nn.Module):
         positive = torch.zeros(sig.N_SIGNALS, dtype=torch.bool)
         positive[list(sig.POSITIVE)] = True
         self.register_buffer("positive", positive)
+        if cfg.text_dim:
+            self.register_buffer("text", torch.zeros(cfg.n_items + 1, cfg.text_dim))
+            self.text_proj = nn.Linear(cfg.text_dim, d, bias=False)
+        # items added after training, known by their text only (``extend_items``)
+        self.register_buffer("extra_text", torch.zeros(0, max(cfg.text_dim, 1)), persistent=False)
+        self._vectors: tuple | None = None
         self.apply(self._init)
         with torch.no_grad():
             self.item_emb.weight[0].zero_()
@@ -392,9 +407,35 @@ class Recommender(nn.Module):
             return [s for s in range(1, sig.N_SIGNALS) if int(self.signal_map[s]) == s]
         return [s for s in range(1, sig.N_SIGNALS) if bool(self.head.learned[s])]
 
+    def set_text(self, vectors) -> None:
+        """Set the items' frozen text vectors: (n_items + 1, text_dim), row 0 = padding."""
+        with torch.no_grad():
+            self.text.copy_(torch.as_tensor(vectors, dtype=torch.float32))
+            self.text[0].zero_()
+
+    def extend_items(self, vectors) -> None:
+        """Know items added after training by their text vectors (k, text_dim) alone: they
+        take the indices n_items + 1 ... n_items + k."""
+        if not self.cfg.text_dim:
+            raise ValueError("a model without text vectors cannot score items it never saw")
+        self.extra_text = torch.as_tensor(vectors, dtype=torch.float32).reshape(-1, self.cfg.text_dim)
+
     def item_vectors(self) -> torch.Tensor:
-        """Return the embedding of every item: (n_items + 1, d)."""
-        return self.item_emb.weight
+        """Return the vector of every item: (n_items + 1 [+ added items], d), the id
+        embedding plus the projected text vector (an added item: its text alone)."""
+        E = self.item_emb.weight
+        if not self.cfg.text_dim:
+            return E
+        # in eval without gradients (scoring, explanations) the vectors are computed once
+        key = (E._version, self.text_proj.weight._version, self.text._version, id(self.extra_text))
+        if not self.training and not torch.is_grad_enabled() and self._vectors and self._vectors[0] == key:
+            return self._vectors[1]
+        E = E + self.text_proj(self.text)
+        if self.extra_text.shape[0]:
+            E = torch.cat([E, self.text_proj(self.extra_text)])
+        if not self.training and not torch.is_grad_enabled():
+            self._vectors = (key, E)
+        return E
 
     # ---- encoder -----------------------------------------------------------------------
     def clock(self, items: torch.Tensor, signals: torch.Tensor) -> Clock:
@@ -426,7 +467,7 @@ class Recommender(nn.Module):
         else:
             pos = clock[0]
         pos = (pos * visible).clamp(max=self.cfg.max_len)  # (B, L), 0 where unread
-        x = self.item_emb(items) * math.sqrt(d) + self.signal_emb(self.signal_map[signals])
+        x = self.item_vectors()[items] * math.sqrt(d) + self.signal_emb(self.signal_map[signals])
         x = self.drop(x + self.pos_emb(pos)) * visible.unsqueeze(-1)
         causal = torch.ones(L, L, dtype=torch.bool, device=items.device).tril()
         eye = torch.eye(L, dtype=torch.bool, device=items.device)
@@ -455,7 +496,7 @@ class Recommender(nn.Module):
 
     def _entry_vectors(self, items: torch.Tensor, signals: torch.Tensor) -> torch.Tensor:
         """Return the item-level vectors the readout attends over: (B, L, d)."""
-        return self.item_emb(items) * math.sqrt(self.cfg.d_model) + self.signal_emb(self.signal_map[signals])
+        return self.item_vectors()[items] * math.sqrt(self.cfg.d_model) + self.signal_emb(self.signal_map[signals])
 
     def summary_of(self, state: torch.Tensor, items: torch.Tensor, signals: torch.Tensor,
                    uniform: bool = False, clock: Clock | None = None) -> tuple[torch.Tensor, torch.Tensor | None]:

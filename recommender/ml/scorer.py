@@ -45,6 +45,21 @@ class Scorer:
         ckpt: Checkpoint = load_checkpoint(path, expected_sha256=expected_sha256)
         return cls(ckpt.build_model(), list(ckpt.item_map.external_ids))
 
+    def extend(self, item_ids: Sequence[str], vectors) -> list[str]:
+        """Know items added after training by their text vectors (one row per id) and
+        rank them with the others; return the ids added (ids already known are skipped).
+        Needs a model trained with text vectors."""
+        new = [(i, k) for k, i in enumerate(item_ids) if i not in self.index]
+        if not new:
+            return []
+        known = self.model.extra_text if self.model.extra_text.shape[0] else None
+        rows = torch.as_tensor(vectors, dtype=torch.float32)[[k for _, k in new]]
+        self.model.extend_items(rows if known is None else torch.cat([known, rows]))
+        for i, _ in new:
+            self.item_ids.append(i)
+            self.index[i] = len(self.item_ids)
+        return [i for i, _ in new]
+
     def history(self, entries: Sequence[Entry]) -> History:
         """Return the model's input for a history; items unknown to the model (added after
         training) cannot be embedded and are skipped."""

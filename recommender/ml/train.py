@@ -136,6 +136,11 @@ class Trainer:
         torch.manual_seed(self.cfg.seed)
         model = Recommender(self.model_cfg)
         model.learn_signals(self.learned_signals())
+        if self.model_cfg.text_dim:
+            if self.data.item_text is None or self.data.item_text.shape != (self.data.n_items + 1, self.model_cfg.text_dim):
+                raise ValueError(f"the model reads text vectors of width {self.model_cfg.text_dim}: "
+                                 "the data needs item_text of shape (n_items + 1, text_dim)")
+            model.set_text(self.data.item_text)
         model = model.to(self.device)
         return TrainState(model, self._optimizer(model))
 

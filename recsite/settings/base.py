@@ -34,7 +34,7 @@ DATABASES = {
     )
 }
 if DATABASES["default"]["ENGINE"].endswith("postgresql"):
-    # Persistent connections were worth ~1.5x throughput here (PITFALLS.md).
+    # Persistent connections were worth ~1.5x throughput here (docs/benchmarks.md, "API load").
     DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 else:
@@ -229,8 +229,8 @@ CELERY_TASK_IGNORE_RESULT = True
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TASK_SERIALIZER = "json"
 CELERY_TIMEZONE = TIME_ZONE
-# A task whose worker dies is delivered again; every task is idempotent (PITFALLS.md:
-# acks_late alone loses a SIGKILLed task).
+# A task whose worker dies is delivered again; every task is idempotent (acks_late alone
+# loses a SIGKILLed task).
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
@@ -342,6 +342,9 @@ RECSITE_SCORING_CHUNK = env.int("RECSITE_SCORING_CHUNK", default=256)
 # measures (recommender.ml.train.TrainConfig: 1800 s, 200 epochs).
 RECSITE_TRAIN_TIME_BUDGET_S = env.float("RECSITE_TRAIN_TIME_BUDGET_S", default=None)
 RECSITE_TRAIN_MAX_EPOCHS = env.int("RECSITE_TRAIN_MAX_EPOCHS", default=None)
+# Whether training gives the model the items' text vectors (id embedding + a learned
+# projection of the text); a run whose items are not all embedded yet trains on ids.
+RECSITE_TRAIN_TEXT = env.bool("RECSITE_TRAIN_TEXT", default=False)
 # Epochs a training task runs before it checkpoints and hands over to the next task.
 RECSITE_EPOCHS_PER_CHUNK = env.int("RECSITE_EPOCHS_PER_CHUNK", default=2)
 # Retrain once this many new events have arrived since the active model's snapshot.

@@ -27,7 +27,7 @@ from schemathesis.specs.openapi.checks import (
 
 from recommender.api.tokens import token_create
 
-# Loaded at import time (PITFALLS.md: the fixture-based loader fails under pytest 9).
+# Loaded at import time: the fixture-based loader fails under pytest 9.
 schema = schemathesis.openapi.from_wsgi("/api/schema/", get_wsgi_application())
 
 # Refusals of schema-valid input that the schema states only in words, because they depend

@@ -24,7 +24,7 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
-# A cold Chromium start took ~50 s on this machine kind (PITFALLS.md).
+# A cold Chromium start took ~50 s on this machine kind.
 LAUNCH_TIMEOUT_MS = 120_000
 ACTION_TIMEOUT_MS = 20_000
 
