@@ -34,6 +34,12 @@ REST_FRAMEWORK = {  # noqa: F405
     "DEFAULT_THROTTLE_RATES": {"anon": "100000/min", "user": "100000/min", "auth": "100000/min"},
 }
 
+# The answer cache retires a person's answer when their change commits; a test inside a
+# transaction never commits, so with the cache on (CI's REDIS_URL) a control would seem to
+# change nothing. Tests of the cache turn it on with a real Redis and transactions
+# (tests/integration/test_answer_cache.py).
+RECSITE_ANSWER_CACHE_SECONDS = env.int("RECSITE_ANSWER_CACHE_SECONDS", default=0)
+
 # A cache shared with other runs (CI's Redis) must not hand one run's cached answers to the
 # next, whose fresh test database reuses the same ids: keys are private to this run, and
 # shared with the worker subprocesses it starts (they inherit the environment).
