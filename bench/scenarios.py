@@ -135,9 +135,16 @@ def series_key(title: str) -> str:
     return _SERIES.match(title).group(1).strip().lower()
 
 
+def _bare(title: str) -> str:
+    title = re.sub(r"\s*\(\d{4}\)\s*$", "", title).strip().lower()
+    return re.sub(r"^the\s+", "", title)
+
+
 def find_sequels(titles: dict[int, str], years: dict[int, int | None]) -> dict[int, list[int]]:
     """Return {item: later items of the same series}: same title stem ("Toy Story" and
-    "Toy Story 2"; "The Godfather" and "The Godfather: Part II"), a later year."""
+    "Toy Story 2"; "The Godfather" and "The Godfather: Part II"), a later year, and a title
+    of its own (a later film of the very same title, "The Big Wedding" after "Big
+    Wedding", is a remake or another film, not a sequel)."""
     by_key: dict[str, list[int]] = {}
     for item, title in titles.items():
         by_key.setdefault(series_key(title), []).append(item)
@@ -146,7 +153,8 @@ def find_sequels(titles: dict[int, str], years: dict[int, int | None]) -> dict[i
         if len(members) < 2:
             continue
         for m in members:
-            later = [o for o in members if o != m and (years.get(o) or 0) > (years.get(m) or 0)]
+            later = [o for o in members if o != m and (years.get(o) or 0) > (years.get(m) or 0)
+                     and _bare(titles[o]) != _bare(titles[m])]
             if later:
                 out[m] = later
     return out

@@ -14,13 +14,12 @@ A person's history is a sequence of entries, one per item, each with a signal
   stage that picks the ``candidates`` the head re-ranks (``scoring="last"``: it alone).
 - The head's keys and values are item-level, never encoder states: x_j = e_j + signal_j +
   recency_j; logits q_h(e_i) . k_h(x_j) / sqrt(d_h) + r_h[recency_j]. Choices share one
-  softmax with a null slot (value 0) that takes the weight no item deserves; a low rating
-  or a view has a sigmoid gate of its own, so it adds its term without taking weight from
-  anything else. v_hj(i) = strength(signal_j) * u_h(e_i) . w_h(x_j), except that a low
-  rating reads as a choice of that item would, its value mirrored: -strength * max(0,
-  u . w) <= 0, so it can only push down what it resembles.
-  Strengths start at ``signals.POLICY`` (a view a quarter of a choice) and are learned for
-  signals the training data holds.
+  softmax with a null slot (value 0) that takes the weight no item deserves; a view has a
+  sigmoid gate of its own, so it adds its term without taking weight from anything else.
+  v_hj(i) = strength(signal_j) * u_h(e_i) . w_h(x_j); strengths start at ``signals.POLICY``
+  (a view a quarter of a choice) and are learned for signals the training data holds.
+  A low rating is a policy, not learned: its term is -strength * max(0, cos(e_i, e_j)),
+  so it can only push down, and most what most resembles the film rated low.
 
 So with the readout every part of the score belongs to one history entry: entry j's term
 is b_j e_i . g_j + sum_h a_hj v_hj, and the weights shown are the weights used. Recency
@@ -38,6 +37,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from . import signals as sig
+from .ops import Dropout, linear_cross_entropy
 
 NEG_INF = float("-inf")
 
@@ -84,7 +84,7 @@ class CausalSelfAttention(nn.Module):
         self.n_heads = cfg.n_heads
         self.qkv = nn.Linear(cfg.d_model, 3 * cfg.d_model)
         self.proj = nn.Linear(cfg.d_model, cfg.d_model)
-        self.drop = nn.Dropout(cfg.dropout)
+        self.drop = Dropout(cfg.dropout)
 
     def forward(self, x: torch.Tensor, allowed: torch.Tensor, need_weights: bool = False,
                 past: tuple[torch.Tensor, torch.Tensor] | None = None):
@@ -123,8 +123,8 @@ class Block(nn.Module):
         self.ln2 = nn.LayerNorm(cfg.d_model)
         hidden = cfg.ffn_mult * cfg.d_model
         self.ffn = nn.Sequential(
-            nn.Linear(cfg.d_model, hidden), nn.GELU(), nn.Dropout(cfg.dropout),
-            nn.Linear(hidden, cfg.d_model), nn.Dropout(cfg.dropout),
+            nn.Linear(cfg.d_model, hidden), nn.GELU(), Dropout(cfg.dropout),
+            nn.Linear(hidden, cfg.d_model), Dropout(cfg.dropout),
         )
 
     def forward(self, x, allowed, need_weights=False, past=None):
@@ -212,17 +212,24 @@ class TargetAttentionHead(nn.Module):
             logits, null = torch.zeros_like(logits), torch.full_like(null, NEG_INF)
         mask = ~allowed[:, None, :, None, :]  # (B, 1, Q, 1, L)
         shared = self.shared[signals][:, None, None, None, :]  # (B, 1, 1, 1, L)
-        # choices share one softmax with the null slot; a low rating or a view has a gate of
-        # its own, so it adds its term without taking weight from anything else
+        # choices share one softmax with the null slot; a view has a gate of its own, so it
+        # adds its term without taking weight from anything else
         soft = torch.cat([logits.float().masked_fill(mask | ~shared, NEG_INF), null.float()], dim=-1)
         soft = soft.softmax(dim=-1)[..., :L]  # (B, nh, Q, C, L), the null slot's share dropped
         gate = torch.sigmoid(logits.float()) if not uniform else torch.full_like(logits.float(), 0.5)
         att = torch.where(shared, soft, gate.masked_fill(mask, 0.0))
-        raw = (u @ w).float()  # (B, nh, Q, C, L)
-        strength = self.strengths()[signals]  # (B, L)
-        neg = self.negative[signals]  # (B, L)
-        values = torch.where(neg[:, None, None, None, :], -F.relu(raw), raw)
-        values = values * strength[:, None, None, None, :]
+        values = (u @ w).float() * self.strengths()[signals][:, None, None, None, :]  # (B, nh, Q, C, L)
+        neg = self.negative[signals][:, None, None, None, :]  # (B, 1, 1, 1, L)
+        if bool(neg.any()):
+            # a low rating pushes down what resembles it, in proportion to how closely: its
+            # value is -strength * max(0, cos(e_i, e_j)), split over the heads at full weight.
+            # A policy, not learned: in rating data what people watch next resembles their
+            # low-rated films too (docs/design.md, "What a person did: signals")
+            sim = F.normalize(cand.float(), dim=-1) @ F.normalize(E_hist.float(), dim=-1).transpose(1, 2).unsqueeze(1)
+            push = -self.strengths()[sig.RATED_LOW] * F.relu(sim).unsqueeze(1) / nh  # (B, 1, Q, C, L)
+            values = torch.where(neg, push, values)
+            att = torch.where(neg, 1.0, att)
+        att = att.masked_fill(mask, 0.0)
         values = values.masked_fill(mask, 0.0)
         scores = (att * values).sum(dim=-1).sum(dim=1)  # (B, Q, C)
         return scores, att, values
@@ -254,7 +261,7 @@ class Readout(nn.Module):
         # (ML-1M validation peaked at epoch 15 and fell while the training loss kept falling)
         self.ffn = nn.Sequential(nn.Linear(d, cfg.ffn_mult * d), nn.GELU(),
                                  nn.Linear(cfg.ffn_mult * d, d))
-        self.drop = nn.Dropout(cfg.dropout)
+        self.drop = Dropout(cfg.dropout)
         self.ln_out = nn.LayerNorm(d)  # "layer": a layer norm; "none": its gain and bias only
         if self.norm not in ("layer", "none"):
             raise ValueError(f"unknown readout_norm {self.norm!r}")
@@ -353,7 +360,7 @@ class Recommender(nn.Module):
         self.item_emb = nn.Embedding(cfg.n_items + 1, d, padding_idx=0)
         self.pos_emb = nn.Embedding(cfg.max_len + 1, d, padding_idx=0)  # 0 at padding
         self.signal_emb = nn.Embedding(sig.N_SIGNALS, d, padding_idx=0)  # encoder input
-        self.drop = nn.Dropout(cfg.dropout)
+        self.drop = Dropout(cfg.dropout)
         self.blocks = nn.ModuleList(Block(cfg) for _ in range(cfg.n_layers))
         self.ln_f = nn.LayerNorm(d)
         if cfg.summary == "readout":
@@ -390,8 +397,8 @@ class Recommender(nn.Module):
             nn.init.zeros_(m.bias)
 
     def learn_signals(self, learned) -> None:
-        """Read and learn the given signals' own embeddings and strengths (a low rating's
-        strength only); the others read a stand-in's embedding and keep the policy strength.
+        """Read and learn the given signals' own embeddings and strengths; the others read
+        a stand-in's embedding and keep the policy strength, as a low rating always does.
         Data holding no signal often enough learns plain interactions."""
         learned = set(learned) or {sig.INTERACTED}
         with torch.no_grad():
@@ -399,7 +406,7 @@ class Recommender(nn.Module):
                 self.signal_map[s] = sig.effective(s, learned)
             if self.head is not None:
                 self.head.learned.zero_()
-                self.head.learned[sorted(learned)] = True
+                self.head.learned[sorted(learned - sig.NEGATIVE)] = True
 
     def learned_signals(self) -> list[int]:
         """Return the signals whose strength the model learned."""
@@ -636,8 +643,7 @@ class Recommender(nn.Module):
             x = self._entry_vectors(items, signals)
             S_all, _, _ = self.readout(S_all, x, read, dist)
         E = self.item_vectors()
-        logits = self.first_stage(S_all[mask], E)  # (n, N)
-        loss = F.cross_entropy(logits, targets[mask] - 1)
+        loss = linear_cross_entropy(S_all[mask], E[1:], targets[mask] - 1)  # first_stage's logits
         if self.head is None:
             return loss
         P = min(cfg.head_positions, L)
@@ -661,7 +667,8 @@ class Recommender(nn.Module):
         if not bool(keep.any()):
             return loss
         real = items != 0
-        allowed = real.unsqueeze(1) & ~after  # (B, P, L)
+        # low ratings act by policy, not by what the head learns (``TargetAttentionHead``)
+        allowed = (real & ~self.head.negative[signals]).unsqueeze(1) & ~after  # (B, P, L)
         dist = self._distance_between(visible, pos, ar)  # (B, P, L)
         cand_emb = Ed[cand].view(B, P, C, -1)
         head, _, _ = self.head(cand_emb, Ed[items], signals, self.signal_map[signals], allowed, dist)

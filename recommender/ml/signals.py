@@ -8,14 +8,17 @@ event that decided its signal. The signals and what each may do:
   purchase): what a person chose. These alone are read by the encoder (the summary of
   their taste) and are the only items the model learns to predict.
 - ``NEGATIVE`` (a rating of 2 stars or less): evidence against. Never read by the
-  encoder, never a training target; in the item-level head it reads as a choice of the
-  same item would, with its value mirrored: -strength * max(0, what the choice would
-  add), so it can only push down what it resembles.
+  encoder, never a training target; in the item-level head it pushes every candidate down
+  by ``POLICY[RATED_LOW]`` times how closely the candidate resembles it (the cosine of
+  their item vectors, if positive), so it can only push down, most what is most like it.
+  This is a fixed policy: rating data cannot teach it, because what people watch next
+  resembles the films they rated low as well as the ones they rated high.
 - ``WEAK`` (a page view, a click): weak evidence. Never read by the encoder; in the
   head its value is scaled by a small strength, so one view cannot outweigh a history.
 
-Strengths (how much a signal's item-level value counts) are learned for signals the
-training data holds at least ``MIN_LEARNED`` times and otherwise fixed at ``POLICY``.
+Strengths (how much a signal's item-level value counts) are learned for the positive and
+weak signals the training data holds at least ``MIN_LEARNED`` times and otherwise fixed at
+``POLICY``.
 """
 
 from __future__ import annotations
@@ -44,10 +47,11 @@ NEGATIVE = frozenset({RATED_LOW})
 WEAK = frozenset({CLICKED, VIEWED})
 
 # The fixed strength of a signal the training data does not hold (and the starting point
-# of one it does): a view counts a quarter of a choice, a click half, a 3-star rating half;
-# a low rating counts fully against (its sign is fixed, only its size is learned).
+# of one it does): a view counts a quarter of a choice, a click half, a 3-star rating half.
+# A low rating's is how far it pushes down an item just like it (cosine 1), in score
+# units (logits of a softmax over the catalogue: 2 divides its odds by e^2, about 7).
 POLICY = {
-    INTERACTED: 1.0, RATED_LOW: -1.0, RATED_3: 0.5, RATED_4: 1.0, RATED_5: 1.0, LIKED: 1.0,
+    INTERACTED: 1.0, RATED_LOW: 2.0, RATED_3: 0.5, RATED_4: 1.0, RATED_5: 1.0, LIKED: 1.0,
     PURCHASED: 1.0, CLICKED: 0.5, VIEWED: 0.25,
 }
 MIN_LEARNED = 200  # training items with a signal before its strength and embedding are learned
@@ -115,10 +119,9 @@ def _replaces(new: int, old: int) -> bool:
 def effective(signal: int, learned: Iterable[int]) -> int:
     """Return the signal whose embedding the model reads for ``signal``.
 
-    A learned choice or glance reads its own. A low rating always reads a choice's: what
-    it pushes down is what choosing that item would have pushed up (its strength, how
-    much, is learned where the data holds low ratings). Anything else reads the first
-    learned stand-in (``STAND_INS``).
+    A learned choice or glance reads its own. Anything else, a low rating included (only
+    its item's vector counts, the embedding is never used), reads the first learned
+    stand-in (``STAND_INS``).
     """
     learned = set(learned)
     if signal in learned and signal not in NEGATIVE:

@@ -105,15 +105,15 @@ def test_the_score_is_the_sum_of_its_terms_and_the_ranking_score(summary, kw):
 
 
 def test_head_weights_share_a_softmax_among_choices_and_gate_the_rest():
-    """Choices' weights sum to at most 1 (the null slot holds the rest); a view's and a
-    low rating's weights are gates in (0, 1) of their own; padding weighs exactly 0."""
+    """Choices' weights sum to at most 1 (the null slot holds the rest); a view's weight is
+    a gate in (0, 1) of its own; a low rating always counts in full; padding weighs 0."""
     model = _model()
     items, signals = _t([0, 0, 3, 4, 5, 6, 7, 8]), _t([0, 0, R5, VIEW, R4, LOW, R5, R4])
     w = model.explain(items, signals, _t([9, 10, 11]))["head"]  # (1, heads, C, L)
     choice = torch.tensor([False, False, True, False, True, False, True, True])
     assert (w[..., choice].sum(-1) <= 1 + 1e-6).all() and (w[..., choice].sum(-1) > 0).all()
-    gated = w[..., [3, 5]]
-    assert ((gated > 0) & (gated < 1)).all()
+    assert ((w[..., 3] > 0) & (w[..., 3] < 1)).all()
+    assert (w[..., 5] == 1).all()
     assert (w[..., :2] == 0).all()
 
 
@@ -150,8 +150,7 @@ def test_a_low_rating_never_raises_a_score_and_its_value_is_never_positive():
 
 def test_a_view_counts_a_quarter_of_a_choice_by_policy():
     """Unlearned, a view reads its stand-in's embedding (a plain interaction) with the
-    policy strength 0.25: its value is a quarter of the same entry read as a choice. A low
-    rating reads the same and mirrors it: minus its positive part."""
+    policy strength 0.25: its value is a quarter of the same entry read as a choice."""
     model = _model()
     head = model.head
     assert float(head.strengths()[VIEW].detach()) == pytest.approx(0.25)
@@ -167,9 +166,38 @@ def test_a_view_counts_a_quarter_of_a_choice_by_policy():
 
     as_view, as_choice = values([sig.INTERACTED, VIEW]), values([sig.INTERACTED, sig.INTERACTED])
     assert torch.allclose(as_view[..., 1], 0.25 * as_choice[..., 1], atol=1e-6)
-    as_low = values([sig.INTERACTED, LOW])
-    strength = float(head.strengths()[LOW].detach())
-    assert torch.allclose(as_low[..., 1], -strength * as_choice[..., 1].clamp(min=0), atol=1e-6)
+
+
+def test_a_low_rating_pushes_down_by_policy_what_resembles_it():
+    """A low rating's term is -2 x the cosine of the candidate's and its item's vectors
+    where that is positive (0 otherwise), whatever the model learned: an item just like it
+    loses 2, an unrelated one nothing."""
+    model = _model()
+    head = model.head
+    assert not bool(head.learned[LOW]) and float(head.strengths()[LOW].detach()) == 2.0
+    E = model.item_vectors()
+    cand_items = _t([9, 10, 11, 3])
+    hist = _t([5, 3])
+    out = model.explain(hist, _t([R5, LOW]), cand_items)
+    cos = torch.nn.functional.cosine_similarity(E[cand_items[0]], E[3].unsqueeze(0), dim=-1)
+    assert torch.allclose(out["terms"][0, :, 1], -2.0 * cos.clamp(min=0), atol=1e-5)
+    assert float(out["terms"][0, 3, 1].detach()) == pytest.approx(-2.0, abs=1e-5)  # the item itself
+    assert (out["contributions"][0, :, 1] == out["terms"][0, :, 1]).all()
+
+
+def test_training_leaves_low_ratings_out_of_the_head():
+    """The training loss does not depend on how hard low ratings push: their term is a
+    policy the model does not learn around."""
+    model = _model()
+    model.train()
+    items, signals, targets = _t([0, 3, 4, 5, 6]), _t([0, R5, R4, LOW, R5]), _t([0, 4, 0, 6, 7])
+    losses = []
+    for push in (2.0, 50.0):
+        model.head.policy[LOW] = push
+        torch.manual_seed(3)
+        losses.append(model.calculate_loss(items, signals, targets))
+    assert torch.allclose(losses[0], losses[1])
+    assert float(model.explain(items, signals, _t([4]))["terms"][0, 0, 3]) < -1.0  # it does act in serving
 
 
 def test_removing_a_choice_lowers_the_head_by_its_contribution_over_one_minus_its_weight():

@@ -138,8 +138,8 @@ def test_an_epoch_horizon_decays_at_its_end_or_at_a_plateau(monkeypatch):
 def test_signals_the_data_holds_often_enough_are_learned():
     """Ratings with values (200 or more of a kind) are learned; the others keep the
     policy's strength and read a learned stand-in (here a 5-star rating: plain
-    interactions are not in this data); a low rating reads the stand-in too, its strength
-    learned."""
+    interactions are not in this data); a low rating reads the stand-in too and keeps its
+    policy, however often the data holds it."""
     from recommender.ml import signals as sig
 
     rows = [(f"u{u}", f"i{(u + t) % 12}", t, "rate", 5.0 if t % 2 else 1.0)
@@ -150,7 +150,8 @@ def test_signals_the_data_holds_often_enough_are_learned():
                       TrainConfig(batch_size=8, time_budget_s=0.0))
     assert trainer.learned_signals() == [sig.RATED_LOW, sig.RATED_5]
     model = trainer.init_state().model
-    assert model.learned_signals() == [sig.RATED_LOW, sig.RATED_5]
+    assert model.learned_signals() == [sig.RATED_5]
+    assert float(model.head.strengths()[sig.RATED_LOW].detach()) == sig.POLICY[sig.RATED_LOW]
     assert int(model.signal_map[sig.VIEWED]) == sig.RATED_5
     assert int(model.signal_map[sig.LIKED]) == sig.RATED_5
     assert int(model.signal_map[sig.RATED_LOW]) == sig.RATED_5
