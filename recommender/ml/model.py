@@ -68,8 +68,13 @@ class ModelConfig:
     # width of the items' frozen text vectors, added to the id embeddings through a learned
     # projection (0 = ids only); an item added after training is scored from its text alone
     text_dim: int = 0
-    readout_heads: int = 2  # the readout's attention heads, each over its slice of the values (docs/benchmarks.md, "Attention over items")
+    readout_heads: int = 4  # the readout's attention heads, each over its slice of the values (docs/benchmarks.md, "Attention over items")
     readout_norm: str = "layer"  # "layer" or "none" (gain and bias only: removal is exact)
+    # training only: the encoder's own state is also trained to score the next item, as
+    # SASRec's is, so the readout's query comes from an encoder that models the sequence
+    # (docs/benchmarks.md, "Attention over items": without it the encoder learns only
+    # through the readout's weights)
+    state_loss_weight: float = 1.0
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -637,13 +642,20 @@ class Recommender(nn.Module):
         last = torch.where(visible, ar, -1).cummax(dim=1).values  # (B, L) last read entry <= t
         S_all = H.gather(1, last.clamp(min=0).unsqueeze(-1).expand(B, L, H.shape[-1]))  # (B, L, d)
         mask = (targets != 0) & (last >= 0)
+        E = self.item_vectors()
+        state_loss = None
         if cfg.summary == "readout":  # at every position t, over the read entries j <= t
+            if cfg.state_loss_weight:  # on a random quarter of the positions: a third of the cost
+                some = mask & (torch.rand(B, L, device=items.device) < 0.25)
+                if bool(some.any()):
+                    state_loss = linear_cross_entropy(S_all[some], E[1:], targets[some] - 1)
             read = visible.unsqueeze(1) & (ar.view(1, 1, L) <= ar.view(1, L, 1))  # (B, L, L)
             dist = self._distance_between(visible, ar, ar)  # (B, L, L)
             x = self._entry_vectors(items, signals)
             S_all, _, _ = self.readout(S_all, x, read, dist)
-        E = self.item_vectors()
         loss = linear_cross_entropy(S_all[mask], E[1:], targets[mask] - 1)  # first_stage's logits
+        if state_loss is not None:
+            loss = loss + cfg.state_loss_weight * state_loss
         if self.head is None:
             return loss
         P = min(cfg.head_positions, L)

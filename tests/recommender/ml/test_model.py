@@ -366,3 +366,22 @@ def test_a_brand_new_item_like_a_persons_history_enters_their_list(tmp_path):
         scorer.extend([new], torch.as_tensor(kinds[kind] + 0.1 * rng.normal(size=8), dtype=torch.float32)[None])
         hits += new in {i for i, _ in scorer.recommend(person, 50)}
     assert hits >= 8, hits
+
+
+def test_the_encoder_state_is_also_trained_to_score_the_next_item():
+    """With the readout, the training loss adds the encoder state's own next-item
+    cross-entropy (on a random quarter of the positions), which gives the encoder gradients
+    beyond the readout's weights; without it (weight 0) the loss is the readout's alone."""
+    items = torch.arange(1, 9).repeat(4, 1)
+    signals = torch.full_like(items, R5)
+    targets = torch.cat([items[:, 1:], torch.zeros(4, 1, dtype=torch.long)], dim=1)
+    losses, grads = [], []
+    for weight in (0.0, 1.0):
+        model = _model(state_loss_weight=weight, head_loss_weight=0.0).train()
+        torch.manual_seed(5)
+        loss = model.calculate_loss(items, signals, targets)
+        loss.backward()
+        losses.append(float(loss.detach()))
+        grads.append(model.ln_f.weight.grad.clone())
+    assert losses[1] > losses[0]
+    assert not torch.allclose(grads[0], grads[1])
