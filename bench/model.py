@@ -28,7 +28,7 @@ from pathlib import Path
 import torch
 
 from recommender.importing.readers import FORMATS, read_dataset
-from recommender.ml.data import SequenceData, build_sequences
+from recommender.ml.data import SequenceData, build_sequences, genre_matrix
 from recommender.ml.evaluate import evaluate_model, evaluate_popularity
 from recommender.ml.metrics import mean_std
 from recommender.ml.model import ModelConfig, Recommender
@@ -50,6 +50,9 @@ def load(path: str, fmt: str, signals: bool = True, text: bool = False) -> Seque
     genres, tags, as the site embeds them)."""
     parsed = read_dataset(path, fmt)
     data = _sequences(parsed, signals)
+    genres = genre_matrix({it.external_id: it.genres for it in parsed.items}, data.item_map)
+    if genres is not None:  # as the site trains: a new person's genre lift (signals.py)
+        data = replace(data, item_genres=genres)
     if text:
         data = replace(data, item_text=text_matrix(parsed.items, data))
     return data
@@ -83,7 +86,8 @@ def default_configs(data: SequenceData, scoring: str, seed: int, budget_s: float
     """Return the default (ModelConfig, TrainConfig) of a model, as the site trains it
     (``budget_s`` None: the default time budget); with the data's text vectors when it has them."""
     text_dim = 0 if data.item_text is None else data.item_text.shape[1]
-    mcfg = ModelConfig(n_items=data.n_items, scoring=scoring, text_dim=text_dim)
+    n_genres = 0 if data.item_genres is None else data.item_genres.shape[1]
+    mcfg = ModelConfig(n_items=data.n_items, scoring=scoring, text_dim=text_dim, n_genres=n_genres)
     tcfg = TrainConfig(seed=seed)
     if budget_s is not None:
         tcfg = replace(tcfg, time_budget_s=budget_s)

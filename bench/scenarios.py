@@ -345,7 +345,8 @@ def site_catalogue():
                           sorted(counts, key=counts.__getitem__, reverse=True), nearest)
     top_genres = sorted({g for gs in genres.values() for g in gs},
                         key=lambda g: -sum(counts.get(i, 0) for i, gs in genres.items() if g in gs))[:8]
-    return catalogue, list(histories.values()), top_genres
+    # one entry per item, at its first event (a watch is often a view, a rating and a like)
+    return catalogue, [list(dict.fromkeys(h)) for h in histories.values()], top_genres
 
 
 def write_docs(s: dict, args, took: float) -> None:

@@ -20,7 +20,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from recommender.ml.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
-from recommender.ml.data import SequenceData, build_sequences
+from recommender.ml.data import SequenceData, build_sequences, genre_matrix
 from recommender.ml.evaluate import evaluate_model
 from recommender.ml.model import ModelConfig
 from recommender.ml.train import Progress, TrainConfig, Trainer
@@ -94,6 +94,7 @@ def run_data(run: TrainingRun) -> SequenceData:
         )
     if settings.RECSITE_TRAIN_TEXT:
         data = _with_text(run, data)
+    data = _with_genres(data)
     _data_cache.clear()
     _data_cache[key] = data
     return data
@@ -115,6 +116,19 @@ def _with_text(run: TrainingRun, data: SequenceData) -> SequenceData:
     return replace(data, item_text=matrix)
 
 
+def _with_genres(data: SequenceData) -> SequenceData:
+    """Return the data with its items' genres (``ModelConfig.n_genres``), or as it is when
+    no item has one."""
+    from .models import Item
+
+    genres: dict[str, list[int]] = {}
+    for item, genre in Item.genres.through.objects.filter(
+            item_id__in=[int(i) for i in data.item_map.external_ids]).values_list("item_id", "genre_id"):
+        genres.setdefault(str(item), []).append(genre)
+    matrix = genre_matrix(genres, data.item_map)
+    return data if matrix is None else replace(data, item_genres=matrix)
+
+
 def configs(run: TrainingRun, data: SequenceData) -> tuple[ModelConfig, TrainConfig]:
     """Return the model and training configs: the recipe's defaults (the benchmark's: a test
     holds them equal), the site's horizon settings, then the run's hyper-parameters."""
@@ -122,10 +136,11 @@ def configs(run: TrainingRun, data: SequenceData) -> tuple[ModelConfig, TrainCon
                                 "max_epochs": settings.RECSITE_TRAIN_MAX_EPOCHS}.items()
               if v is not None}
     params.update(run.hyperparams or {})
-    model_fields = set(ModelConfig.__dataclass_fields__) - {"n_items", "text_dim"}
+    model_fields = set(ModelConfig.__dataclass_fields__) - {"n_items", "text_dim", "n_genres"}
     train_fields = set(TrainConfig.__dataclass_fields__) - {"device"}
     text_dim = 0 if data.item_text is None else data.item_text.shape[1]
-    model_cfg = ModelConfig(n_items=data.n_items, text_dim=text_dim,
+    n_genres = 0 if data.item_genres is None else data.item_genres.shape[1]
+    model_cfg = ModelConfig(n_items=data.n_items, text_dim=text_dim, n_genres=n_genres,
                             **{k: v for k, v in params.items() if k in model_fields})
     train_cfg = TrainConfig(**{k: v for k, v in params.items() if k in train_fields})
     return model_cfg, train_cfg

@@ -30,6 +30,7 @@ term. Why this design: docs/design.md, "The model"; figures: docs/benchmarks.md.
 from __future__ import annotations
 
 import math
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 
 import torch
@@ -75,6 +76,9 @@ class ModelConfig:
     # (docs/benchmarks.md, "Attention over items": without it the encoder learns only
     # through the readout's weights)
     state_loss_weight: float = 1.0
+    # width of the items' genre vectors (0 = none): with them a new person's choices lift
+    # what shares their genres, by policy and in serving only (signals.NEW_PERSON_LIFT)
+    n_genres: int = 0
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -220,9 +224,10 @@ class TargetAttentionHead(nn.Module):
         # choices share one softmax with the null slot; a view has a gate of its own, so it
         # adds its term without taking weight from anything else
         soft = torch.cat([logits.float().masked_fill(mask | ~shared, NEG_INF), null.float()], dim=-1)
-        soft = soft.softmax(dim=-1)[..., :L]  # (B, nh, Q, C, L), the null slot's share dropped
-        gate = torch.sigmoid(logits.float()) if not uniform else torch.full_like(logits.float(), 0.5)
-        att = torch.where(shared, soft, gate.masked_fill(mask, 0.0))
+        att = soft.softmax(dim=-1)[..., :L]  # (B, nh, Q, C, L), the null slot's share dropped
+        if not bool((shared | mask).all()):  # only where some entry is neither a choice nor padding
+            gate = torch.sigmoid(logits.float()) if not uniform else torch.full_like(logits.float(), 0.5)
+            att = torch.where(shared, att, gate.masked_fill(mask, 0.0))
         values = (u @ w).float() * self.strengths()[signals][:, None, None, None, :]  # (B, nh, Q, C, L)
         neg = self.negative[signals][:, None, None, None, :]  # (B, 1, 1, 1, L)
         if bool(neg.any()):
@@ -317,12 +322,13 @@ class Readout(nn.Module):
         return (E_cand @ s_all.transpose(1, 2)) - E_cand @ s_wo.transpose(1, 2)  # (B, C, L)
 
     def forward(self, state: torch.Tensor, x: torch.Tensor, read: torch.Tensor,
-                dist: torch.Tensor, uniform: bool = False):
+                dist: torch.Tensor, uniform: bool = False, g: torch.Tensor | None = None):
         """Return (summaries (B, Q, d), weights (B, nh, Q, L), values g (B, L, d)).
 
         state: (B, Q, d) encoder states at Q query positions; x: (B, L, d) entry vectors
         (item + signal); read: (B, Q, L) the entries each query may use; dist: (B, Q, L)
-        entries between each entry and its query.
+        entries between each entry and its query; g: ``values(x)`` if already computed
+        (they depend on each entry alone).
         """
         B, L, d = x.shape
         Q = state.shape[1]
@@ -340,7 +346,7 @@ class Readout(nn.Module):
         empty = ~read_h.any(dim=-1, keepdim=True)
         b = logits.float().masked_fill(~read_h, NEG_INF).masked_fill(empty, 0.0).softmax(dim=-1)
         b = b * read_h
-        g = self.values(x)
+        g = self.values(x) if g is None else g
         raw = (b @ g.float().view(B, L, nh, dh).transpose(1, 2)).transpose(1, 2).reshape(B, Q, d)
         return self.out(raw), b, g
 
@@ -383,6 +389,9 @@ class Recommender(nn.Module):
         if cfg.text_dim:
             self.register_buffer("text", torch.zeros(cfg.n_items + 1, cfg.text_dim))
             self.text_proj = nn.Linear(cfg.text_dim, d, bias=False)
+        if cfg.n_genres:  # each item's genres, one-hot rows scaled to length 1 (``set_genres``)
+            self.register_buffer("genres", torch.zeros(cfg.n_items + 1, cfg.n_genres))
+        self.lift = True  # a new person's genre lift in eval (``lift_off``)
         # items added after training, known by their text only (``extend_items``)
         self.register_buffer("extra_text", torch.zeros(0, max(cfg.text_dim, 1)), persistent=False)
         self._vectors: tuple | None = None
@@ -425,6 +434,53 @@ class Recommender(nn.Module):
             self.text.copy_(torch.as_tensor(vectors, dtype=torch.float32))
             self.text[0].zero_()
 
+    def set_genres(self, genres) -> None:
+        """Set the items' genres: (n_items + 1, n_genres), 1 where an item has a genre, row 0
+        = padding; stored scaled to length 1, so a dot product is the genres' cosine."""
+        with torch.no_grad():
+            self.genres.copy_(F.normalize(torch.as_tensor(genres, dtype=torch.float32), dim=-1))
+            self.genres[0].zero_()
+
+    def new_person_lift(self, items: torch.Tensor, signals: torch.Tensor, cand_idx: torch.Tensor,
+                        removal: bool = False) -> torch.Tensor | None:
+        """Return what a new person's choices add to candidates ``cand_idx`` (B, C) by the
+        genres they share, per entry (B, C, L), or None where nobody's history is short
+        enough (``signals.NEW_PERSON_LIFT``). With ``removal``: what removing each entry
+        alone takes away from that lift instead (the other choices' lift changes with
+        their count; removing what is not a choice changes nothing)."""
+        if not self.cfg.n_genres or self.training or not self.lift:
+            return None
+        chosen = (items != 0) & self.positive[signals]  # (B, L)
+        n = chosen.sum(dim=1)  # (B,)
+        N = sig.NEW_PERSON_CHOICES
+        if not bool(((n > 0) & (n <= N)).any()):  # at N choices removing one makes it lift
+            return None
+
+        def rate(count: torch.Tensor) -> torch.Tensor:  # per choice: 1/n - 1/N, 0 from N on
+            return torch.where((count > 0) & (count < N), 1.0 / count.clamp(min=1) - 1.0 / N, 0.0)
+
+        G = self.genres
+        extra = self.item_vectors().shape[0] - G.shape[0]  # items added after training: none
+        if extra > 0:
+            G = torch.cat([G, G.new_zeros(extra, G.shape[1])])
+        sim = (G[cand_idx] @ G[items].transpose(1, 2)) * chosen.unsqueeze(1)  # (B, C, L)
+        lift = sig.NEW_PERSON_LIFT * rate(n).view(-1, 1, 1) * sim
+        if not removal:
+            return lift
+        total = sim.sum(dim=-1, keepdim=True)  # (B, C, 1)
+        after = sig.NEW_PERSON_LIFT * rate(n - 1).view(-1, 1, 1) * (total - sim)
+        return torch.where(chosen.unsqueeze(1), lift.sum(-1, keepdim=True) - after, 0.0)
+
+    @contextmanager
+    def lift_off(self):
+        """Score without a new person's genre lift while inside: training validates so, the
+        policy taking no part in what is learned or in which weights are kept."""
+        held, self.lift = self.lift, False
+        try:
+            yield self
+        finally:
+            self.lift = held
+
     def extend_items(self, vectors) -> None:
         """Know items added after training by their text vectors (k, text_dim) alone: they
         take the indices n_items + 1 ... n_items + k."""
@@ -458,21 +514,31 @@ class Recommender(nn.Module):
         order = read.cumsum(dim=1) * (items != 0)
         return order, read.sum(dim=1)
 
+    @staticmethod
+    def _kept_prefix(prefix: EncoderPrefix, keep: int | torch.Tensor) -> tuple[int, torch.Tensor]:
+        """Return (K, visible (1 or B, K)): the prefix entries each row continues, ``keep``
+        being one count for every row or one per row (B,)."""
+        if not isinstance(keep, torch.Tensor):
+            return keep, prefix.visible[:, :keep]
+        K = int(keep.max())
+        return K, prefix.visible[:, :K] & (torch.arange(K, device=keep.device) < keep.unsqueeze(1))
+
     def _encode(self, items, signals, need_weights=False, prefix: EncoderPrefix | None = None,
-                keep: int = 0, clock: Clock | None = None):
+                keep: int | torch.Tensor = 0, clock: Clock | None = None):
         """Encode left-padded entries (B, L); only positive entries are read.
 
         Returns (H (B, L, d), visible (B, L), per-layer self-attention or Nones, per-layer
         keys and values). With ``prefix``, the entries continue the first ``keep`` entries of
-        the prefix's history: only theirs are computed, attending to the cached keys and
-        values; positions counted from the oldest read entry make those states exactly the
-        ones encoding each whole history would give. ``clock`` (``clock``): the entries'
-        places in time; default, counted in these entries (after the prefix's).
+        the prefix's history (one count, or one per row): only theirs are computed,
+        attending to the cached keys and values; positions counted from the oldest read
+        entry make those states exactly the ones encoding each whole history would give.
+        ``clock`` (``clock``): the entries' places in time; default, counted in these
+        entries (after the prefix's).
         """
         B, L = items.shape
         d = self.cfg.d_model
         visible = (items != 0) & self.positive[signals]  # (B, L)
-        before = prefix.visible[:, :keep] if keep else visible[:, :0]  # (1, keep)
+        keep, before = self._kept_prefix(prefix, keep) if prefix is not None else (0, visible[:, :0])  # (1 or B, K)
         if clock is None:
             offset = before.long().sum(dim=1, keepdim=True)  # (1 or B, 1)
             pos = offset + visible.long().cumsum(dim=1)
@@ -487,7 +553,7 @@ class Recommender(nn.Module):
         # keys at or before them
         allowed = (causal & visible[:, None, :]) | eye  # (B, L, L)
         if keep:
-            allowed = torch.cat([before[:, None, :].expand(B, L, keep), allowed], dim=2)
+            allowed = torch.cat([before[:, None, :].expand(B, L, keep), allowed], dim=2)  # (B, L, K + L)
         allowed = allowed.unsqueeze(1)  # (B, 1, L, keep + L)
         atts, kvs = [], []
         for n, block in enumerate(self.blocks):
@@ -511,16 +577,24 @@ class Recommender(nn.Module):
         return self.item_vectors()[items] * math.sqrt(self.cfg.d_model) + self.signal_emb(self.signal_map[signals])
 
     def summary_of(self, state: torch.Tensor, items: torch.Tensor, signals: torch.Tensor,
-                   uniform: bool = False, clock: Clock | None = None) -> tuple[torch.Tensor, torch.Tensor | None]:
+                   uniform: bool = False, clock: Clock | None = None,
+                   values: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor | None]:
         """Return (the taste summary s (B, d), readout weights (B, L) or None) from the
-        encoder's last state (B, d) and the history's entries (B, L)."""
+        encoder's last state (B, d) and the history's entries (B, L). ``values``: the
+        readout's values of these entries (``entry_values``), when already computed."""
         if self.cfg.summary == "state":
             return state, None
         read = (items != 0) & self.positive[signals]
         dist = self._distance(items, signals, clock)
         x = self._entry_vectors(items, signals)
-        S, b, _ = self.readout(state.unsqueeze(1), x, read.unsqueeze(1), dist.unsqueeze(1), uniform)
+        S, b, _ = self.readout(state.unsqueeze(1), x, read.unsqueeze(1), dist.unsqueeze(1), uniform, values)
         return S.squeeze(1), b.squeeze(2)  # (B, d), (B, nh, L)
+
+    def entry_values(self, items: torch.Tensor, signals: torch.Tensor) -> torch.Tensor | None:
+        """Return the readout's value of each entry (B, L, d), or None without a readout:
+        each depends on its own item and signal alone, so a history's serve every history
+        made of its entries (removal experiments)."""
+        return self.readout.values(self._entry_vectors(items, signals)) if self.cfg.summary == "readout" else None
 
     def summarize(self, items: torch.Tensor, signals: torch.Tensor, uniform: bool = False,
                   clock: Clock | None = None) -> torch.Tensor:
@@ -535,17 +609,19 @@ class Recommender(nn.Module):
         H, visible, _, kvs = self._encode(items, signals)
         return EncoderPrefix(kvs, H, visible)
 
-    def state_continued(self, prefix: EncoderPrefix, keep: int, items: torch.Tensor,
+    def state_continued(self, prefix: EncoderPrefix, keep: int | torch.Tensor, items: torch.Tensor,
                         signals: torch.Tensor, clock: Clock | None = None) -> torch.Tensor:
         """Return the encoder's last state (B, d) after histories made of the prefix's first
-        ``keep`` entries followed by each row of ``items`` (B, S), left-padded: only those
-        rows go through the encoder (``clock``: their places in time, as ``_encode``)."""
+        ``keep`` entries (one count, or one per row (B,)) followed by each row of ``items``
+        (B, S), left-padded: only those rows go through the encoder (``clock``: their
+        places in time, as ``_encode``)."""
         B = items.shape[0]
         Hs, vis_s, _, _ = self._encode(items, signals, prefix=prefix, keep=keep, clock=clock)
-        H = torch.cat([prefix.H[:, :keep].expand(B, -1, -1), Hs], dim=1)
+        K, before = self._kept_prefix(prefix, keep)
+        H = torch.cat([prefix.H[:, :K].expand(B, -1, -1), Hs], dim=1)
         # left padding inside the continued part sits after the prefix: padding is never
         # read, so the last read entry is still the right one
-        visible = torch.cat([prefix.visible[:, :keep].expand(B, -1), vis_s], dim=1)
+        visible = torch.cat([before.expand(B, -1), vis_s], dim=1)
         return self._last_read(H, visible)
 
     # ---- scoring -------------------------------------------------------------------------
@@ -554,9 +630,10 @@ class Recommender(nn.Module):
         return S @ E[1:].t()
 
     def head_scores(self, S, items, signals, cand_idx, uniform=False, clock: Clock | None = None):
-        """Return (final scores, summary term, head scores, weights, values) of candidates
-        ``cand_idx`` (B, C) after histories (items, signals) (B, L) with summaries S (B, d).
-        The query position is the history's last entry."""
+        """Return (final scores, summary term, head scores, weights, values, a new person's
+        lift per entry (B, C, L) or None) of candidates ``cand_idx`` (B, C) after histories
+        (items, signals) (B, L) with summaries S (B, d). The query position is the history's
+        last entry; the head scores include the lift."""
         E = self.item_vectors()
         B, L = items.shape
         cand = E[cand_idx]  # (B, C, d)
@@ -567,7 +644,10 @@ class Recommender(nn.Module):
             cand.unsqueeze(1), E[items], signals, self.signal_map[signals], real.unsqueeze(1), dist,
             uniform=uniform)
         head = head.squeeze(1)
-        return summary + head, summary, head, att.squeeze(2), values.squeeze(2)
+        lift = self.new_person_lift(items, signals, cand_idx)
+        if lift is not None:
+            head = head + lift.sum(dim=-1)
+        return summary + head, summary, head, att.squeeze(2), values.squeeze(2), lift
 
     def _distance(self, items: torch.Tensor, signals: torch.Tensor, clock: Clock | None = None) -> torch.Tensor:
         """Return each entry's recency (B, L): how many read (positive) entries follow it.
@@ -698,17 +778,19 @@ class Recommender(nn.Module):
         only the readout's bias e_i . beta with the readout), so scores = rest +
         terms.sum(-1); ``readout`` (B, L) the readout's weights or None; ``head``
         (B, head_heads, C, L) the item-level weights; ``terms`` (B, C, L) each entry's
-        exact part of the score, sum_h a_hj * v_hj, so scores = summary + terms.sum(-1);
+        exact part of the score, sum_h a_hj * v_hj (plus its share of a new person's genre
+        lift, ``new_person_lift``), so scores = summary + terms.sum(-1);
         ``contributions`` (B, C, L) what removing entry j alone takes from the score with the
         encoder's state held, exactly and in closed form: its weights go back to the other
         entries (and the head's null slot), head h losing a_hj * (v_hj - s_h) / (1 - a_hj), the
-        readout renormalised and its output normalised again; only the encoder's own
-        reading of the shorter history is left to the removal experiments;
+        readout renormalised and its output normalised again, a new person's lift recounted;
+        only the encoder's own reading of the shorter history is left to the removal
+        experiments;
         ``encoder``: one (B, n_heads, L, L) self-attention tensor per layer.
         """
         H, visible, atts, _ = self._encode(items, signals, need_weights=True)
         S, b = self.summary_of(self._last_read(H, visible), items, signals)
-        final, summary, head, att, values = self.head_scores(S, items, signals, cand_idx)
+        final, summary, head, att, values, lift = self.head_scores(S, items, signals, cand_idx)
         shared = self.head.shared[signals][:, None, None, :]  # (B, 1, 1, L)
         per_head = (att * values * shared).sum(dim=-1, keepdim=True)  # (B, nh, C, 1)
         terms = (att * values).sum(dim=1)  # (B, C, L)
@@ -724,6 +806,9 @@ class Recommender(nn.Module):
             part, rest = self.readout.parts(b, g, E_cand)  # (B, nh, C, L)
             terms = terms + part.sum(1)
             contributions = contributions + self.readout.removal_effects(b, g, E_cand)
+        if lift is not None:  # a new person's genre lift: each choice's share, and its removal's
+            terms = terms + lift
+            contributions = contributions + self.new_person_lift(items, signals, cand_idx, removal=True)
         return {"scores": final, "summary": summary, "rest": rest, "head": att, "readout": b,
                 "terms": terms, "contributions": contributions,
                 "encoder": atts, "visible": visible}

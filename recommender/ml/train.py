@@ -143,6 +143,11 @@ class Trainer:
                 raise ValueError(f"the model reads text vectors of width {self.model_cfg.text_dim}: "
                                  "the data needs item_text of shape (n_items + 1, text_dim)")
             model.set_text(self.data.item_text)
+        if self.model_cfg.n_genres:
+            if self.data.item_genres is None or self.data.item_genres.shape != (self.data.n_items + 1, self.model_cfg.n_genres):
+                raise ValueError(f"the model reads genre vectors of width {self.model_cfg.n_genres}: "
+                                 "the data needs item_genres of shape (n_items + 1, n_genres)")
+            model.set_genres(self.data.item_genres)
         model = model.to(self.device)
         return TrainState(model, self._optimizer(model))
 
@@ -288,7 +293,8 @@ class Trainer:
         stable = planned and epoch < (1 - cfg.decay_frac) * horizon
         due = epoch % (cfg.stable_eval_every if stable else cfg.eval_every) == 0
         if due or epoch >= cfg.max_epochs:
-            val = evaluate_model(model, self.valid)
+            with model.lift_off():  # a serving policy (model.py)
+                val = evaluate_model(model, self.valid)
             if val["ndcg@10"] > state.best_ndcg:
                 state.best_ndcg, state.best_epoch, state.bad_evals = val["ndcg@10"], epoch, 0
                 state.best_state = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
@@ -309,7 +315,8 @@ class Trainer:
         at_horizon = planned and epoch >= state.horizon
         state.done = state.bad_evals >= cfg.patience or epoch >= cfg.max_epochs or at_horizon
         if state.done and val is None:  # a run ends validated: its best weights are known
-            val = evaluate_model(model, self.valid)
+            with model.lift_off():
+                val = evaluate_model(model, self.valid)
             if val["ndcg@10"] > state.best_ndcg:
                 state.best_ndcg, state.best_epoch = val["ndcg@10"], epoch
                 state.best_state = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}

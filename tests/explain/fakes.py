@@ -49,7 +49,10 @@ class BagModel:
     def state_continued(self, prefix, keep, items, signals, clock=None):
         return torch.zeros(items.shape[0], 1)
 
-    def summary_of(self, state, items, signals, clock=None):
+    def entry_values(self, items, signals):
+        return None
+
+    def summary_of(self, state, items, signals, clock=None, values=None):
         return state, None
 
     def rank(self, S, seq, signals, exclude=None, clock=None):

@@ -12,7 +12,7 @@ from recommender.ml.model import ModelConfig, Recommender
 from .fakes import deciding_model
 
 HISTORY = History.of([1, 2, 3, 4])
-CFG = AttributionConfig(top_k=2, random_draws=10, seed=1)
+CFG = AttributionConfig(top_k=2, random_draws=10, seed=1, ks=(1, 3, 5))  # every k the code supports
 
 
 def explain_item5():
@@ -208,3 +208,12 @@ def test_a_reason_names_only_items_that_mattered():
     assert reason_units([1.0, 0.19, -0.2], [1.0, 1.0, 1.0], ok, True) == {"units": [0], "basis": "weights"}
     assert reason_units([1.0, 0.9, 0.5], [-0.1, 0.2, 0.3], ok, True) == {"units": [1, 2], "basis": "weights"}
     assert reason_units([1.0, 0.9, 0.5], [0.1, 0.2, 0.3], ok, False) == {"units": [2, 1], "basis": "leave_one_out"}
+
+
+def test_by_default_only_the_checked_size_is_measured():
+    """The default measures comprehensiveness at 3, what pages check and the API reports."""
+    person = explain_history(deciding_model(), HISTORY, [5, 6], exclude=HISTORY.items,
+                             config=AttributionConfig(top_k=2))
+    keys = set(person.items[0].faithfulness)
+    assert {"comprehensiveness_at_3", "random_at_3", "loo_at_3", "verified"} <= keys
+    assert not any(k.endswith(("_at_1", "_at_5")) for k in keys)

@@ -4,7 +4,7 @@ from datetime import timedelta
 from django.utils import timezone
 
 from recommender import training
-from recommender.models import Event, RunStatus, TrainingRun
+from recommender.models import Event, Genre, RunStatus, TrainingRun
 
 TINY = {"d_model": 16, "n_layers": 1, "max_len": 10, "batch_size": 8, "max_epochs": 1, "patience": 1}
 
@@ -90,6 +90,26 @@ def test_the_sites_default_run_trains_the_benchmarked_recipe(make_user, make_ite
     run.hyperparams = {"time_budget_s": 60.0, "d_model": 32}
     model_cfg, train_cfg = training.configs(run, data)
     assert train_cfg.time_budget_s == 60.0 and model_cfg.d_model == 32
+
+
+def test_a_run_reads_the_items_genres_for_a_new_persons_lift(make_user, make_item):
+    """The run's data carries each item's genres in the model's item order, and the model
+    it configures reads them (ModelConfig.n_genres)."""
+    items = [make_item(genres=g) for g in (("Drama",), ("Comedy", "Drama"), ("Horror",), ())]
+    start = timezone.now() - timedelta(days=1)
+    for p in range(3):
+        person = make_user(f"p{p}")
+        Event.objects.bulk_create([Event(user=person, item=items[(p + t) % 4], kind="rate", value=4.0,
+                                         occurred_at=start + timedelta(minutes=t)) for t in range(4)])
+    run = TrainingRun.objects.create(event_watermark=Event.objects.order_by("-id").first().pk)
+    data = training.run_data(run)
+    names = {i.pk: {g.name for g in i.genres.all()} for i in items}
+    columns = [g.name for g in Genre.objects.order_by("pk")]  # a column per genre, in id order
+    by_pk = {pk: set() for pk in names}
+    for row, ext in enumerate(data.item_map.external_ids, start=1):
+        by_pk[int(ext)] = {columns[k] for k, on in enumerate(data.item_genres[row]) if on}
+    assert by_pk == names and not data.item_genres[0].any()
+    assert training.configs(run, data)[0].n_genres == 3
 
 
 def _progress(**changes):

@@ -22,6 +22,11 @@ def _model(**kw) -> Recommender:
                       dropout=0.0, candidates=10, **kw)
     model = Recommender(cfg)
     model.learn_signals(sig.POSITIVE | sig.NEGATIVE)  # as if the data held them all
+    if cfg.n_genres:  # items 1-10 of genre 0, 11-20 of genre 1, every third also of genre 2
+        genres = torch.zeros(21, cfg.n_genres)
+        genres[1:11, 0] = genres[11:, 1] = 1.0
+        genres[3::3, 2] = 1.0
+        model.set_genres(genres)
     with torch.no_grad():  # a trained-looking head: values of both signs, varied weights
         for p in model.head.parameters():
             if p.dim() == 2:
@@ -81,11 +86,18 @@ def test_continuing_an_encoded_prefix_ranks_as_encoding_the_whole_history(summar
     S, _ = model.summary_of(state, items, signals)
     continued = model.rank(S, items, signals, exclude=exclude)
     assert torch.allclose(whole, continued, atol=1e-5)
+    # each row may continue a prefix of its own length (its first removed entry)
+    own = torch.tensor([3, 3, 3, 8])
+    tail_i, tail_s = batch_of([v[int(k):] for v, k in zip(variants, own)], 8)
+    state = model.state_continued(prefix, own, tail_i, tail_s)
+    S, _ = model.summary_of(state, items, signals)
+    assert torch.allclose(whole, model.rank(S, items, signals, exclude=exclude), atol=1e-5)
 
 
 @pytest.mark.parametrize("summary,kw", [("readout", {}), ("state", {}),
                                         ("readout", {"readout_heads": 4, "readout_norm": "none"}),
-                                        ("readout", {"readout_heads": 2, "readout_norm": "layer"})])
+                                        ("readout", {"readout_heads": 2, "readout_norm": "layer"}),
+                                        ("readout", {"n_genres": 3})])
 def test_the_score_is_the_sum_of_its_terms_and_the_ranking_score(summary, kw):
     """explain's scores are the scores items are ranked by, and they split exactly into
     the entries' terms (plus, with the plain state summary, the summary's own term)."""
@@ -287,7 +299,8 @@ def test_head_trains_on_candidates_outside_the_history():
             assert not match.any()
 
 
-@pytest.mark.parametrize("kw", [{}, {"readout_heads": 2}, {"readout_norm": "none"}, {"summary": "state"}])
+@pytest.mark.parametrize("kw", [{}, {"readout_heads": 2}, {"readout_norm": "none"}, {"summary": "state"},
+                                {"n_genres": 3}])
 def test_contributions_are_the_removal_effects_with_the_encoder_state_held(kw):
     """Each entry's contribution is exactly what removing it takes from the score when the
     encoder's state (the readout's query) is held and the other entries keep their places
@@ -307,6 +320,36 @@ def test_contributions_are_the_removal_effects_with_the_encoder_state_held(kw):
             S, _ = model.summary_of(state, i, s, clock=clock)  # the state summary is the state
             after = model.head_scores(S, i, s, cand, clock=clock)[0]
             assert torch.allclose(out["scores"] - after, out["contributions"][..., j], atol=1e-4), j
+
+
+def test_a_new_persons_choices_lift_what_shares_their_genres_until_the_tenth():
+    """With fewer than NEW_PERSON_CHOICES choices, each choice adds NEW_PERSON_LIFT * (1/n -
+    1/N) * the genres' cosine to a candidate; views and low ratings neither lift nor count;
+    from the tenth choice on nothing is added; training and ``lift_off`` leave it out."""
+    model = _model(n_genres=3)
+    plain = _model()
+    with torch.no_grad():
+        plain.load_state_dict({k: v for k, v in model.state_dict().items() if k != "genres"})
+    cand = _t([2, 12, 3])  # genre 0; genre 1; genres 0 and 2
+
+    def lift(items, signals):
+        with torch.no_grad():
+            return (model.explain(items, signals, cand)["scores"] - plain.explain(items, signals, cand)["scores"])[0]
+
+    three = lift(_t([4, 5, 6]), _t([R5, R4, R5]))  # three films of genre 0 (6 also of genre 2)
+    rate = sig.NEW_PERSON_LIFT * (1 / 3 - 1 / sig.NEW_PERSON_CHOICES)
+    # 12 is of genres 1 and 2: only 6 shares one (cosine 1/2)
+    assert torch.allclose(three, torch.tensor([rate * (2 + 2 ** -0.5), rate * 0.5, rate * (2 * 2 ** -0.5 + 1)]), atol=1e-5)
+    same = lift(_t([4, 9, 5, 6]), _t([R5, VIEW, R4, R5]))  # a view neither lifts nor counts
+    assert torch.allclose(same, three, atol=1e-5)
+    assert torch.allclose(lift(_t([4, 5, 6, 7]), _t([R5, R4, R5, LOW])), three, atol=1e-5)  # nor a low rating
+    ten = _t(list(range(1, 11)))
+    assert torch.allclose(lift(ten, torch.full_like(ten, R5)), torch.zeros(3), atol=1e-6)
+    with model.lift_off():
+        assert torch.allclose(lift(_t([4, 5, 6]), _t([R5, R4, R5])), torch.zeros(3), atol=1e-6)
+    assert model.lift  # back on after the block
+    model.train()
+    assert model.new_person_lift(_t([4, 5, 6]), _t([R5, R4, R5]), cand[None]) is None
 
 
 def test_an_item_added_after_training_is_ranked_from_its_text():
