@@ -65,6 +65,16 @@ def timed(api: Api, change, shown, computed_after: bool, what: str) -> tuple[flo
     return first, time.monotonic() - started
 
 
+def wait_for_new_list(api: Api, timeout: float = 30.0) -> None:
+    """Return once the list answered was computed after this call began (or at the timeout)."""
+    start = time.time()
+    while time.time() - start < timeout:
+        answer = api.recs()
+        if answer.get("computed_at") and datetime.fromisoformat(answer["computed_at"]).timestamp() > start:
+            return
+        time.sleep(0.05)
+
+
 def genres(answer: dict) -> list[set[str]]:
     return [set(r["item"]["genres"]) for r in answer["results"]]
 
@@ -102,6 +112,8 @@ def main() -> None:
 
             record("feed: popular", lambda: api.call("PATCH", "/api/v1/preferences/", {"feed": "popular"}),
                    lambda a: a.get("feed") == "popular", False)
+            record("feed: newest", lambda: api.call("PATCH", "/api/v1/preferences/", {"feed": "newest"}),
+                   lambda a: a.get("feed") == "newest" and a["results"], False)
             record("feed: for you", lambda: api.call("PATCH", "/api/v1/preferences/", {"feed": "personal"}),
                    lambda a: a.get("feed") == "personal" and a["results"], False)
             genre = top_genre()
@@ -126,6 +138,11 @@ def main() -> None:
             record("not interested", lambda: api.call("POST", "/api/v1/controls/",
                                                        {"item": shown_first, "control": "not_interested"}),
                    lambda a: a["results"] and shown_first not in [r["item"]["id"] for r in a["results"]], True)
+            liked = api.recs()["results"][0]["item"]["id"]
+            like = api.call("POST", "/api/v1/events/", {"item": liked, "kind": "like"})[1]
+            wait_for_new_list(api)
+            record("withdraw a like", lambda: api.call("DELETE", f"/api/v1/events/{like['id']}/"),
+                   lambda a: bool(a["results"]), True)
             history_item = api.call("GET", "/api/v1/history/")[1]["results"][0]["item"]
             record("delete an item from the history",
                    lambda: api.call("DELETE", f"/api/v1/history/{history_item}/"), lambda a: bool(a["results"]), True)
@@ -158,7 +175,8 @@ every 50 ms. *Shown*: until the answer reflects the control (the feed and the ge
 controls are applied as the list is read, so the first poll usually does). *New list*: until
 the answer also comes from a list the scoring worker computed after the change. "Reset" is
 followed at once by one rating, and ends when the list computed from that rating alone is
-served; "less of a genre" replaces "never" of the same genre.
+served; "less of a genre" replaces "never" of the same genre; "withdraw a like" deletes a
+like given to the first item once the list that like made is served.
 
 | control | trials | shown p50 | shown p95 | new list p50 | new list p95 | new list max |
 |---|---:|---:|---:|---:|---:|---:|

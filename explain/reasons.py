@@ -10,6 +10,7 @@ from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext, pgettext
 
+from recommender.genres import genre_label
 from recommender.ml import signals as sig
 
 STARS = {sig.RATED_3: 3, sig.RATED_4: 4, sig.RATED_5: 5}
@@ -100,13 +101,15 @@ def reason_sentence(*, named: Sequence[tuple[str, int]], genres: Sequence[str],
 
     `named`: (title, signal) of the items the record names (verified contributions, or the
     leave-one-out fallback); none: the recommendation comes from the history as a whole.
-    `genres`: the genres they share (with the recommended item where possible).
+    `genres`: the genres they share (with the recommended item where possible), by their
+    stored names; the sentence shows each in the active language (``genre_label``).
     """
     if not named:
         if third_person:
             return _("No single item in their history explains this one: it comes from their history as a whole.")
         return _("No single item in your history explains this one: it comes from your history as a whole.")
-    values = {"actions": actions(named, parenthesis=bool(genres)), "genres": _(", ").join(genres)}
+    values = {"actions": actions(named, parenthesis=bool(genres)),
+              "genres": _(", ").join(genre_label(g) for g in genres)}
     if genres and len(named) > 1:
         text = (_("Because they %(actions)s (both %(genres)s).") if third_person
                 else _("Because you %(actions)s (both %(genres)s)."))

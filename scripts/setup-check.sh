@@ -97,9 +97,10 @@ esac
 
 say "missing: $what. Installing: $command_line"
 # shellcheck disable=SC2086
-${sudo}apt-get update -qq
-# shellcheck disable=SC2086
-DEBIAN_FRONTEND=noninteractive ${sudo}apt-get install -y -qq $missing >/dev/null
+if ! { ${sudo}apt-get update -qq && DEBIAN_FRONTEND=noninteractive ${sudo}apt-get install -y -qq $missing >/dev/null; }; then
+  say "could not install $missing (above: why). Run \`$command_line\` once it can, then \`make $target\` again."
+  exit 1
+fi
 if [ "$target" = test ] && [ ! -x "$CHROMIUM" ]; then
   say "Chromium was installed, but CHROMIUM=$CHROMIUM still is not there: run \`make $target CHROMIUM=$(command -v chromium || echo /usr/bin/chromium)\`."
   exit 1

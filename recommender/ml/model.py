@@ -121,6 +121,24 @@ class CausalSelfAttention(nn.Module):
         y = y.transpose(1, 2).reshape(B, L, d)
         return self.drop(self.proj(y)), att, (k, v)
 
+    def at(self, x: torch.Tensor, allowed: torch.Tensor, sel: torch.Tensor,
+           past: tuple[torch.Tensor, torch.Tensor] | None = None) -> torch.Tensor:
+        """Return the output (B, d) at one position per row, ``sel`` (B,): the same as
+        ``forward(...)[0][arange(B), sel]``, with keys and values for every position and
+        the query, attention and projection for that one only."""
+        B, L, d = x.shape
+        nh = self.n_heads
+        rows = torch.arange(B, device=x.device)
+        kv = F.linear(x, self.qkv.weight[d:], self.qkv.bias[d:])
+        k, v = (t.view(B, L, nh, d // nh).transpose(1, 2) for t in kv.split(d, dim=2))
+        q = F.linear(x[rows, sel], self.qkv.weight[:d], self.qkv.bias[:d]).view(B, nh, 1, d // nh)
+        if past is not None:
+            k = torch.cat([past[0].expand(B, -1, -1, -1), k], dim=2)
+            v = torch.cat([past[1].expand(B, -1, -1, -1), v], dim=2)
+        mask = allowed[rows, :, sel].unsqueeze(2)  # (B, 1, 1, P + L)
+        y = F.scaled_dot_product_attention(q, k, v, attn_mask=mask).reshape(B, d)
+        return self.drop(self.proj(y))
+
 
 class Block(nn.Module):
     """Pre-norm transformer block: causal attention, then a position-wise feed-forward."""
@@ -140,6 +158,11 @@ class Block(nn.Module):
         y, att, kv = self.attn(self.ln1(x), allowed, need_weights, past)
         x = x + y
         return x + self.ffn(self.ln2(x)), att, kv
+
+    def at(self, x, allowed, sel, past=None) -> torch.Tensor:
+        """Return the block's output (B, d) at position ``sel`` (B,) of each row alone."""
+        x_sel = x[torch.arange(x.shape[0], device=x.device), sel] + self.attn.at(self.ln1(x), allowed, sel, past)
+        return x_sel + self.ffn(self.ln2(x_sel))
 
 
 def _inverse_softplus(y: float) -> float:
@@ -524,7 +547,7 @@ class Recommender(nn.Module):
         return K, prefix.visible[:, :K] & (torch.arange(K, device=keep.device) < keep.unsqueeze(1))
 
     def _encode(self, items, signals, need_weights=False, prefix: EncoderPrefix | None = None,
-                keep: int | torch.Tensor = 0, clock: Clock | None = None):
+                keep: int | torch.Tensor = 0, clock: Clock | None = None, last_only: bool = False):
         """Encode left-padded entries (B, L); only positive entries are read.
 
         Returns (H (B, L, d), visible (B, L), per-layer self-attention or Nones, per-layer
@@ -533,7 +556,9 @@ class Recommender(nn.Module):
         attending to the cached keys and values; positions counted from the oldest read
         entry make those states exactly the ones encoding each whole history would give.
         ``clock`` (``clock``): the entries' places in time; default, counted in these
-        entries (after the prefix's).
+        entries (after the prefix's). ``last_only``: H holds only each row's last read
+        entry (0 elsewhere), the last block computing that position alone; no keys, values
+        or weights are returned.
         """
         B, L = items.shape
         d = self.cfg.d_model
@@ -558,6 +583,11 @@ class Recommender(nn.Module):
         atts, kvs = [], []
         for n, block in enumerate(self.blocks):
             past = (prefix.kv[n][0][:, :, :keep], prefix.kv[n][1][:, :, :keep]) if keep else None
+            if last_only and n == len(self.blocks) - 1:
+                last = torch.where(visible, torch.arange(L, device=items.device), -1).amax(dim=1)  # (B,)
+                at = (torch.arange(L, device=items.device) == last.unsqueeze(1)) & visible  # (B, L)
+                out = block.at(x, allowed, last.clamp(min=0), past)  # (B, d)
+                return self.ln_f(out).unsqueeze(1) * at.unsqueeze(-1), visible, [], []
             x, att, kv = block(x, allowed, need_weights, past)
             x = x * visible.unsqueeze(-1)
             atts.append(att)
@@ -616,7 +646,7 @@ class Recommender(nn.Module):
         (B, S), left-padded: only those rows go through the encoder (``clock``: their
         places in time, as ``_encode``)."""
         B = items.shape[0]
-        Hs, vis_s, _, _ = self._encode(items, signals, prefix=prefix, keep=keep, clock=clock)
+        Hs, vis_s, _, _ = self._encode(items, signals, prefix=prefix, keep=keep, clock=clock, last_only=True)
         K, before = self._kept_prefix(prefix, keep)
         H = torch.cat([prefix.H[:, :K].expand(B, -1, -1), Hs], dim=1)
         # left padding inside the continued part sits after the prefix: padding is never

@@ -303,6 +303,22 @@ def test_a_completed_password_reset_lifts_the_lock(make_user):
     assert web_login(Client(), "alice", new) == 302
 
 
+def test_a_password_change_from_a_signed_in_browser_lifts_the_lock(make_user):
+    """Changing the password where one is still signed in ends the lock too (docs/operations.md)."""
+    user = make_user("alice")
+    browser = Client()
+    browser.force_login(user)
+    for n in range(ACCOUNT_LIMIT):
+        web_login(Client(), "alice", f"guess-{n}")
+    assert web_login(Client(), "alice", PASSWORD) == 429
+    new = "n3w-Passw0rd!x"
+    response = browser.post(reverse("password_change"),
+                            {"old_password": PASSWORD, "new_password1": new, "new_password2": new})
+    assert response.status_code == 302
+    assert not AccessAttempt.objects.filter(username="alice").exists()
+    assert web_login(Client(), "alice", new) == 302
+
+
 def test_sessions_and_tokens_keep_working_while_the_account_is_locked(make_user):
     """A lock refuses new sign-ins only: a browser already signed in and a device's token go on."""
     user = make_user("alice")

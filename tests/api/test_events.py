@@ -89,6 +89,15 @@ def test_bad_single_event_is_refused(alice, api_client_for, make_item, body, fie
     assert not Event.objects.exists()
 
 
+def test_an_item_id_written_as_a_float_is_refused_even_when_the_item_exists(alice, api_client_for, make_item):
+    """``item: 10.0`` for an existing item 10 is refused as not an integer (not as unknown)."""
+    item = make_item()
+    for value in (float(item.pk), f"{item.pk}.0"):
+        response = api_client_for(alice).post(URL, {"item": value, "kind": "view"}, format="json")
+        assert response.status_code == 400 and response.json()["item"] == ["A valid integer is required."], value
+    assert not Event.objects.exists()
+
+
 def test_unknown_item_is_refused(alice, api_client_for):
     response = api_client_for(alice).post(URL, {"item": 12345, "kind": "view"}, format="json")
     assert response.status_code == 400 and "item" in response.json()

@@ -8,6 +8,7 @@ from django.utils import timezone
 from playwright.sync_api import expect
 
 from explain import compute
+from recommender import selectors
 from recommender.models import (
     Event,
     GenreControl,
@@ -63,8 +64,9 @@ def listed_ids(page) -> list[int]:
 
 @pytest.mark.parametrize(("language", "width"), SIZES)
 def test_every_control_in_the_browser(browser_page, scored_person, console_errors, screenshot, language, width):
-    """Feed switch, never a genre and undo, reset and undo, view recording, delete from
-    history, the settings and "how it works" pages: each changes what the next page shows."""
+    """Feed switch (popular, newest, back to "for you"), never a genre and undo, less of a
+    genre and undo, reset and undo, view recording, delete from history, the settings and
+    "how it works" pages: each changes what the next page shows."""
     page, tag = browser_page, f"{language}-{width}"
     page.on("dialog", lambda dialog: dialog.accept())
     open_as(page, "alice", language, width)
@@ -80,6 +82,14 @@ def test_every_control_in_the_browser(browser_page, scored_person, console_error
     expect(page.locator("#feed-slot")).to_have_attribute("data-feed", "popular")
     fits(page)
     screenshot(f"everyday-home-popular-{tag}")
+    page.goto("/settings/")
+    page.locator("[data-feed=newest]").click()
+    expect(page.locator("[data-feed=newest]")).to_have_attribute("aria-pressed", "true")
+    page.goto("/")
+    expect(page.locator("#feed-slot")).to_have_attribute("data-feed", "newest")
+    assert listed_ids(page) == [i.pk for i in selectors.item_newest(user=person, limit=12)]
+    fits(page)
+    screenshot(f"everyday-home-newest-{tag}")
     page.locator(".feed-switch button[value=personal]").click()
     expect(page.locator("#feed-slot")).to_have_attribute("data-state", "ready")
     personal = listed_ids(page)
@@ -106,6 +116,24 @@ def test_every_control_in_the_browser(browser_page, scored_person, console_error
     assert shown == [i for i in [r.item_id for r in Recommendation.objects.filter(user=person).order_by("rank")]
                      if i != first.pk][:12]
     assert set(shown) & set(genre.items.values_list("pk", flat=True))
+
+    page.goto(f"/items/{first.pk}/")
+    page.locator(f"form:has(input[name=genre][value='{genre.pk}']) [data-genre-control=less]").click()
+    expect(page.locator(f"form:has(input[name=genre][value='{genre.pk}']) [data-genre-control=less]")) \
+        .to_have_attribute("aria-pressed", "true")
+    screenshot(f"everyday-item-genre-less-{tag}")
+    page.goto("/")
+    shown = listed_ids(page)
+    of_genre = set(genre.items.values_list("pk", flat=True))
+    ranked = [i for i in Recommendation.objects.filter(user=person).order_by("rank").values_list("item_id", flat=True)
+              if i != first.pk]
+    assert shown == selectors.demote_genres(ranked, lambda i: {genre.pk} if i in of_genre else set(),
+                                            {genre.pk})[:12]
+    assert all(sum(i in of_genre for i in shown[k:k + 5]) <= 1 for k in range(len(shown)))  # one in five at most
+    page.goto("/settings/")
+    page.locator(f"[data-genre-undo='{genre.name}']").click()
+    expect(page.locator(".messages")).to_be_visible()
+    assert not GenreControl.objects.filter(user=person).exists()
 
     page.goto("/settings/")
     page.locator("[data-action=reset]").click()

@@ -61,7 +61,7 @@ def test_chinese_is_as_complete_as_english():
     """Every sentence reads in Chinese, with Chinese punctuation and no English words left."""
     with translation.override("zh-hans"):
         reason = reasons.reason_sentence(named=[("Alien", sig.RATED_5), ("Aliens", sig.LIKED)], genres=["Sci-Fi"])
-        assert reason == "因为你给“Alien”打了 5 星，还喜欢“Aliens”（都属于Sci-Fi）。"
+        assert reason == "因为你给“Alien”打了 5 星，还喜欢“Aliens”（都属于科幻）。"
         assert reasons.reason_sentence(named=[("Toy Story", sig.VIEWED)], genres=[], third_person=True) == \
             "因为该用户打开过“Toy Story”（浏览了页面）。"
         check = reasons.check_sentence(removed=["A", "B"], rank=2, rank_after=9, rank_after_random=3)

@@ -36,6 +36,8 @@ def test_page_shows_being_prepared_then_the_explanation(client, scored_person):
     for target in ("explain-heatmap", "explain-heads", "explain-graph"):  # heads: in the details
         assert f'id="{target}-data"' in text and f'data-bokeh-item="{target}-data"' in text
     assert "bokeh/bokeh.min" in text and "<script>" not in text  # no inline script
+    how = reverse("how_it_works")  # "How recommendations work here": below the check, and in the footer
+    assert text.count(f'href="{how}"') == 2 and client.get(how).status_code == 200
     assert "Content-Security-Policy" in page.headers and "unsafe-eval" not in page.headers["Content-Security-Policy"]
 
 
