@@ -139,9 +139,11 @@ def main() -> None:
                                                        {"item": shown_first, "control": "not_interested"}),
                    lambda a: a["results"] and shown_first not in [r["item"]["id"] for r in a["results"]], True)
             liked = api.recs()["results"][0]["item"]["id"]
-            like = api.call("POST", "/api/v1/events/", {"item": liked, "kind": "like"})[1]
+            api.call("POST", "/api/v1/events/", {"item": liked, "kind": "like"})
+            like = next(e["id"] for e in api.call("GET", "/api/v1/events/")[1]["results"]
+                        if e["item"] == liked and e["kind"] == "like")  # newest first
             wait_for_new_list(api)
-            record("withdraw a like", lambda: api.call("DELETE", f"/api/v1/events/{like['id']}/"),
+            record("withdraw a like", lambda: api.call("DELETE", f"/api/v1/events/{like}/"),
                    lambda a: bool(a["results"]), True)
             history_item = api.call("GET", "/api/v1/history/")[1]["results"][0]["item"]
             record("delete an item from the history",
@@ -165,8 +167,8 @@ def main() -> None:
         write_section("Controls: time to the next list", f"""
 Command: `.venv/bin/python -m bench.controls --trials {args.trials}`
 Machine: {platform.machine()}, 2 cores, 24 GiB, no GPU (this project's development machine),
-{datetime.now().strftime('%Y-%m-%d')}; load average {load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f} at the end
-(the machine was shared with other engineers' test runs). Stack: SQLite, embedded Redis on a
+{datetime.now().strftime('%Y-%m-%d')}; load average {load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f} at the end.
+Stack: SQLite, embedded Redis on a
 unix socket, a training, a scoring and an explanation worker (one torch thread each, two for
 training), gunicorn with 2 workers; demo catalogue, a 10-epoch model.
 

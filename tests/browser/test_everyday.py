@@ -179,7 +179,7 @@ def test_every_control_in_the_browser(browser_page, scored_person, console_error
     assert console_errors == []
 
 
-@pytest.mark.parametrize(("language", "width"), [("en", 1280), ("zh-hans", 390)])
+@pytest.mark.parametrize(("language", "width"), SIZES)
 def test_home_shows_a_first_training_and_updates_without_a_reload(
         browser_page, make_user, catalogue, model_version, console_errors, screenshot, language, width):  # noqa: F811
     """No model yet: the home page shows the run's progress with an honest estimate (a

@@ -239,6 +239,48 @@ def test_withdrawing_a_like_asks_for_a_new_list(make_user, make_item):
     assert ScoringState.objects.get(user=person).stale_since is not None
 
 
+def test_withdrawing_a_like_brings_back_the_list_from_before_it(scored_person):  # noqa: F811
+    """Liking the first item takes it out of the list (it is seen) and changes the rest;
+    withdrawing the like gives back, after rescoring, exactly the list from before."""
+    person = scored_person
+    before = [i.pk for i in listed(person)]
+    top = Item.objects.get(pk=before[0])
+    event_record(user=person, data=EventInput(item=top, kind="like"))
+    rescore(person)
+    liked = [i.pk for i in listed(person)]
+    assert top.pk not in liked
+    assert services.event_like_withdraw(user=person, item=top) == 1
+    rescore(person)
+    assert [i.pk for i in listed(person)] == before
+
+
+def test_deleting_an_item_from_the_history_gives_the_list_of_a_history_without_it(
+        scored_person, catalogue, make_user):  # noqa: F811
+    """After deleting an item's events, the next list is the one of a person who never had it."""
+    person, twin = scored_person, make_user("twin")
+    watch(twin, catalogue[1:6])
+    assert services.events_delete_for_item(user=person, item=catalogue[0]) == 1
+    rescore(person)
+    score_people([twin.pk], version_id=None)
+    assert [i.pk for i in listed(person)] == [i.pk for i in listed(twin)]
+
+
+def test_with_view_recording_off_opening_a_page_leaves_the_list_as_it_was(client, scored_person):  # noqa: F811
+    """Recording off: opening the first item's page changes nothing and asks for no new
+    list; on again: the opened item leaves the next list."""
+    person = scored_person
+    before = [i.pk for i in listed(person)]
+    services.preferences_update(user=person, record_views=False)
+    client.force_login(person)
+    client.get(reverse("item_detail", args=[before[0]]), **SAME_SITE_NAVIGATION)
+    assert ScoringState.objects.get(user=person).stale_since is None
+    assert [i.pk for i in listed(person)] == before
+    services.preferences_update(user=person, record_views=True)
+    client.get(reverse("item_detail", args=[before[0]]), **SAME_SITE_NAVIGATION)
+    rescore(person)
+    assert before[0] not in [i.pk for i in listed(person)]
+
+
 def test_deleting_an_items_events_removes_it_from_the_models_input(scored_person, catalogue):  # noqa: F811
     person = scored_person
     assert catalogue[0].pk in input_items(person)
