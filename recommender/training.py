@@ -26,7 +26,7 @@ from recommender.ml.model import ModelConfig
 from recommender.ml.train import Progress, TrainConfig, Trainer
 
 from . import dataset
-from .models import ModelVersion, RunStatus, TrainingRun
+from .models import Item, ModelVersion, RunStatus, TrainingRun
 from .pipeline import file_sha256, model_version_activate
 
 log = logging.getLogger(__name__)
@@ -119,11 +119,8 @@ def _with_text(run: TrainingRun, data: SequenceData) -> SequenceData:
 def _with_genres(data: SequenceData) -> SequenceData:
     """Return the data with its items' genres (``ModelConfig.n_genres``), or as it is when
     no item has one."""
-    from .models import Item
-
-    genres: dict[str, list[int]] = {}
-    for item, genre in Item.genres.through.objects.filter(
-            item_id__in=[int(i) for i in data.item_map.external_ids]).values_list("item_id", "genre_id"):
+    genres: dict[str, list[int]] = {}  # items the run never saw are left out by genre_matrix
+    for item, genre in Item.genres.through.objects.values_list("item_id", "genre_id").iterator(chunk_size=20000):
         genres.setdefault(str(item), []).append(genre)
     matrix = genre_matrix(genres, data.item_map)
     return data if matrix is None else replace(data, item_genres=matrix)

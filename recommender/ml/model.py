@@ -483,9 +483,8 @@ class Recommender(nn.Module):
             return torch.where((count > 0) & (count < N), 1.0 / count.clamp(min=1) - 1.0 / N, 0.0)
 
         G = self.genres
-        extra = self.item_vectors().shape[0] - G.shape[0]  # items added after training: none
-        if extra > 0:
-            G = torch.cat([G, G.new_zeros(extra, G.shape[1])])
+        if self.extra_text.shape[0]:  # items added after training (``extend_items``): no genres
+            G = torch.cat([G, G.new_zeros(self.extra_text.shape[0], G.shape[1])])
         sim = (G[cand_idx] @ G[items].transpose(1, 2)) * chosen.unsqueeze(1)  # (B, C, L)
         lift = sig.NEW_PERSON_LIFT * rate(n).view(-1, 1, 1) * sim
         if not removal:
@@ -584,7 +583,7 @@ class Recommender(nn.Module):
         for n, block in enumerate(self.blocks):
             past = (prefix.kv[n][0][:, :, :keep], prefix.kv[n][1][:, :, :keep]) if keep else None
             if last_only and n == len(self.blocks) - 1:
-                last = torch.where(visible, torch.arange(L, device=items.device), -1).amax(dim=1)  # (B,)
+                last = self._last_index(visible)
                 at = (torch.arange(L, device=items.device) == last.unsqueeze(1)) & visible  # (B, L)
                 out = block.at(x, allowed, last.clamp(min=0), past)  # (B, d)
                 return self.ln_f(out).unsqueeze(1) * at.unsqueeze(-1), visible, [], []
@@ -595,10 +594,14 @@ class Recommender(nn.Module):
         return self.ln_f(x) * visible.unsqueeze(-1), visible, atts, kvs
 
     @staticmethod
+    def _last_index(visible: torch.Tensor) -> torch.Tensor:
+        """Return the position of each row's last read entry (B,); -1 where nothing is read."""
+        return torch.where(visible, torch.arange(visible.shape[1], device=visible.device), -1).amax(dim=1)
+
+    @staticmethod
     def _last_read(H: torch.Tensor, visible: torch.Tensor) -> torch.Tensor:
         """Return the state after the last read entry (B, d); 0 where nothing is read."""
-        L = visible.shape[1]
-        idx = torch.where(visible, torch.arange(L, device=H.device), -1).amax(dim=1)  # (B,)
+        idx = Recommender._last_index(visible)  # (B,)
         S = H.gather(1, idx.clamp(min=0).view(-1, 1, 1).expand(-1, 1, H.shape[-1])).squeeze(1)
         return S * (idx >= 0).unsqueeze(-1)
 

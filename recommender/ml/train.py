@@ -254,6 +254,11 @@ class Trainer:
         frac = min(1.0, epochs_done / horizon) if horizon > 0 else 0.0
         return cfg.lr * min(1.0, (1.0 - frac) / max(cfg.decay_frac, 1e-9))
 
+    def _validate(self, model: Recommender) -> dict:
+        """Return the validation metrics, without the serving policies' lift (model.py)."""
+        with model.lift_off():
+            return evaluate_model(model, self.valid)
+
     def _one_epoch(self, state: TrainState) -> None:
         cfg = self.cfg
         model = state.model.train()
@@ -293,8 +298,7 @@ class Trainer:
         stable = planned and epoch < (1 - cfg.decay_frac) * horizon
         due = epoch % (cfg.stable_eval_every if stable else cfg.eval_every) == 0
         if due or epoch >= cfg.max_epochs:
-            with model.lift_off():  # a serving policy (model.py)
-                val = evaluate_model(model, self.valid)
+            val = self._validate(model)
             if val["ndcg@10"] > state.best_ndcg:
                 state.best_ndcg, state.best_epoch, state.bad_evals = val["ndcg@10"], epoch, 0
                 state.best_state = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
@@ -315,8 +319,7 @@ class Trainer:
         at_horizon = planned and epoch >= state.horizon
         state.done = state.bad_evals >= cfg.patience or epoch >= cfg.max_epochs or at_horizon
         if state.done and val is None:  # a run ends validated: its best weights are known
-            with model.lift_off():
-                val = evaluate_model(model, self.valid)
+            val = self._validate(model)
             if val["ndcg@10"] > state.best_ndcg:
                 state.best_ndcg, state.best_epoch = val["ndcg@10"], epoch
                 state.best_state = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
