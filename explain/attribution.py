@@ -128,9 +128,9 @@ class _Ranker:
         self.prefix = model.encode_prefix(*h)
         order, now = model.clock(*h)
         self.order, self.now = order[0].tolist(), now
-        values = model.entry_values(*h)  # (1, n, d) or None; the same in every variant
-        # row 0 is padding's value, which no real entry uses: a variant's rows gather by entry + 1
-        self.values = None if values is None else torch.cat([torch.zeros_like(values[0, :1]), values[0]])
+        # what each entry gives in its place in time, the same in every variant: a variant's
+        # entries read their rows (entry + 1; row 0 is padding's)
+        self.tables = model.entry_tables(*h)
 
     def run(self, removals: list[frozenset[int]]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """Return (scores (V, C), ranks (V, C), full scores (V, N+1)) for each removal set."""
@@ -152,18 +152,18 @@ class _Ranker:
             state = self.model.state_continued(self.prefix, keep, tail_items, tail_signals, clock=(tail_clock, now))
             items, signals = batch_of([variants[v] for v in idx], max_len)
             clock = (pad_left([[self.order[u] for u in kept[v]] for v in idx], max_len, items.shape[1]), now)
-            values = None
-            if self.values is not None:
-                rows = pad_left([[u + 1 for u in kept[v]] for v in idx], max_len, items.shape[1])
-                values = self.values[rows]  # (B, L, d)
-            S, _ = self.model.summary_of(state, items, signals, clock=clock, values=values)
+            tables = self.tables.at(pad_left([[u + 1 for u in kept[v]] for v in idx], max_len, items.shape[1]))
+            S, _ = self.model.summary_of(state, items, signals, clock=clock, tables=tables)
             full[idx] = self.model.rank(S, items, signals, exclude=self.exclude.expand(len(idx), -1),
-                                        clock=clock).float()
+                                        clock=clock, tables=tables).float()
         # nothing the model reads as a choice is left: no ranking
         dead = torch.tensor([not any(s in sig.POSITIVE for s in v.signals) for v in variants])
         full = full.masked_fill(dead[:, None], float("-inf"))
         s = full[:, self.items]  # (V, C)
-        ranks = 1 + (full.unsqueeze(1) > s.unsqueeze(2)).sum(-1)  # (V, C)
+        # items scored strictly higher, counted in each row sorted once (a (V, C, N)
+        # comparison costs more than all of a variant's scoring)
+        ascending = full.sort(dim=1).values
+        ranks = 1 + full.shape[1] - torch.searchsorted(ascending, s.contiguous(), right=True)  # (V, C)
         return s, ranks, full
 
 

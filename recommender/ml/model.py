@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import math
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 
 import torch
 import torch.nn as nn
@@ -217,17 +217,15 @@ class TargetAttentionHead(nn.Module):
         table = self.recency.weight @ lin.weight.t()  # (max_len, d)
         return base.unsqueeze(1) + table[dist.clamp(0, table.shape[0] - 1)]
 
-    def forward(self, cand: torch.Tensor, E_hist: torch.Tensor, signals: torch.Tensor,
-                eff: torch.Tensor, allowed: torch.Tensor, dist: torch.Tensor,
-                uniform: bool = False) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """Return (head scores (B, Q, C), weights (B, nh, Q, C, L), values (B, nh, Q, C, L)).
+    def entry_scores(self, cand: torch.Tensor, E_hist: torch.Tensor, signals: torch.Tensor,
+                     eff: torch.Tensor, dist: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Return (logits, values) (B, nh, Q, C, L): what each candidate and history entry give
+        each other, whatever else the history holds; the recency prior is in the logits, the
+        signal's strength in the values (a low rating's: its push, below).
 
         cand: (B, Q, C, d) C candidates at each of Q query positions; E_hist (B, L, d),
-        signals and eff (B, L): the history's items, signals and the signals read;
-        allowed (B, Q, L): real entries at or before each query; dist (B, Q, L) >= 0.
-        A candidate's score is sum_h sum_j weights * values; the null slot's weight is
-        1 - sum_j weights. ``uniform=True`` puts equal weight on every allowed entry
-        (the ablation).
+        signals and eff (B, L): the history's items, signals and the signals read; dist
+        (B, Q, L) >= 0: entries between each entry and its query.
         """
         B, L, d = E_hist.shape
         _, Q, C, _ = cand.shape
@@ -239,6 +237,28 @@ class TargetAttentionHead(nn.Module):
         logits = (q @ k) / math.sqrt(dh)  # (B, nh, Q, C, L)
         prior = self.prior[:, dist.clamp(0, self.prior.shape[1] - 1)]  # (nh, B, Q, L)
         logits = logits + prior.permute(1, 0, 2, 3).unsqueeze(3)
+        values = (u @ w).float() * self.strengths()[signals][:, None, None, None, :]  # (B, nh, Q, C, L)
+        neg = self.negative[signals][:, None, None, None, :]  # (B, 1, 1, 1, L)
+        if bool(neg.any()):
+            # a low rating pushes down what resembles it, in proportion to how closely: its
+            # value is -strength * max(0, cos(e_i, e_j)), split over the heads at full weight.
+            # A policy, not learned: in rating data what people watch next resembles their
+            # low-rated films too (docs/design.md, "What a person did: signals")
+            sim = F.normalize(cand.float(), dim=-1) @ F.normalize(E_hist.float(), dim=-1).transpose(1, 2).unsqueeze(1)
+            push = -self.strengths()[sig.RATED_LOW] * F.relu(sim).unsqueeze(1) / nh  # (B, 1, Q, C, L)
+            values = torch.where(neg, push, values)
+        return logits, values
+
+    def weigh(self, logits: torch.Tensor, values: torch.Tensor, signals: torch.Tensor,
+              allowed: torch.Tensor, uniform: bool = False) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Return (head scores (B, Q, C), weights (B, nh, Q, C, L), values (B, nh, Q, C, L))
+        from ``entry_scores`` over the entries ``allowed`` (B, Q, L) at each query.
+
+        A candidate's score is sum_h sum_j weights * values; the null slot's weight is
+        1 - sum_j weights. ``uniform=True`` puts equal weight on every allowed entry
+        (the ablation).
+        """
+        B, nh, Q, C, L = logits.shape
         null = self.null.view(1, nh, 1, 1, 1).expand(B, nh, Q, C, 1)
         if uniform:
             logits, null = torch.zeros_like(logits), torch.full_like(null, NEG_INF)
@@ -251,21 +271,20 @@ class TargetAttentionHead(nn.Module):
         if not bool((shared | mask).all()):  # only where some entry is neither a choice nor padding
             gate = torch.sigmoid(logits.float()) if not uniform else torch.full_like(logits.float(), 0.5)
             att = torch.where(shared, att, gate.masked_fill(mask, 0.0))
-        values = (u @ w).float() * self.strengths()[signals][:, None, None, None, :]  # (B, nh, Q, C, L)
         neg = self.negative[signals][:, None, None, None, :]  # (B, 1, 1, 1, L)
-        if bool(neg.any()):
-            # a low rating pushes down what resembles it, in proportion to how closely: its
-            # value is -strength * max(0, cos(e_i, e_j)), split over the heads at full weight.
-            # A policy, not learned: in rating data what people watch next resembles their
-            # low-rated films too (docs/design.md, "What a person did: signals")
-            sim = F.normalize(cand.float(), dim=-1) @ F.normalize(E_hist.float(), dim=-1).transpose(1, 2).unsqueeze(1)
-            push = -self.strengths()[sig.RATED_LOW] * F.relu(sim).unsqueeze(1) / nh  # (B, 1, Q, C, L)
-            values = torch.where(neg, push, values)
+        if bool(neg.any()):  # a low rating's push counts in full
             att = torch.where(neg, 1.0, att)
         att = att.masked_fill(mask, 0.0)
         values = values.masked_fill(mask, 0.0)
         scores = (att * values).sum(dim=-1).sum(dim=1)  # (B, Q, C)
         return scores, att, values
+
+    def forward(self, cand: torch.Tensor, E_hist: torch.Tensor, signals: torch.Tensor,
+                eff: torch.Tensor, allowed: torch.Tensor, dist: torch.Tensor,
+                uniform: bool = False) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Return (head scores (B, Q, C), weights, values (B, nh, Q, C, L)): ``entry_scores``
+        weighed over the entries ``allowed`` (B, Q, L), real ones at or before each query."""
+        return self.weigh(*self.entry_scores(cand, E_hist, signals, eff, dist), signals, allowed, uniform)
 
 
 class Readout(nn.Module):
@@ -344,25 +363,37 @@ class Readout(nn.Module):
         s_wo = self.out(without.reshape(B, L, d))  # (B, L, d)
         return (E_cand @ s_all.transpose(1, 2)) - E_cand @ s_wo.transpose(1, 2)  # (B, C, L)
 
-    def forward(self, state: torch.Tensor, x: torch.Tensor, read: torch.Tensor,
-                dist: torch.Tensor, uniform: bool = False, g: torch.Tensor | None = None):
+    def keys(self, x: torch.Tensor, dist: torch.Tensor) -> torch.Tensor:
+        """Return the keys (B, nh, L, dh) of entry vectors x (B, L, d) at recency dist (B, L)
+        from one query: k(x_j) + W r_dist(j), each entry's own, whatever else is read."""
+        B, L, _ = x.shape
+        rec = self.recency.weight @ self.k.weight.t()  # (R, d)
+        k = self.k(x) + rec[dist.clamp(0, rec.shape[0] - 1)]
+        return k.view(B, L, self.nh, self.dh).transpose(1, 2)
+
+    def forward(self, state: torch.Tensor, x: torch.Tensor | None, read: torch.Tensor,
+                dist: torch.Tensor | None, uniform: bool = False, g: torch.Tensor | None = None,
+                keys: torch.Tensor | None = None):
         """Return (summaries (B, Q, d), weights (B, nh, Q, L), values g (B, L, d)).
 
         state: (B, Q, d) encoder states at Q query positions; x: (B, L, d) entry vectors
         (item + signal); read: (B, Q, L) the entries each query may use; dist: (B, Q, L)
-        entries between each entry and its query; g: ``values(x)`` if already computed
-        (they depend on each entry alone).
+        entries between each entry and its query; g: ``values(x)`` and, with one query,
+        keys: ``keys(x, dist)``, if already computed (they depend on each entry alone).
         """
-        B, L, d = x.shape
-        Q = state.shape[1]
-        nh, dh = self.nh, self.dh
+        B, Q = state.shape[:2]
+        L = read.shape[-1]
+        d, nh, dh = state.shape[-1], self.nh, self.dh
         q = self.q(state).view(B, Q, nh, dh).transpose(1, 2)  # (B, nh, Q, dh)
-        k = self.k(x).view(B, L, nh, dh).transpose(1, 2)  # (B, nh, L, dh)
-        rec = (self.recency.weight @ self.k.weight.t()).view(-1, nh, dh).transpose(0, 1)  # (nh, R, dh)
-        logits = q @ k.transpose(-2, -1)  # (B, nh, Q, L)
-        by_dist = q @ rec.unsqueeze(0).transpose(-2, -1)  # (B, nh, Q, R): q . W r
-        idx = dist.clamp(0, rec.shape[1] - 1).unsqueeze(1).expand(B, nh, Q, L)
-        logits = (logits + by_dist.gather(3, idx)) / math.sqrt(dh)
+        if keys is not None:
+            logits = (q @ keys.transpose(-2, -1)) / math.sqrt(dh)  # (B, nh, Q, L)
+        else:
+            k = self.k(x).view(B, L, nh, dh).transpose(1, 2)  # (B, nh, L, dh)
+            rec = (self.recency.weight @ self.k.weight.t()).view(-1, nh, dh).transpose(0, 1)  # (nh, R, dh)
+            logits = q @ k.transpose(-2, -1)  # (B, nh, Q, L)
+            by_dist = q @ rec.unsqueeze(0).transpose(-2, -1)  # (B, nh, Q, R): q . W r
+            idx = dist.clamp(0, rec.shape[1] - 1).unsqueeze(1).expand(B, nh, Q, L)
+            logits = (logits + by_dist.gather(3, idx)) / math.sqrt(dh)
         if uniform:
             logits = torch.zeros_like(logits)
         read_h = read.unsqueeze(1)  # (B, 1, Q, L)
@@ -382,6 +413,24 @@ class EncoderPrefix:
     kv: list[tuple[torch.Tensor, torch.Tensor]]  # per layer: keys, values (1, nh, n, dh)
     H: torch.Tensor  # (1, n, d) encoder output (0 where not visible)
     visible: torch.Tensor  # (1, n) bool: positive entries the encoder reads
+
+
+@dataclass(frozen=True)
+class EntryTables:
+    """What each entry of one history gives, whatever else the history keeps, each entry
+    held in its place in time (``Recommender.entry_tables``): removal experiments score
+    many histories made of its entries by gathering rows. Row 0 of each entry axis is
+    padding's."""
+
+    values: torch.Tensor | None  # (n + 1, d) the readout's values
+    keys: torch.Tensor | None  # (readout heads, n + 1, dh) the readout's keys, recency included
+    logits: torch.Tensor | None  # (head heads, n_items + 1, n + 1) the head's, every item against every entry
+    head_values: torch.Tensor | None  # (head heads, n_items + 1, n + 1)
+    rows: torch.Tensor | None = None  # (B, L) the rows a batch of histories reads (``at``)
+
+    def at(self, rows: torch.Tensor) -> EntryTables:
+        """Return these tables read at ``rows`` (B, L): entry index + 1, 0 for padding."""
+        return replace(self, rows=rows)
 
 
 class Recommender(nn.Module):
@@ -611,23 +660,43 @@ class Recommender(nn.Module):
 
     def summary_of(self, state: torch.Tensor, items: torch.Tensor, signals: torch.Tensor,
                    uniform: bool = False, clock: Clock | None = None,
-                   values: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor | None]:
+                   tables: EntryTables | None = None) -> tuple[torch.Tensor, torch.Tensor | None]:
         """Return (the taste summary s (B, d), readout weights (B, L) or None) from the
-        encoder's last state (B, d) and the history's entries (B, L). ``values``: the
-        readout's values of these entries (``entry_values``), when already computed."""
+        encoder's last state (B, d) and the history's entries (B, L); with ``tables``
+        (``entry_tables``, at these entries' rows), the entries' keys and values read from it."""
         if self.cfg.summary == "state":
             return state, None
         read = (items != 0) & self.positive[signals]
-        dist = self._distance(items, signals, clock)
-        x = self._entry_vectors(items, signals)
-        S, b, _ = self.readout(state.unsqueeze(1), x, read.unsqueeze(1), dist.unsqueeze(1), uniform, values)
+        if tables is not None:
+            keys = tables.keys[:, tables.rows].transpose(0, 1)  # (B, nh, L, dh)
+            S, b, _ = self.readout(state.unsqueeze(1), None, read.unsqueeze(1), None, uniform,
+                                   tables.values[tables.rows], keys)
+        else:
+            dist = self._distance(items, signals, clock)
+            x = self._entry_vectors(items, signals)
+            S, b, _ = self.readout(state.unsqueeze(1), x, read.unsqueeze(1), dist.unsqueeze(1), uniform)
         return S.squeeze(1), b.squeeze(2)  # (B, d), (B, nh, L)
 
-    def entry_values(self, items: torch.Tensor, signals: torch.Tensor) -> torch.Tensor | None:
-        """Return the readout's value of each entry (B, L, d), or None without a readout:
-        each depends on its own item and signal alone, so a history's serve every history
-        made of its entries (removal experiments)."""
-        return self.readout.values(self._entry_vectors(items, signals)) if self.cfg.summary == "readout" else None
+    @torch.no_grad()
+    def entry_tables(self, items: torch.Tensor, signals: torch.Tensor) -> EntryTables:
+        """Return what each entry of one unpadded history (1, n) gives, whatever else is kept
+        (``EntryTables``): a history made of some of its entries, each in its place in time
+        (the whole history's clock), reads its rows instead of computing them again."""
+        if bool((items == 0).any()) or items.shape[0] != 1:
+            raise ValueError("entry tables are of one unpadded history")
+        E = self.item_vectors()
+        dist = self._distance(items, signals)  # (1, n)
+        pad = lambda t, dim: torch.cat([torch.zeros_like(t.narrow(dim, 0, 1)), t], dim=dim)  # noqa: E731
+        values = keys = logits = head_values = None
+        if self.cfg.summary == "readout":
+            x = self._entry_vectors(items, signals)
+            values = pad(self.readout.values(x)[0], 0)  # (n + 1, d)
+            keys = pad(self.readout.keys(x, dist)[0], 1)  # (nh, n + 1, dh)
+        if self.head is not None:
+            logits, head_values = self.head.entry_scores(
+                E[None, None], E[items], signals, self.signal_map[signals], dist.unsqueeze(1))
+            logits, head_values = pad(logits[0, :, 0], 2), pad(head_values[0, :, 0], 2)  # (nh, N + 1, n + 1)
+        return EntryTables(values, keys, logits, head_values)
 
     def summarize(self, items: torch.Tensor, signals: torch.Tensor, uniform: bool = False,
                   clock: Clock | None = None) -> torch.Tensor:
@@ -651,31 +720,41 @@ class Recommender(nn.Module):
         B = items.shape[0]
         Hs, vis_s, _, _ = self._encode(items, signals, prefix=prefix, keep=keep, clock=clock, last_only=True)
         K, before = self._kept_prefix(prefix, keep)
-        H = torch.cat([prefix.H[:, :K].expand(B, -1, -1), Hs], dim=1)
-        # left padding inside the continued part sits after the prefix: padding is never
-        # read, so the last read entry is still the right one
-        visible = torch.cat([before.expand(B, -1), vis_s], dim=1)
-        return self._last_read(H, visible)
+        # the last read entry is the continued part's last, or where nothing in it is read,
+        # the kept prefix's
+        in_prefix = self._last_read(prefix.H[:, :K].expand(B, -1, -1), before.expand(B, -1)) if K else 0.0
+        return torch.where(vis_s.any(dim=1, keepdim=True), Hs.sum(dim=1), in_prefix)
 
     # ---- scoring -------------------------------------------------------------------------
     def first_stage(self, S: torch.Tensor, E: torch.Tensor) -> torch.Tensor:
         """Return the summary term e_i . s of every item (..., N) after summaries S (..., d)."""
         return S @ E[1:].t()
 
-    def head_scores(self, S, items, signals, cand_idx, uniform=False, clock: Clock | None = None):
+    def head_scores(self, S, items, signals, cand_idx, uniform=False, clock: Clock | None = None,
+                    tables: EntryTables | None = None):
         """Return (final scores, summary term, head scores, weights, values, a new person's
         lift per entry (B, C, L) or None) of candidates ``cand_idx`` (B, C) after histories
         (items, signals) (B, L) with summaries S (B, d). The query position is the history's
-        last entry; the head scores include the lift."""
+        last entry; the head scores include the lift. ``tables``: as ``summary_of``."""
         E = self.item_vectors()
         B, L = items.shape
         cand = E[cand_idx]  # (B, C, d)
         summary = (cand * S.unsqueeze(1)).sum(-1)  # (B, C)
-        real = items != 0
-        dist = self._distance(items, signals, clock).unsqueeze(1)  # (B, 1, L)
-        head, att, values = self.head(
-            cand.unsqueeze(1), E[items], signals, self.signal_map[signals], real.unsqueeze(1), dist,
-            uniform=uniform)
+        real = (items != 0).unsqueeze(1)  # (B, 1, L)
+        if tables is not None:  # (nh, B, C, L) -> (B, nh, 1, C, L); gather is faster than t[:, c, r]
+            C = cand_idx.shape[1]
+            rows = tables.rows[None, :, None, :].expand(-1, -1, C, -1)  # (1, B, C, L)
+
+            def read(t: torch.Tensor) -> torch.Tensor:
+                t = t.index_select(1, cand_idx.flatten()).view(t.shape[0], B, C, -1)
+                return t.gather(3, rows.expand(t.shape[0], -1, -1, -1)).transpose(0, 1).unsqueeze(2)
+
+            logits, values = read(tables.logits), read(tables.head_values)
+        else:
+            dist = self._distance(items, signals, clock).unsqueeze(1)  # (B, 1, L)
+            logits, values = self.head.entry_scores(cand.unsqueeze(1), E[items], signals,
+                                                    self.signal_map[signals], dist)
+        head, att, values = self.head.weigh(logits, values, signals, real, uniform)
         head = head.squeeze(1)
         lift = self.new_person_lift(items, signals, cand_idx)
         if lift is not None:
@@ -703,7 +782,8 @@ class Recommender(nn.Module):
             at_q = count.gather(1, query).unsqueeze(-1)
         return (at_q - count.unsqueeze(1)).clamp(min=0)
 
-    def rank(self, S, items, signals, exclude=None, uniform=False, clock: Clock | None = None) -> torch.Tensor:
+    def rank(self, S, items, signals, exclude=None, uniform=False, clock: Clock | None = None,
+             tables: EntryTables | None = None) -> torch.Tensor:
         """Score every item (B, n_items + 1), column 0 = -inf, from summaries and histories.
 
         The first stage's top ``candidates`` allowed items get the final score (summary +
@@ -720,7 +800,7 @@ class Recommender(nn.Module):
             return first
         C = min(self.cfg.candidates, E.shape[0] - 1)
         top = first.topk(C, dim=1).indices  # (B, C)
-        final = self.head_scores(S, items, signals, top, uniform, clock)[0]  # (B, C)
+        final = self.head_scores(S, items, signals, top, uniform, clock, tables)[0]  # (B, C)
         # everything outside the candidates ranks below the lowest candidate
         floor = final.min(dim=1, keepdim=True).values - 1.0
         finite = first > NEG_INF

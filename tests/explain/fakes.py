@@ -3,6 +3,8 @@ from types import SimpleNamespace
 
 import torch
 
+from recommender.ml.model import EntryTables
+
 
 class BagModel:
     """score(i | h) = prior[i] + sum_j a_ij * value[i, h_j], with a_i = softmax_j(query[i, h_j]).
@@ -49,13 +51,13 @@ class BagModel:
     def state_continued(self, prefix, keep, items, signals, clock=None):
         return torch.zeros(items.shape[0], 1)
 
-    def entry_values(self, items, signals):
-        return None
+    def entry_tables(self, items, signals):
+        return EntryTables(None, None, None, None)  # nothing per entry to keep: scoring reads the history
 
-    def summary_of(self, state, items, signals, clock=None, values=None):
+    def summary_of(self, state, items, signals, clock=None, tables=None):
         return state, None
 
-    def rank(self, S, seq, signals, exclude=None, clock=None):
+    def rank(self, S, seq, signals, exclude=None, clock=None, tables=None):
         n = self.cfg.n_items
         items = torch.arange(n + 1).expand(seq.shape[0], -1)
         scores, _ = self._score(seq, items)

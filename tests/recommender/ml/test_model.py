@@ -94,6 +94,36 @@ def test_continuing_an_encoded_prefix_ranks_as_encoding_the_whole_history(summar
     assert torch.allclose(whole, model.rank(S, items, signals, exclude=exclude), atol=1e-5)
 
 
+@pytest.mark.parametrize("summary,kw", [("readout", {}), ("state", {}), ("readout", {"n_genres": 3})])
+def test_entry_tables_score_a_history_made_of_some_entries_as_scoring_it_directly(summary, kw):
+    """What each entry gives, computed once for the whole history (``entry_tables``), scores
+    histories made of some of its entries (each in its place in time) exactly as scoring
+    them directly does: the readout's summary, the head's weights and values over views and
+    a low rating, and a new person's lift."""
+    model = _model(summary=summary, **kw)
+    h = History((3, 4, 5, 6, 7, 8, 9), (R5, VIEW, R4, LOW, R5, R5, VIEW))
+    whole_i, whole_s = _t(list(h.items)), _t(list(h.signals))
+    order, now = model.clock(whole_i, whole_s)
+    tables = model.entry_tables(whole_i, whole_s)
+    kept = [[0, 1, 2, 4, 5, 6], [2, 3, 6], [0, 1, 2, 3, 4, 5, 6]]
+    items, signals = batch_of([History(tuple(h.items[u] for u in k), tuple(h.signals[u] for u in k))
+                               for k in kept], 8)
+    L = items.shape[1]
+    clock = (torch.stack([torch.cat([torch.zeros(L - len(k), dtype=torch.long), order[0, k]]) for k in kept]),
+             now.expand(len(kept)))
+    rows = torch.stack([torch.cat([torch.zeros(L - len(k), dtype=torch.long), torch.tensor(k) + 1]) for k in kept])
+    state = model.summarize(items, signals, clock=clock) if summary == "state" else torch.randn(len(kept), 16)
+    S, b = model.summary_of(state, items, signals, clock=clock)
+    S_t, b_t = model.summary_of(state, items, signals, clock=clock, tables=tables.at(rows))
+    assert torch.allclose(S, S_t, atol=1e-5)
+    cand = _t([1, 2, 11, 12, 13], [11, 14, 15, 16, 20], [1, 2, 10, 19, 20])
+    direct = model.head_scores(S, items, signals, cand, clock=clock)
+    read = model.head_scores(S, items, signals, cand, clock=clock, tables=tables.at(rows))
+    for a, c in zip(direct[:5], read[:5], strict=True):
+        assert torch.allclose(a, c, atol=1e-5)
+    assert (direct[5] is None) == (read[5] is None) == (not kw)
+
+
 @pytest.mark.parametrize("summary,kw", [("readout", {}), ("state", {}),
                                         ("readout", {"readout_heads": 4, "readout_norm": "none"}),
                                         ("readout", {"readout_heads": 2, "readout_norm": "layer"}),
