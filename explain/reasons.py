@@ -130,13 +130,27 @@ def rank_change(*, rank: int, after: int) -> str:
     return _("moves it up from #%(rank)s to #%(after)s") % {"rank": rank, "after": after}
 
 
-def check_sentence(*, removed: Sequence[str], rank: int, rank_after: int, rank_after_random: int) -> str:
+def check_sentence(*, removed: Sequence[str], counted: int, rank: int, rank_after: int,
+                   rank_after_random: int) -> str:
     """Return what the removal check found: "Removing the 3 items that counted most (“A”, “B”
-    and “C”) moves it from #2 to #31; removing 3 random items instead: #3."."""
+    and “C”) moves it from #2 to #31; removing 3 random items instead: #3.". ``removed``
+    are the removed items, largest contribution first, of which the first ``counted`` add
+    to the score: the others are only next in line, and are not said to count."""
     k = len(removed)
-    first = ngettext("Removing the item that counted most (%(items)s) %(change)s",
-                     "Removing the %(k)s items that counted most (%(items)s) %(change)s", k) % {
-        "k": k, "items": quoted(removed), "change": rank_change(rank=rank, after=rank_after)}
+    change = rank_change(rank=rank, after=rank_after)
+    if counted >= k:
+        first = ngettext("Removing the item that counted most (%(items)s) %(change)s",
+                         "Removing the %(k)s items that counted most (%(items)s) %(change)s", k) % {
+            "k": k, "items": quoted(removed), "change": change}
+    elif counted:
+        counting = ngettext("the item that counted (%(items)s)", "the %(m)s items that counted (%(items)s)",
+                            counted) % {"m": counted, "items": quoted(removed[:counted])}
+        rest = ngettext("the next one in line (%(items)s)", "the next %(r)s in line (%(items)s)", k - counted) % {
+            "r": k - counted, "items": quoted(removed[counted:])}
+        first = _("Removing %(counting)s and %(rest)s %(change)s") % {
+            "counting": counting, "rest": rest, "change": change}
+    else:
+        first = _("Removing %(items)s %(change)s") % {"items": quoted(removed), "change": change}
     second = ngettext("removing %(k)s random item instead: #%(random)s.",
                       "removing %(k)s random items instead: #%(random)s.", k) % {
         "k": k, "random": rank_after_random}

@@ -160,11 +160,6 @@ class ExplanationView:
         """Return how many items the check removed (3, fewer in a short history)."""
         return min(3, max(len(self.data["history"]) - 1, 1))
 
-    def counted_most(self) -> list[int]:
-        """Return the history items the check removed: the largest contributions."""
-        d = self.data
-        return [d["history"][u] for u in top_units(attributed(d), self.faithfulness_k())]
-
     @property
     def checked(self) -> bool:
         """Return True if the page may say "checked by removal": the record is verified and
@@ -177,8 +172,10 @@ class ExplanationView:
         what removing each named item alone does; "" when no single item is named."""
         d, f = self.data, self.data["faithfulness"]
         if self.checked:
+            units = top_units(attributed(d), self.faithfulness_k())
             return reasons.check_sentence(
-                removed=[self.title(i) for i in self.counted_most()], rank=d["rank"],
+                removed=[self.title(d["history"][u]) for u in units],
+                counted=sum(attributed(d)[u] > 0 for u in units), rank=d["rank"],
                 rank_after=f["rank_after_head_at_3"], rank_after_random=f["rank_after_random_at_3"])
         rank_without = dict(zip(d["history"], d["loo_rank"], strict=True))
         named = [(r["title"], rank_without[r["item"]]) for r in self.reason_items()]

@@ -1,7 +1,12 @@
 """Small template helpers: query strings for pagination, the current page in the nav,
-genre names in the active language and durations in words."""
+genre names in the active language, durations and times ago in words."""
+from datetime import datetime
+
 from django import template
+from django.contrib.humanize.templatetags.humanize import naturaltime
 from django.http import HttpRequest
+from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from recommender.durations import duration_text
 from recommender.genres import genre_label
@@ -40,6 +45,15 @@ def genre_name(name: str) -> str:
 def duration(seconds: float | None) -> str:
     """Return a number of seconds in words ("4 min 05 s"); empty for None."""
     return "" if seconds is None else duration_text(seconds)
+
+
+@register.filter
+def ago(when: datetime | None) -> str:
+    """Return how long ago ``when`` was in words: "just now" within a minute, else "3 minutes
+    ago" (Django's naturaltime); empty for None."""
+    if when is None:
+        return ""
+    return _("just now") if (timezone.now() - when).total_seconds() < 60 else str(naturaltime(when))
 
 
 @register.filter

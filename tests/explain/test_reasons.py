@@ -43,11 +43,20 @@ def test_staff_read_it_in_the_third_person():
 
 def test_check_sentence_states_what_removal_did():
     """The ranks before and after removing the named items, and after removing random ones."""
-    text = reasons.check_sentence(removed=["A", "B", "C"], rank=2, rank_after=31, rank_after_random=3)
+    text = reasons.check_sentence(removed=["A", "B", "C"], counted=3, rank=2, rank_after=31, rank_after_random=3)
     assert text == ("Removing the 3 items that counted most (“A”, “B” and “C”) moves it from #2 to #31; "
                     "removing 3 random items instead: #3.")
-    held = reasons.check_sentence(removed=["A"], rank=1, rank_after=1, rank_after_random=1)
+    held = reasons.check_sentence(removed=["A"], counted=1, rank=1, rank_after=1, rank_after_random=1)
     assert "leaves it at #1" in held and "moves" not in held
+
+
+def test_check_sentence_never_says_an_item_that_added_nothing_counted():
+    """Where only some of the removed items add to the score, the others are next in line."""
+    text = reasons.check_sentence(removed=["A", "B", "C"], counted=1, rank=2, rank_after=31, rank_after_random=3)
+    assert text == ("Removing the item that counted (“A”) and the next 2 in line (“B” and “C”) moves it "
+                    "from #2 to #31; removing 3 random items instead: #3.")
+    assert "counted" not in reasons.check_sentence(removed=["A", "B"], counted=0, rank=2, rank_after=5,
+                                                   rank_after_random=3)
 
 
 def test_one_by_one_sentence_says_when_the_rank_holds():
@@ -64,8 +73,12 @@ def test_chinese_is_as_complete_as_english():
         assert reason == "因为你给“Alien”打了 5 星，还喜欢“Aliens”（都属于科幻）。"
         assert reasons.reason_sentence(named=[("Toy Story", sig.VIEWED)], genres=[], third_person=True) == \
             "因为该用户打开过“Toy Story”（浏览了页面）。"
-        check = reasons.check_sentence(removed=["A", "B"], rank=2, rank_after=9, rank_after_random=3)
+        check = reasons.check_sentence(removed=["A", "B"], counted=2, rank=2, rank_after=9, rank_after_random=3)
         assert check == "移除贡献最大的 2 项（“A”和“B”）后，它会从第 2 名降到第 9 名；若改为随机移除 2 项，则排第 3 名。"
+        partial = reasons.check_sentence(removed=["A", "B", "C"], counted=1, rank=2, rank_after=9,
+                                         rank_after_random=3)
+        assert partial == ("移除起作用的 1 项（“A”）及其后的 2 项（“B”和“C”）后，它会从第 2 名降到第 9 名；"
+                           "若改为随机移除 3 项，则排第 3 名。")
         for signal in sig.NAMES:
             label = reasons.did_label(signal)
             assert label and not any(c.isascii() and c.isalpha() for c in label), label
