@@ -166,3 +166,24 @@ def test_details_are_collapsed_for_the_person_open_for_staff_in_the_third_person
     assert '<details class="section explain-details" open>' in staff
     assert _reason_of(staff).startswith(("Because they ", "No single item in their history"))
     assert "in their recommendations" in staff and "in your recommendations" not in staff
+
+
+def test_a_chosen_item_that_lowers_a_recommendation_is_explained_where_it_shows(client, acting_person):
+    """Where the table says an item the person chose (a rating of 3 stars or more, a like)
+    "lowered it", the page says why that is no contradiction; elsewhere it says nothing."""
+    compute.explain_person(acting_person.pk)
+    login(client, acting_person)
+    for record in Explanation.objects.filter(user=acting_person, status="ready"):
+        html = client.get(reverse("explanation", args=[record.item_id])).content.decode()
+        table = html.split('data-table="counted"')[1].split("</table>")[0]
+        chosen_lowered = any("lowered it" in row and f'data-signal="{signal}"' in row
+                             for row in table.split("<tr")[1:] for signal in selectors.sig.POSITIVE)
+        assert ('data-hint="chosen-lowered"' in html) == chosen_lowered
+    record = Explanation.objects.filter(user=acting_person, status="ready").order_by("rank").first()
+    d = record.data
+    chosen = next(u for u, s in enumerate(selectors.did(d)) if s in selectors.sig.POSITIVE)
+    for key in ("contribution", "loo_delta"):
+        d[key][chosen] = -5.0  # this item now lowers it, whichever effect the page shows
+    record.save()
+    html = client.get(reverse("explanation", args=[record.item_id])).content.decode()
+    assert 'data-hint="chosen-lowered"' in html and "points towards other items" in html
