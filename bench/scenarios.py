@@ -191,11 +191,23 @@ def scenario_dislike(api: Api, history: list[int], catalogue: Catalogue, rng: ra
                                  if i not in watched))
     api.events([{"item": disliked, "kind": "rate", "value": stars, "client_event_id": "dislike-1"}])
     after = api.fresh_list(before["computed_at"], k=50)
-    # ranks among the other items: the rated film itself leaves the list (it is seen now),
-    # which moves everything below it up one place without anything having risen
-    rank_before = {i: r for r, i in enumerate((i for i in top_ids(before) if i != disliked), 1)}
-    rank_after = {i: r for r, i in enumerate(top_ids(after), 1)}
-    rose = [i for i in related if rank_after.get(i, 99) < rank_before.get(i, 99)]
+    # each related item's place among the unrelated ones: the rated film itself leaves the
+    # list (it is seen now), and a related item pushed further down (closer to the disliked
+    # film) moves those below it up one place, without anything having risen; a related
+    # item rises when it passes an item that has nothing to do with the disliked film
+    def places(ids: list[int]) -> dict[int, int]:
+        out, unrelated = {}, 0
+        for i in ids:
+            if i == disliked:
+                continue
+            if i in related:
+                out[i] = unrelated
+            else:
+                unrelated += 1
+        return out
+
+    place_before, place_after = places(top_ids(before)), places(top_ids(after))
+    rose = [i for i in related if place_after.get(i, 99) < place_before.get(i, 99)]
     genres = catalogue.genres.get(disliked, set())
     reasons = named(api, top_ids(after)[:10])
     return {"named_in": sum(disliked in r for r in reasons), "rose": rose, "related": related,

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 
 import torch
 
@@ -290,20 +290,59 @@ def explain_history(
                                 bool(faith["verified"]), cfg.reason_floor),
         ))
     return PersonExplanation(history=list(history.items), signals=list(history.signals),
-                             top=top_list, items=explained)
+                             top=top_list, items=_weak_named_once(explained, history.signals, cfg.reason_floor))
+
+
+def _weak_named_once(explained: list[ItemExplanation], signals: Sequence[int], floor: float) -> list[ItemExplanation]:
+    """Return the explanations with each page view or click named in one reason at most.
+
+    A glance is weak evidence: it may be a reason, but not the reason for several of a
+    person's recommendations. It stays in the reason where its own value (on that
+    reason's basis) is largest; the other reasons are chosen again without it, unless
+    nothing else counts for their item.
+    """
+    def value(e: ItemExplanation, u: int) -> float:
+        return e.contribution[u] if e.reason["basis"] == "weights" else e.loo_delta[u]
+
+    avoid: list[set[int]] = [set() for _ in explained]
+    keep_named: set[tuple[int, int]] = set()  # (reason, glance) where the glance is all that counts
+    while True:
+        naming: dict[int, list[int]] = {}
+        for c, e in enumerate(explained):
+            for u in e.reason["units"]:
+                if signals[u] in sig.WEAK and (c, u) not in keep_named:
+                    naming.setdefault(u, []).append(c)
+        twice = {u: cs for u, cs in naming.items() if len(cs) > 1}
+        if not twice:
+            return explained
+        for u, cs in twice.items():
+            keep = max(cs, key=lambda c: (value(explained[c], u), -c))
+            for c in cs:
+                if c == keep:
+                    continue
+                avoid[c].add(u)
+                e = explained[c]
+                again = reason_units(e.contribution, e.loo_delta, signals, bool(e.faithfulness["verified"]),
+                                     floor, avoid=avoid[c])
+                if again["units"]:
+                    explained[c] = replace(e, reason=again)
+                else:  # nothing else counts for it: saying "no single item" would be false
+                    keep_named.add((c, u))
 
 
 def reason_units(contribution: Sequence[float], loo_delta: Sequence[float], signals: Sequence[int],
-                 verified: bool, floor: float = 0.2, most: int = 2) -> dict:
+                 verified: bool, floor: float = 0.2, most: int = 2, avoid: Iterable[int] = ()) -> dict:
     """Return the history entries a reason may name, and on what basis.
 
     A reason names only entries that count *for* the item, never a low rating. Verified
     (the shown contributions pass the removal check): the largest positive contributions
     that their own removal confirms, none under ``floor`` of the largest. Otherwise, or if
     none passes, the entries whose removal lowers the score most ("leave_one_out"); if
-    none does, the recommendation comes from the history as a whole ("summary").
+    none does, the recommendation comes from the history as a whole ("summary"). ``avoid``:
+    entries not to name here (a glance named in another reason, ``_weak_named_once``).
     """
-    allowed = [u for u in range(len(contribution)) if signals[u] not in sig.NEGATIVE]
+    avoid = set(avoid)
+    allowed = [u for u in range(len(contribution)) if signals[u] not in sig.NEGATIVE and u not in avoid]
     if verified:
         best = max((contribution[u] for u in allowed), default=0.0)
         units = [u for u in top_units(contribution, len(contribution))

@@ -217,3 +217,30 @@ def test_by_default_only_the_checked_size_is_measured():
     keys = set(person.items[0].faithfulness)
     assert {"comprehensiveness_at_3", "random_at_3", "loo_at_3", "verified"} <= keys
     assert not any(k.endswith(("_at_1", "_at_5")) for k in keys)
+
+
+def test_a_page_view_is_the_reason_for_one_recommendation_at_most():
+    """One glance drives two recommendations: it is named in the reason where it counts
+    most, and the other reason names what else counts for that item; a rating that drives
+    two recommendations is named in both; and where nothing else counts, the glance is named
+    rather than "no single item"."""
+    from .fakes import BagModel
+
+    def person(values, first):
+        n = 8
+        query, value = torch.zeros(n + 1, n + 1), torch.zeros(n + 1, n + 1)
+        for cand, item, v in values:
+            query[cand, item], value[cand, item] = 2.0, v
+        model = BagModel([0.8, 0.7, 0.6, 0.5, 0.1, 0.1, 0.4, 0.35], query, value)
+        history = History((1, 2, 3, 4), (first, sig.RATED_5, sig.RATED_5, sig.RATED_5))
+        return explain_history(model, history, [5, 6], exclude=history.items, config=CFG).items
+
+    both = ((5, 1, 10.0), (6, 1, 9.0), (6, 2, 8.0), (5, 3, 3.0))
+    five, six = person(both, sig.VIEWED)
+    assert 0 in five.reason["units"] and 0 not in six.reason["units"]
+    assert 1 in six.reason["units"]  # item 2, which counts for item 6 too
+    five, six = person(both, sig.RATED_5)
+    assert 0 in five.reason["units"] and 0 in six.reason["units"]
+    only = ((5, 1, 10.0), (6, 1, 8.0), (6, 2, 3.0), (5, 3, 3.0))  # item 2 only dilutes item 6
+    five, six = person(only, sig.VIEWED)
+    assert 0 in five.reason["units"] and six.reason["units"] == [0]
