@@ -135,7 +135,7 @@ def check_sentence(*, removed: Sequence[str], counted: int, rank: int, rank_afte
     """Return what the removal check found: "Removing the 3 items that counted most (“A”, “B”
     and “C”) moves it from #2 to #31; removing 3 random items instead: #3.". ``removed``
     are the removed items, largest contribution first, of which the first ``counted`` add
-    to the score: the others are only next in line, and are not said to count."""
+    to the score: the others are only next in line, and are neither named nor said to count."""
     k = len(removed)
     change = rank_change(rank=rank, after=rank_after)
     if counted >= k:
@@ -145,8 +145,9 @@ def check_sentence(*, removed: Sequence[str], counted: int, rank: int, rank_afte
     elif counted:
         counting = ngettext("the item that counted (%(items)s)", "the %(m)s items that counted (%(items)s)",
                             counted) % {"m": counted, "items": quoted(removed[:counted])}
-        rest = ngettext("the next one in line (%(items)s)", "the next %(r)s in line (%(items)s)", k - counted) % {
-            "r": k - counted, "items": quoted(removed[counted:])}
+        # not named: an item that adds nothing (a low rating, an item that lowers it) is no
+        # part of why this was recommended
+        rest = ngettext("the next one in line", "the next %(r)s in line", k - counted) % {"r": k - counted}
         first = _("Removing %(counting)s and %(rest)s %(change)s") % {
             "counting": counting, "rest": rest, "change": change}
     else:

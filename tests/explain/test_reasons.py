@@ -53,7 +53,7 @@ def test_check_sentence_states_what_removal_did():
 def test_check_sentence_never_says_an_item_that_added_nothing_counted():
     """Where only some of the removed items add to the score, the others are next in line."""
     text = reasons.check_sentence(removed=["A", "B", "C"], counted=1, rank=2, rank_after=31, rank_after_random=3)
-    assert text == ("Removing the item that counted (“A”) and the next 2 in line (“B” and “C”) moves it "
+    assert text == ("Removing the item that counted (“A”) and the next 2 in line moves it "
                     "from #2 to #31; removing 3 random items instead: #3.")
     assert "counted" not in reasons.check_sentence(removed=["A", "B"], counted=0, rank=2, rank_after=5,
                                                    rank_after_random=3)
@@ -77,7 +77,7 @@ def test_chinese_is_as_complete_as_english():
         assert check == "移除贡献最大的 2 项（“A”和“B”）后，它会从第 2 名降到第 9 名；若改为随机移除 2 项，则排第 3 名。"
         partial = reasons.check_sentence(removed=["A", "B", "C"], counted=1, rank=2, rank_after=9,
                                          rank_after_random=3)
-        assert partial == ("移除起作用的 1 项（“A”）及其后的 2 项（“B”和“C”）后，它会从第 2 名降到第 9 名；"
+        assert partial == ("移除起作用的 1 项（“A”）及其后的 2 项后，它会从第 2 名降到第 9 名；"
                            "若改为随机移除 3 项，则排第 3 名。")
         for signal in sig.NAMES:
             label = reasons.did_label(signal)
