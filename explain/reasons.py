@@ -8,7 +8,7 @@ from collections.abc import Sequence
 
 from django.utils.text import capfirst
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext, pgettext
+from django.utils.translation import gettext_noop, ngettext, pgettext
 
 from recommender.genres import genre_label
 from recommender.ml import signals as sig
@@ -31,18 +31,22 @@ def _join(parts: Sequence[str], context: str = "") -> str:
     return _("%(items)s and %(last)s") % {"items": _(", ").join(parts[:-1]), "last": parts[-1]}
 
 
+DID = {
+    sig.INTERACTED: gettext_noop("rated (stars unknown)"),
+    sig.RATED_LOW: gettext_noop("rated 2★ or less"),
+    sig.LIKED: gettext_noop("liked"),
+    sig.PURCHASED: gettext_noop("bought"),
+    sig.CLICKED: gettext_noop("clicked"),
+    sig.VIEWED: gettext_noop("opened its page"),
+}
+USED = gettext_noop("used")  # a signal without a label of its own
+
+
 def did_label(signal: int) -> str:
     """Return what the person did with an item, without the item: "rated 5★", "liked"."""
     if signal in STARS:
         return _("rated %(stars)s★") % {"stars": STARS[signal]}
-    return {
-        sig.INTERACTED: _("rated (stars unknown)"),
-        sig.RATED_LOW: _("rated 2★ or less"),
-        sig.LIKED: _("liked"),
-        sig.PURCHASED: _("bought"),
-        sig.CLICKED: _("clicked"),
-        sig.VIEWED: _("opened its page"),
-    }.get(signal, _("used"))
+    return _(DID.get(signal, USED))
 
 
 def _action(signal: int, titles: Sequence[str], last: bool = False) -> str:

@@ -28,13 +28,14 @@ def explanation_page(request: HttpRequest, *, user: User, item_id: int, template
         return render(request, "explain/not_current.html", status=404)
     context = {"person": user, "status": status, "view": view, "third_person": third_person, **(extra or {})}
     if view is not None:
-        rows = view.weight_rows(limit=selectors.TABLE_ROWS, by="effect")
+        every = view.weight_rows()
+        rows = view.weight_rows(limit=selectors.TABLE_ROWS, by="effect", rows=every)
         context.update({
             "heatmap": view.heatmap_json(), "heads": view.heads_json(), "graph": view.graph_json(),
             "weight_rows": rows, "head_rows": view.head_summaries(),
             # a film the person chose that lowers this one reads as a contradiction: say why
             "chosen_lowered": any(r["direction"] == "lowered" and r["signal"] in selectors.sig.POSITIVE for r in rows),
-            "attention_rows": sorted(view.weight_rows(), key=lambda r: -r["weight"])[:selectors.HEATMAP_COLUMNS],
+            "attention_rows": sorted(every, key=lambda r: -r["weight"])[:selectors.HEATMAP_COLUMNS],
         })
     else:
         from recommender.models import Item
