@@ -385,6 +385,12 @@ minute apart); "opened" is a `view` event; reasons are read from
 | a 1★ or 2★ rating | never named in a reason: {d['share_never_named']:.0%}; no sequel or 3-nearest item rose: {d['share_no_related_rose']:.0%}; its genres' share of the top 10 did not rise: {d['share_genre_not_up']:.0%} | all three, every person |
 | a new person rates 5 films of one genre ≥ 4★ | that genre's share of the top 10: mean {g['mean_share']:.0%}; ≥ 5 of 10 for {g['share_at_least_half']:.0%} of people | ≥ 5 of 10 |
 | 20-40 rated films | distinct history items named by the top 10's reasons: mean {r['mean_distinct_items']:.1f} | ≥ 3 |
+
+A related item (a sequel by title, or one of the 3 nearest by the model) "rose" when, in
+the top 50, it passed an item unrelated to the disliked film: the disliked film leaving
+the list, or a related item sinking below it, moves it up a place without anything having
+risen. A page view is named in one of a person's reasons at most (docs/design.md,
+"Reason").
 """)
 
 
