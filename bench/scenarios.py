@@ -179,6 +179,24 @@ def scenario_view(api: Api, history: list[int], catalogue: Catalogue, rng: rando
             "opened": opened, "was_in_top": opened in top}
 
 
+def related_rose(before: list[int], after: list[int], disliked: int, related: list[int]) -> list[int]:
+    """Return the related items that rose from list ``before`` to list ``after``: each one's
+    place is the number of unrelated items above it (absent: last). The disliked film
+    leaving the list, or a related item sinking below another, moves it up a place without
+    anything having risen; passing an item unrelated to the disliked film is rising."""
+    def places(ids: list[int]) -> dict[int, int]:
+        out, unrelated = {}, 0
+        for i in ids:
+            if i in related:
+                out[i] = unrelated
+            elif i != disliked:
+                unrelated += 1
+        return out
+
+    place_before, place_after = places(before), places(after)
+    return [i for i in related if place_after.get(i, len(after) + 1) < place_before.get(i, len(before) + 1)]
+
+
 def scenario_dislike(api: Api, history: list[int], catalogue: Catalogue, rng: random.Random,
                      stars: float) -> dict:
     """Rate ``history``, then give one film with sequels ``stars`` (1 or 2)."""
@@ -191,23 +209,7 @@ def scenario_dislike(api: Api, history: list[int], catalogue: Catalogue, rng: ra
                                  if i not in watched))
     api.events([{"item": disliked, "kind": "rate", "value": stars, "client_event_id": "dislike-1"}])
     after = api.fresh_list(before["computed_at"], k=50)
-    # each related item's place among the unrelated ones: the rated film itself leaves the
-    # list (it is seen now), and a related item pushed further down (closer to the disliked
-    # film) moves those below it up one place, without anything having risen; a related
-    # item rises when it passes an item that has nothing to do with the disliked film
-    def places(ids: list[int]) -> dict[int, int]:
-        out, unrelated = {}, 0
-        for i in ids:
-            if i == disliked:
-                continue
-            if i in related:
-                out[i] = unrelated
-            else:
-                unrelated += 1
-        return out
-
-    place_before, place_after = places(top_ids(before)), places(top_ids(after))
-    rose = [i for i in related if place_after.get(i, 99) < place_before.get(i, 99)]
+    rose = related_rose(top_ids(before), top_ids(after), disliked, related)
     genres = catalogue.genres.get(disliked, set())
     reasons = named(api, top_ids(after)[:10])
     return {"named_in": sum(disliked in r for r in reasons), "rose": rose, "related": related,
