@@ -301,15 +301,16 @@ def page_times(data, genres, titles, top_lists: dict, *, sample: int, requests: 
 
 
 def time_page(requests: int) -> dict:
-    """Time the "why this?" page in this process over the records of the database in
-    DATABASE_URL (``page_times``): ``requests`` after a warm-up of 20, seeded choices."""
+    """Time the "why this?" page in this process, started as a web process starts
+    (``recsite.wsgi``), over the records of the database in DATABASE_URL (``page_times``):
+    ``requests`` after a warm-up of 20, seeded choices."""
     import random as rnd
 
-    import django
-
-    django.setup()
     from django.test import Client
 
+    from recsite import wsgi  # as a web process starts: django.setup(), warm-up, gc.freeze()
+
+    wsgi.warmed.wait(300)
     from recommender.models import Recommendation
     from recsite.accounts.models import User
 

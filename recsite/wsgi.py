@@ -1,4 +1,5 @@
 """WSGI entry point (gunicorn recsite.wsgi)."""
+import gc
 import os
 import threading
 
@@ -6,13 +7,28 @@ from django.core.wsgi import get_wsgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "recsite.settings.local")
 application = get_wsgi_application()
+warmed = threading.Event()  # set once ``warm`` is done
 
 
-def _warm_search() -> None:
-    """Load the text encoder (about 2 s) before the first search needs it."""
-    from recommender.text.selectors import query_vector
+def warm() -> None:
+    """Load what the first requests would, then take it out of the garbage collector's way.
 
-    query_vector("warm up")
+    The text encoder (about 2 s) for search, and the "why this?" page's figure and layout
+    code (Bokeh, networkx). Then everything loaded so far moves to the collector's permanent
+    generation (``gc.freeze``): otherwise every full collection walks the ~200,000
+    start-up objects again, about 150 ms, which the slowest 2% of "why this?" pages paid
+    (docs/benchmarks.md, "Explanations").
+    """
+    try:
+        from recommender.text.selectors import query_vector
+
+        query_vector("warm up")
+        import explain.plots  # noqa: F401
+
+        gc.collect()
+        gc.freeze()
+    finally:
+        warmed.set()
 
 
-threading.Thread(target=_warm_search, name="warm-search", daemon=True).start()
+threading.Thread(target=warm, name="warm", daemon=True).start()
