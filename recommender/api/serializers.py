@@ -60,7 +60,13 @@ class StrictFloatField(serializers.FloatField):
 
 
 class StrictCharField(serializers.CharField):
-    """A JSON string: numbers are not turned into text."""
+    """A JSON string, taken as sent: numbers are not turned into text, and leading or
+    trailing whitespace is kept (trimming turned strings the schema allows, such as a
+    client event id "\x1f", into refused blanks)."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("trim_whitespace", False)
+        super().__init__(**kwargs)
 
     def to_internal_value(self, data):
         if not isinstance(data, str):

@@ -31,6 +31,16 @@ def test_one_event_resent_is_a_duplicate(alice, api_client_for, make_item):
     assert Event.objects.count() == 1
 
 
+def test_a_client_event_id_is_kept_as_sent(alice, api_client_for, make_item):
+    """An id is the client's: whitespace around it is part of it, and an id of a control
+    character alone (which the schema allows) is stored, not refused as blank."""
+    client, item = api_client_for(alice), make_item()
+    for key in ("\x1f", " e-1", "e-1"):
+        body = {"item": item.pk, "kind": "view", "client_event_id": key}
+        assert client.post(URL, body, format="json").json() == {"created": 1, "duplicates": 0}, key
+    assert sorted(Event.objects.values_list("client_event_id", flat=True)) == sorted(["\x1f", " e-1", "e-1"])
+
+
 def test_batch_is_stored(alice, api_client_for, make_item):
     """A batch stores every event and says how many."""
     items = [make_item() for _ in range(3)]
