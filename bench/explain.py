@@ -401,7 +401,8 @@ history); those pages say the check failed and name the leave-one-out items inst
 
 The page time is measured with Django's test client ({r['page_ms']['requests']} requests
 over {r['page_ms']['people']} people's stored records in SQLite, local settings with DEBUG off), in a
-fresh process holding what a web process holds (no torch, no data set): middleware,
+fresh process started as the web process starts (`recsite.wsgi`: warm-up, then
+`gc.freeze()`), holding what it holds (no torch, no data set): middleware,
 queries, building the three Bokeh figures and rendering; no network, no gunicorn.
 """)
 
