@@ -5,10 +5,11 @@ Every sentence says what the person did with each item it names (``recommender.m
 person for the person and in the third person for staff reading someone else's page.
 """
 from collections.abc import Sequence
+from functools import lru_cache
 
 from django.utils.text import capfirst
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_noop, ngettext, pgettext
+from django.utils.translation import get_language, gettext_noop, ngettext, pgettext
 
 from recommender.genres import genre_label
 from recommender.ml import signals as sig
@@ -44,6 +45,13 @@ USED = gettext_noop("used")  # a signal without a label of its own
 
 def did_label(signal: int) -> str:
     """Return what the person did with an item, without the item: "rated 5★", "liked"."""
+    return _did_label(get_language(), signal)
+
+
+@lru_cache(maxsize=256)
+def _did_label(language: str | None, signal: int) -> str:
+    """``did_label`` in ``language`` (the active one): a why page labels up to 200 entries
+    and 100 heatmap cells, and a translation lookup each cost more than the rest of a row."""
     if signal in STARS:
         return _("rated %(stars)s★") % {"stars": STARS[signal]}
     return _(DID.get(signal, USED))

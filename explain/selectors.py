@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 from django.utils.translation import gettext as _
 
@@ -190,23 +191,24 @@ class ExplanationView:
             third_person=self.third_person)
 
     # ---- tables ---------------------------------------------------------------------------
-    def weight_rows(self, limit: int | None = None, by: str = "contribution",
-                    rows: list[dict] | None = None) -> list[dict]:
+    @cached_property
+    def entry_rows(self) -> list[dict]:
+        """Return one row per history entry, in history order (``weight_rows``); built once
+        for the page's several orders of up to 200 entries."""
+        d = self.data
+        return [{"item": i, "title": self.title(i), "signal": s, "did": reasons.did_label(s), "weight": w,
+                 "contribution": c, "loo": delta, "rank_without": r, "effect": e, "direction": direction(e),
+                 "signed": _signed(c), "change": _signed(-delta), "effect_signed": _signed(e)}
+                for i, s, w, c, delta, r, e in zip(d["history"], did(d), d["weights"], attributed(d), d["loo_delta"],
+                                                   d["loo_rank"], effects(d), strict=True)]
+
+    def weight_rows(self, limit: int | None = None, by: str = "contribution") -> list[dict]:
         """Return history entries by contribution (`by="effect"`: by what the page shows,
         ``effects``), largest first (with `limit`: the `limit` largest in size, raising or
         lowering): title, what the person did, weight, effect ("effect_signed" as text),
         contribution ("signed": as text), the score change without it ("change": -loo,
-        as text; below 0: it helped) and the rank without it. ``rows``: every entry's row,
-        from an earlier call, to order again instead of building them (a page uses several
-        orders of up to 200 entries)."""
-        d = self.data
-        labels = {s: reasons.did_label(s) for s in set(did(d))}
-        rows = rows if rows is not None else [
-            {"item": i, "title": self.title(i), "signal": s, "did": labels[s], "weight": w,
-             "contribution": c, "loo": delta, "rank_without": r, "effect": e, "direction": direction(e),
-             "signed": _signed(c), "change": _signed(-delta), "effect_signed": _signed(e)}
-            for i, s, w, c, delta, r, e in zip(d["history"], did(d), d["weights"], attributed(d), d["loo_delta"],
-                                               d["loo_rank"], effects(d), strict=True)]
+        as text; below 0: it helped) and the rank without it."""
+        rows = self.entry_rows
         key = "contribution" if by == "contribution" else "effect"
         if limit:
             rows = sorted(rows, key=lambda r: -abs(r[key]))[:limit]
@@ -233,16 +235,13 @@ class ExplanationView:
         """Return the heatmap: rows = top recommendations, columns = the items that matter,
         cells = signed contribution relative to the largest shown (raised / lowered)."""
         cells, hover_did, hover_e, hover_change = [], [], [], []
-        labels: dict[int, str] = {}
         for row in self.rows:
             d = row.data
             e = dict(zip(d["history"], effects(d), strict=True))
             loo = dict(zip(d["history"], d["loo_delta"], strict=True))
             acted = self.did_of(d)
             cells.append([e.get(i, 0.0) for i in self.columns])
-            for s in set(acted.values()) - labels.keys():
-                labels[s] = reasons.did_label(s)
-            hover_did.append([labels[acted[i]] if i in acted else "" for i in self.columns])
+            hover_did.append([reasons.did_label(acted[i]) if i in acted else "" for i in self.columns])
             hover_e.append([_signed(e.get(i, 0.0)) for i in self.columns])
             hover_change.append([_signed(-loo.get(i, 0.0)) for i in self.columns])
         scale = colour_scale([abs(v) for r in cells for v in r])
