@@ -6,7 +6,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from recommender.models import Recommendation
-from recommender.pipeline import send_task
+from recsite import dispatch
 from recsite.accounts.models import User
 
 from .models import Explanation, ExplanationStatus
@@ -25,14 +25,18 @@ REQUEUE_AFTER = timedelta(minutes=2)
 def explanations_after_scoring(user_ids: list[int], *, urgent: bool) -> None:
     """Queue explanations of freshly scored lists: at once for a person who just acted,
     behind everything else for a rescoring of everyone."""
-    from .tasks import explain_people, explain_person
-
     if urgent:
         for user_id in user_ids:
-            send_task(explain_person, user_id)
+            dispatch.send("explain.tasks.explain_person", user_id)
         return
     for start in range(0, len(user_ids), BACKGROUND_CHUNK):
-        send_task(explain_people, user_ids[start:start + BACKGROUND_CHUNK], priority=BACKGROUND_PRIORITY)
+        dispatch.send("explain.tasks.explain_people", user_ids[start:start + BACKGROUND_CHUNK],
+                      priority=BACKGROUND_PRIORITY)
+
+
+def explain_stored_lists(sender, *, user_ids: list[int], urgent: bool, **_kwargs) -> None:
+    """On ``recommender.hooks.recommendations_stored``: explain the new lists."""
+    explanations_after_scoring(user_ids, urgent=urgent)
 
 
 @transaction.atomic
@@ -42,8 +46,6 @@ def explanation_request(*, user: User, item_id: int) -> str:
 
     Raises Recommendation.DoesNotExist if the item is not in this person's current list.
     """
-    from .tasks import explain_person
-
     rec = Recommendation.objects.get(user=user, item_id=item_id)
     record = Explanation.objects.select_for_update().filter(user=user, item_id=item_id).first()
     now = timezone.now()
@@ -59,5 +61,5 @@ def explanation_request(*, user: User, item_id: int) -> str:
         defaults={"model_version_id": rec.model_version_id, "for_computed_at": rec.computed_at,
                   "status": ExplanationStatus.QUEUED, "requested_at": now, "error": ""},
     )
-    transaction.on_commit(lambda: send_task(explain_person, user.pk))
+    dispatch.on_commit("explain.tasks.explain_person", user.pk)
     return ExplanationStatus.QUEUED

@@ -5,7 +5,6 @@ No torch here: the web process only writes rows and enqueues tasks on commit.
 """
 import hashlib
 import logging
-import time
 from pathlib import Path
 
 from django.core.exceptions import ValidationError
@@ -14,6 +13,7 @@ from django.db.models import Max
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from recsite import dispatch
 from recsite.accounts.models import User
 
 from . import answer_cache
@@ -65,32 +65,6 @@ def hyperparams_validate(params: dict | None) -> dict:
     return clean
 
 
-# After a failed send, skip sending for this long: each attempt against a dead broker
-# costs about a second, which a page must not pay on every click. The database already
-# holds the pending work, and the sweeps find it once the broker is back.
-BROKER_BACKOFF_S = 10.0
-_broker_down_until = 0.0
-
-
-def send_task(task, *args, priority: int | None = None) -> bool:
-    """Send a task now; return False (logged, not raised) if the broker is unreachable."""
-    global _broker_down_until
-    if time.monotonic() < _broker_down_until:
-        return False
-    try:
-        task.apply_async(args, priority=priority)
-        return True
-    except Exception as exc:  # noqa: BLE001 - any broker failure
-        _broker_down_until = time.monotonic() + BROKER_BACKOFF_S
-        log.warning("could not enqueue %s%s: %s", task.name, args, exc)
-        return False
-
-
-def _enqueue(task, *args) -> None:
-    """Send a task after commit; a broker outage is logged, not raised: the sweeps catch up."""
-    transaction.on_commit(lambda: send_task(task, *args))
-
-
 class TrainingBusy(Exception):
     """A run is already queued or running; `run` is the oldest such run."""
 
@@ -108,7 +82,6 @@ def training_run_start(*, hyperparams: dict | None = None, requested_by: User | 
     `only_when_idle` (what staff get): raise TrainingBusy instead when a run is queued or
     running, since two runs would race for the same workers and activations.
     """
-    from .tasks import training_run_chunk
 
     going = _runs_going().order_by("pk").first() if only_when_idle else None
     if going is not None:
@@ -116,7 +89,7 @@ def training_run_start(*, hyperparams: dict | None = None, requested_by: User | 
     run = TrainingRun.objects.create(
         hyperparams=hyperparams_validate(hyperparams), requested_by=requested_by
     )
-    _enqueue(training_run_chunk, run.pk)
+    dispatch.on_commit("recommender.tasks.training_run_chunk", run.pk)
     return run
 
 
@@ -136,7 +109,6 @@ def model_version_activate(*, version: ModelVersion) -> ModelVersion:
     Raises ValidationError if the artifact is missing or does not match; the active
     version is then unchanged. Everyone is rescored with it after commit.
     """
-    from .tasks import scoring_rescore_all
 
     path = Path(version.artifact_path)
     if not path.is_file():
@@ -147,7 +119,7 @@ def model_version_activate(*, version: ModelVersion) -> ModelVersion:
     version.is_active = True
     version.activated_at = timezone.now()
     version.save(update_fields=["is_active", "activated_at"])
-    _enqueue(scoring_rescore_all, version.pk)
+    dispatch.on_commit("recommender.tasks.scoring_rescore_all", version.pk)
     return version
 
 
@@ -174,7 +146,6 @@ def recommendations_mark_stale(*, user: User) -> None:
     The flag is the coalescing: while a refresh is pending, further events add no task;
     the worker clears the flag when it starts, so an event during scoring asks again.
     """
-    from .tasks import scoring_refresh_user
 
     answer_cache.people_changed([user.pk])
     now = timezone.now()
@@ -182,7 +153,7 @@ def recommendations_mark_stale(*, user: User) -> None:
     became_stale = created or ScoringState.objects.filter(
         pk=user.pk, stale_since__isnull=True).update(stale_since=now)
     if became_stale:
-        _enqueue(scoring_refresh_user, user.pk)
+        dispatch.on_commit("recommender.tasks.scoring_refresh_user", user.pk)
 
 
 def stale_claim(user_ids: list[int]) -> list[int]:

@@ -8,6 +8,8 @@ import logging
 from celery import shared_task
 from django.conf import settings
 
+from .hooks import recommendations_stored
+
 log = logging.getLogger(__name__)
 
 MAX_TRAINING_RETRIES = 3
@@ -70,12 +72,11 @@ def scoring_rescore_all(version_id: int) -> int:
 @shared_task(bind=True)
 def scoring_chunk(self, version_id: int | None, user_ids: list[int]) -> int:
     """Recompute and store the lists of these people with the version (None = active)."""
-    from explain.services import explanations_after_scoring
-
     from . import scoring
 
     written = scoring.score_people(user_ids, version_id=version_id)
-    explanations_after_scoring(user_ids if written else [], urgent=False)  # in the background
+    # explanations of the new lists, in the background
+    recommendations_stored.send(sender=scoring_chunk, user_ids=user_ids if written else [], urgent=False)
     # Which worker scored which chunk, once it is stored: with several worker machines on
     # one queue this is how an operator (and the scale-out test) sees who did the work.
     chunk = {"chunk": self.request.id, "people": len(user_ids), "written": written,
@@ -88,12 +89,11 @@ def scoring_chunk(self, version_id: int | None, user_ids: list[int]) -> int:
 @shared_task
 def scoring_refresh_user(user_id: int) -> int:
     """Recompute one person's list with the active model, right after they acted."""
-    from explain.services import explanations_after_scoring
-
     from . import scoring
 
     written = scoring.score_people([user_id], version_id=None)
-    explanations_after_scoring([user_id] if written else [], urgent=True)  # right away
+    # the explanations of the new list, right away
+    recommendations_stored.send(sender=scoring_refresh_user, user_ids=[user_id] if written else [], urgent=True)
     return written
 
 

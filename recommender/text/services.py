@@ -18,6 +18,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from recommender.models import Item, ItemText, RunStatus, TextRun
+from recsite import dispatch
 
 from .encoder import EncoderInfo, model_info
 from .itemtext import item_text, text_hash
@@ -51,10 +52,7 @@ def items_text_changed(item_ids: Iterable[int]) -> None:
 def _send_chunk(run: TextRun) -> bool:
     """Send the run's next chunk; if the broker is away, clear its heartbeat so the next
     schedule (the sweep, or `make run` once the broker is up) sends it at once."""
-    from recommender.pipeline import send_task
-    from recommender.tasks import text_run_chunk
-
-    sent = send_task(text_run_chunk, run.pk, run.cursor)
+    sent = dispatch.send("recommender.tasks.text_run_chunk", run.pk, run.cursor)
     if not sent:
         TextRun.objects.filter(pk=run.pk, cursor=run.cursor).update(heartbeat_at=None)
     return sent

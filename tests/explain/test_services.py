@@ -69,14 +69,18 @@ def test_a_new_list_makes_old_records_stale(scored_person):
     assert selectors.explanation_payload(user=scored_person, item_id=item_id) is not None
 
 
-def test_after_scoring_sends_urgent_and_background_tasks(monkeypatch):
-    """A person's refresh goes out at once; a bulk rescoring goes out in low-priority chunks."""
+def test_stored_lists_send_urgent_and_background_tasks(monkeypatch):
+    """The recommender announces stored lists (``recommendations_stored``) without knowing
+    this app: a person's refresh goes out at once, a bulk rescoring in low-priority chunks."""
+    from recommender.hooks import recommendations_stored
+    from recsite import dispatch
+
     sent = []
-    monkeypatch.setattr(services, "send_task",
-                        lambda task, *args, priority=None: sent.append((task.name, list(args), priority)))
-    services.explanations_after_scoring([7], urgent=True)
-    services.explanations_after_scoring(list(range(40)), urgent=False)
+    monkeypatch.setattr(dispatch, "send", lambda task, *args, priority=None: sent.append((task, list(args), priority)))
+    recommendations_stored.send(sender=None, user_ids=[7], urgent=True)
+    recommendations_stored.send(sender=None, user_ids=list(range(40)), urgent=False)
     assert sent[0] == ("explain.tasks.explain_person", [7], None)
+    assert [n for n, _a, _p in sent[1:]] == ["explain.tasks.explain_people"] * 3
     assert [len(a[0]) for _n, a, _p in sent[1:]] == [16, 16, 8]
     assert all(p == services.BACKGROUND_PRIORITY for _n, _a, p in sent[1:])
 
@@ -92,20 +96,19 @@ def test_reasons_for_a_list(scored_person):
 
 def test_a_dead_broker_is_not_retried_for_every_person(monkeypatch):
     """After one failed send, further sends are skipped for a while instead of each waiting
-    (the one back-off in recommender.pipeline, shared with the explain queue)."""
-    from recommender import pipeline
+    (the one back-off in recsite.dispatch, shared by every queue)."""
+    from recsite import dispatch
+    from recsite.celery import app
 
     calls = []
 
-    class DeadTask:
-        name = "dead"
+    def dead_broker(name, args, priority=None):
+        calls.append((name, list(args)))
+        raise ConnectionError("broker down")
 
-        def apply_async(self, args, priority=None):
-            calls.append(list(args))
-            raise ConnectionError("broker down")
-
-    monkeypatch.setattr(pipeline, "_broker_down_until", 0.0)
-    assert pipeline.send_task(DeadTask(), 1) is False
-    assert pipeline.send_task(DeadTask(), 2, priority=9) is False
-    assert calls == [[1]]
-    monkeypatch.setattr(pipeline, "_broker_down_until", 0.0)
+    monkeypatch.setattr(app, "send_task", dead_broker)
+    dispatch.broker_forgotten()
+    assert dispatch.send("explain.tasks.explain_person", 1) is False
+    assert dispatch.send("explain.tasks.explain_people", [2], priority=9) is False
+    assert calls == [("explain.tasks.explain_person", [1])]
+    dispatch.broker_forgotten()

@@ -88,10 +88,10 @@ def redis_server(tmp_path_factory) -> Iterator[RedisServer]:
 
 
 def _point_celery_at(url: str) -> None:
-    from recommender import pipeline
+    from recsite import dispatch
     from recsite.celery import app
 
-    pipeline._broker_down_until = 0.0  # forget a backoff from an earlier test's outage
+    dispatch.broker_forgotten()  # forget a backoff from an earlier test's outage
     app.conf.broker_url = url
     app._pool = None
     app.amqp._producer_pool = None

@@ -147,11 +147,11 @@ def test_a_run_queued_while_the_broker_was_down_is_sent_at_the_next_chance(make_
     """If the first send fails (make run imports before its broker is up), the next
     schedule sends the chunk at once instead of waiting for the run to look stalled."""
     make_item("Alien")
-    with mock.patch("recommender.pipeline.send_task", return_value=False):
+    with mock.patch("recsite.dispatch.send", return_value=False):
         run = services.text_run_schedule()
         services._send_chunk(run)  # what the commit of the creating transaction does
     run.refresh_from_db()
     assert run.heartbeat_at is None
-    with mock.patch("recommender.pipeline.send_task", return_value=True) as send:
+    with mock.patch("recsite.dispatch.send", return_value=True) as send:
         assert services.text_run_schedule() == run
     assert send.call_count == 1
