@@ -177,8 +177,9 @@ def main() -> None:
 Command: `.venv/bin/python -m bench.new_person --budget-min {args.budget_min:g}` (finished
 {datetime.now(UTC).isoformat(timespec='minutes')}; machine: {platform.machine()}, {os.cpu_count()} cores;
 load average at the end {', '.join(f'{x:.1f}' for x in os.getloadavg())}). The policy: while a person has
-made n < {sig.NEW_PERSON_CHOICES} choices, each adds {sig.NEW_PERSON_LIFT:g} × (1/n − 1/{sig.NEW_PERSON_CHOICES}) × the cosine of
-its genres and a candidate's (`signals.NEW_PERSON_LIFT`), in serving only.
+made n < {sig.NEW_PERSON_CHOICES} choices, a candidate gains {sig.NEW_PERSON_LIFT:g} × (1 − n/{sig.NEW_PERSON_CHOICES}) × f^{sig.NEW_PERSON_FOCUS:g},
+f the share of the choices holding its genre that most of them hold (`signals.NEW_PERSON_LIFT`), in
+serving only; it takes part in choosing the head's candidates.
 
 **What the data says.** People whose first five liked films share a genre: that genre's
 share of their next ten.

@@ -513,34 +513,77 @@ class Recommender(nn.Module):
             self.genres.copy_(F.normalize(torch.as_tensor(genres, dtype=torch.float32), dim=-1))
             self.genres[0].zero_()
 
-    def new_person_lift(self, items: torch.Tensor, signals: torch.Tensor, cand_idx: torch.Tensor,
-                        removal: bool = False) -> torch.Tensor | None:
-        """Return what a new person's choices add to candidates ``cand_idx`` (B, C) by the
-        genres they share, per entry (B, C, L), or None where nobody's history is short
-        enough (``signals.NEW_PERSON_LIFT``). With ``removal``: what removing each entry
-        alone takes away from that lift instead (the other choices' lift changes with
-        their count; removing what is not a choice changes nothing)."""
+    def _choice_genres(self, items: torch.Tensor, signals: torch.Tensor):
+        """Return (chosen (B, L), choices n (B,), every item's genres G (N + 1, g) as 0/1,
+        each genre's count among the choices (B, g)) where some history is short enough for
+        a new person's lift (``signals.NEW_PERSON_LIFT``), else None."""
         if not self.cfg.n_genres or self.training or not self.lift:
             return None
         chosen = (items != 0) & self.positive[signals]  # (B, L)
         n = chosen.sum(dim=1)  # (B,)
-        N = sig.NEW_PERSON_CHOICES
-        if not bool(((n > 0) & (n <= N)).any()):  # at N choices removing one makes it lift
+        if not bool(((n > 0) & (n <= sig.NEW_PERSON_CHOICES)).any()):  # at N, removing one lifts
             return None
-
-        def rate(count: torch.Tensor) -> torch.Tensor:  # per choice: 1/n - 1/N, 0 from N on
-            return torch.where((count > 0) & (count < N), 1.0 / count.clamp(min=1) - 1.0 / N, 0.0)
-
-        G = self.genres
+        G = (self.genres > 0).float()
         if self.extra_text.shape[0]:  # items added after training (``extend_items``): no genres
             G = torch.cat([G, G.new_zeros(self.extra_text.shape[0], G.shape[1])])
-        sim = (G[cand_idx] @ G[items].transpose(1, 2)) * chosen.unsqueeze(1)  # (B, C, L)
-        lift = sig.NEW_PERSON_LIFT * rate(n).view(-1, 1, 1) * sim
+        counts = (G[items] * chosen.unsqueeze(-1)).sum(dim=1)  # (B, g)
+        return chosen, n, G, counts
+
+    @staticmethod
+    def _lift_strength(n: torch.Tensor) -> torch.Tensor:
+        """The lift of an item of a genre every one of n choices holds: NEW_PERSON_LIFT *
+        (1 - n / N), fading to 0 at N choices."""
+        N = sig.NEW_PERSON_CHOICES
+        return sig.NEW_PERSON_LIFT * torch.where((n > 0) & (n < N), 1.0 - n / N, 0.0)
+
+    @classmethod
+    def _shared(cls, G_cand: torch.Tensor, counts: torch.Tensor, n: torch.Tensor):
+        """Return (best share (B, C), its genre (B, C)): of the candidates' genres G_cand
+        (B, C, g), the one held by the largest share of the n choices."""
+        share = counts / n.clamp(min=1).unsqueeze(-1)  # (B, g)
+        return (G_cand * share.unsqueeze(1)).max(dim=-1)
+
+    def new_person_lift(self, items: torch.Tensor, signals: torch.Tensor, cand_idx: torch.Tensor,
+                        removal: bool = False) -> torch.Tensor | None:
+        """Return what a new person's choices add to candidates ``cand_idx`` (B, C), per
+        entry (B, C, L), or None where nobody's history is short enough.
+
+        A candidate is lifted by ``_lift_strength(n)`` * f^2, f being the share of the n
+        choices that hold the candidate's genre held most widely among them: the genre the
+        choices have in common brings its films, a genre one choice has in passing barely
+        lifts (``signals.NEW_PERSON_LIFT``). Each choice holding that genre gets an equal
+        part. With ``removal``: what removing each entry alone takes away from the lift
+        instead (the shares and strength are counted again without it; removing what is
+        not a choice changes nothing)."""
+        terms = self._choice_genres(items, signals)
+        if terms is None:
+            return None
+        chosen, n, G, counts = terms
+        Gc, Gi = G[cand_idx], G[items]  # (B, C, g), (B, L, g)
+        best, genre = self._shared(Gc, counts, n)  # (B, C)
+        strength = self._lift_strength(n).unsqueeze(1)  # (B, 1)
         if not removal:
-            return lift
-        total = sim.sum(dim=-1, keepdim=True)  # (B, C, 1)
-        after = sig.NEW_PERSON_LIFT * rate(n - 1).view(-1, 1, 1) * (total - sim)
-        return torch.where(chosen.unsqueeze(1), lift.sum(-1, keepdim=True) - after, 0.0)
+            holds = Gi.transpose(1, 2).gather(1, genre.unsqueeze(-1).expand(-1, -1, items.shape[1]))  # (B, C, L)
+            part = strength * best.pow(sig.NEW_PERSON_FOCUS - 1) / n.clamp(min=1).unsqueeze(1)  # (B, C)
+            return part.unsqueeze(-1) * holds * chosen.unsqueeze(1)
+        lift = strength * best.pow(sig.NEW_PERSON_FOCUS)  # (B, C)
+        # without entry j: its genres leave the counts, one choice fewer
+        less = (counts.unsqueeze(1) - Gi * chosen.unsqueeze(-1)).clamp(min=0)  # (B, L, g)
+        m = (n.unsqueeze(1) - chosen.long()).clamp(min=1)  # (B, L)
+        share = less / m.unsqueeze(-1)  # (B, L, g)
+        after_best = (Gc.unsqueeze(2) * share.unsqueeze(1)).amax(dim=-1)  # (B, C, L)
+        after = self._lift_strength(n.unsqueeze(1) - 1).unsqueeze(1) * after_best.pow(sig.NEW_PERSON_FOCUS)
+        return torch.where(chosen.unsqueeze(1), lift.unsqueeze(-1) - after, 0.0)
+
+    def lift_everywhere(self, items: torch.Tensor, signals: torch.Tensor) -> torch.Tensor | None:
+        """Return a new person's lift of every item (B, n_items), as ``new_person_lift``
+        summed over entries, or None where it lifts nothing."""
+        terms = self._choice_genres(items, signals)
+        if terms is None:
+            return None
+        _chosen, n, G, counts = terms
+        best, _ = self._shared(G[1:].unsqueeze(0), counts, n)  # (B, n_items)
+        return self._lift_strength(n).unsqueeze(1) * best.pow(sig.NEW_PERSON_FOCUS)
 
     @contextmanager
     def lift_off(self):
@@ -788,7 +831,9 @@ class Recommender(nn.Module):
 
         The first stage's top ``candidates`` allowed items get the final score (summary +
         head); every other item is placed below them in first-stage order, so the final
-        ranking of the candidates is the head's. ``exclude`` (B, n_items + 1) bool marks
+        ranking of the candidates is the head's. A new person's genre lift is part of the
+        first stage's order here: the candidates it would raise are scored, not only the
+        ones the summary already favours. ``exclude`` (B, n_items + 1) bool marks
         items that may not be ranked (the history).
         """
         E = self.item_vectors()
@@ -798,6 +843,9 @@ class Recommender(nn.Module):
             first = first.masked_fill(exclude, NEG_INF)
         if self.head is None:
             return first
+        lift = self.lift_everywhere(items, signals)
+        if lift is not None:  # a new person's genres take part in choosing the candidates
+            first = first + F.pad(lift, (1, 0))
         C = min(self.cfg.candidates, E.shape[0] - 1)
         top = first.topk(C, dim=1).indices  # (B, C)
         final = self.head_scores(S, items, signals, top, uniform, clock, tables)[0]  # (B, C)

@@ -54,18 +54,20 @@ POLICY = {
     INTERACTED: 1.0, RATED_LOW: 2.0, RATED_3: 0.5, RATED_4: 1.0, RATED_5: 1.0, LIKED: 1.0,
     PURCHASED: 1.0, CLICKED: 0.5, VIEWED: 0.25,
 }
-# A new person's choices also lift what shares their genres, by policy (never learned):
-# while they have made fewer than NEW_PERSON_CHOICES choices, each of their n choices adds
-# NEW_PERSON_LIFT * (1/n - 1/NEW_PERSON_CHOICES) * cos(genres of the candidate, genres of
-# the choice) to a candidate's score, so five films of one genre bring that genre. It
-# fades as choices accumulate and is gone from the tenth on, where the history speaks for
-# itself. Next-item data cannot teach it: someone whose first five liked films share a
-# genre picks that genre for about half of their next ten (0.46 on ML-1M, 0.56 on
-# ML-100K and ML-latest-small), and the model trained on ML-100K gives such a newcomer 0.41
-# of their top 10 from it without the lift, 0.62 with (docs/benchmarks.md, "A new
-# person's genre lift": bench.new_person).
+# A new person's choices also lift the genre they have in common, by policy (never
+# learned): while they have made n < NEW_PERSON_CHOICES choices, a candidate's score gains
+# NEW_PERSON_LIFT * (1 - n / NEW_PERSON_CHOICES) * f ** NEW_PERSON_FOCUS, f being the share
+# of the n choices holding the candidate's genre that most of them hold. Five films of one
+# genre bring that genre; a genre that only some of them have in passing lifts far less
+# (4 of 5: half as much, 3 of 5: a fifth). It fades as choices accumulate and is gone from
+# the tenth on, where the history speaks for itself. Next-item data cannot teach it:
+# someone whose first five liked films share a genre picks that genre for about half of
+# their next ten (0.46 on ML-1M, 0.56 on ML-100K and ML-latest-small), which the model
+# alone does not give them; the strength and focus were chosen on the site's ML-1M model
+# (docs/benchmarks.md, "A new person's genre lift": bench.new_person, bench.scenarios).
 NEW_PERSON_CHOICES = 10
-NEW_PERSON_LIFT = 4.0
+NEW_PERSON_LIFT = 6.0
+NEW_PERSON_FOCUS = 3
 MIN_LEARNED = 200  # training items with a signal before its strength and embedding are learned
 
 # Which learned signal stands in for one the model never learned: the encoder and the head

@@ -353,24 +353,25 @@ def test_contributions_are_the_removal_effects_with_the_encoder_state_held(kw):
             assert torch.allclose(out["scores"] - after, out["contributions"][..., j], atol=1e-4), j
 
 
-def test_a_new_persons_choices_lift_what_shares_their_genres_until_the_tenth():
-    """With fewer than NEW_PERSON_CHOICES choices, each choice adds NEW_PERSON_LIFT * (1/n -
-    1/N) * the genres' cosine to a candidate; views and low ratings neither lift nor count;
-    from the tenth choice on nothing is added; training and ``lift_off`` leave it out."""
+def test_a_new_persons_choices_lift_the_genre_they_share_until_the_tenth():
+    """With n < NEW_PERSON_CHOICES choices a candidate gains NEW_PERSON_LIFT * (1 - n/N) *
+    f ** NEW_PERSON_FOCUS, f the share of choices holding its most widely held genre;
+    views and low ratings neither lift nor count; from the tenth choice on nothing is
+    added; training and ``lift_off`` leave it out."""
     model = _model(n_genres=3)
     plain = _model()
     with torch.no_grad():
         plain.load_state_dict({k: v for k, v in model.state_dict().items() if k != "genres"})
-    cand = _t([2, 12, 3])  # genre 0; genre 1; genres 0 and 2
+    cand = _t([2, 12, 3])  # genre 0; genres 1 and 2; genres 0 and 2
 
     def lift(items, signals):
         with torch.no_grad():
             return (model.explain(items, signals, cand)["scores"] - plain.explain(items, signals, cand)["scores"])[0]
 
-    three = lift(_t([4, 5, 6]), _t([R5, R4, R5]))  # three films of genre 0 (6 also of genre 2)
-    rate = sig.NEW_PERSON_LIFT * (1 / 3 - 1 / sig.NEW_PERSON_CHOICES)
-    # 12 is of genres 1 and 2: only 6 shares one (cosine 1/2)
-    assert torch.allclose(three, torch.tensor([rate * (2 + 2 ** -0.5), rate * 0.5, rate * (2 * 2 ** -0.5 + 1)]), atol=1e-5)
+    three = lift(_t([4, 5, 6]), _t([R5, R4, R5]))  # three films of genre 0, one (6) also of genre 2
+    strength = sig.NEW_PERSON_LIFT * (1 - 3 / sig.NEW_PERSON_CHOICES)
+    # 12 shares only genre 2, which one choice in three holds; 3 is of genre 0, as all are
+    assert torch.allclose(three, strength * torch.tensor([1.0, 3.0 ** -sig.NEW_PERSON_FOCUS, 1.0]), atol=1e-5)
     same = lift(_t([4, 9, 5, 6]), _t([R5, VIEW, R4, R5]))  # a view neither lifts nor counts
     assert torch.allclose(same, three, atol=1e-5)
     assert torch.allclose(lift(_t([4, 5, 6, 7]), _t([R5, R4, R5, LOW])), three, atol=1e-5)  # nor a low rating
@@ -381,6 +382,52 @@ def test_a_new_persons_choices_lift_what_shares_their_genres_until_the_tenth():
     assert model.lift  # back on after the block
     model.train()
     assert model.new_person_lift(_t([4, 5, 6]), _t([R5, R4, R5]), cand[None]) is None
+
+
+def test_a_new_persons_lift_is_shared_by_the_choices_holding_the_genre():
+    """Per entry, the lift goes in equal parts to the choices holding the candidate's most
+    widely held genre and sums to the whole; with ``removal``, each entry's part is what
+    removing it alone changes (the shares and the strength counted again without it)."""
+    model = _model(n_genres=3)
+    items, signals = _t([4, 13, 6, 9]), _t([R5, R4, R5, VIEW])  # genre 0, genre 1, genres 0+2; a view
+    cand = _t([2, 12, 3, 11])
+    with torch.no_grad():
+        parts = model.new_person_lift(items, signals, cand)[0]  # (C, L)
+        whole = model.lift_everywhere(items, signals)[0, cand[0] - 1]
+        assert torch.allclose(parts.sum(-1), whole, atol=1e-6)
+        assert parts[0, 1] == 0 and parts[0, 0] == parts[0, 2] > 0  # genre 0: items 4 and 6
+        assert not parts[:, 3].any()  # the view
+        removal = model.new_person_lift(items, signals, cand, removal=True)[0]
+        for j in range(3):
+            keep = [u for u in range(4) if u != j]
+            after = model.lift_everywhere(items[:, keep], signals[:, keep])
+            after = torch.zeros(1, 20) if after is None else after
+            assert torch.allclose(removal[:, j], whole - after[0, cand[0] - 1], atol=1e-6), j
+        assert not removal[:, 3].any()
+
+
+def test_a_new_persons_lift_takes_part_in_choosing_the_candidates():
+    """The lift of every item is ``new_person_lift`` summed over entries; the items the
+    head scores are the top ``candidates`` by first stage plus lift, so films of the new
+    person's genre that the summary alone leaves out are scored (and lifted) too; with the
+    lift off the candidates are the first stage's own."""
+    model = _model(n_genres=3)
+    items, signals = _t([4, 5, 6]), _t([R5, R4, R5])  # three films of genre 0
+    every = torch.arange(1, 21).unsqueeze(0)
+    with torch.no_grad():
+        lift = model.lift_everywhere(items, signals)
+        assert torch.allclose(lift, model.new_person_lift(items, signals, every).sum(-1), atol=1e-5)
+        first = model.first_stage(model.summarize(items, signals), model.item_vectors())
+        C = model.cfg.candidates
+        alone = set((first[0].topk(C).indices + 1).tolist())
+        chosen = set(((first + lift)[0].topk(C).indices + 1).tolist())
+        assert chosen - alone, "the lift should bring in a candidate the summary leaves out"
+        assert set(model.full_sort_predict(items, signals)[0].topk(C).indices.tolist()) == chosen
+        with model.lift_off():
+            assert model.lift_everywhere(items, signals) is None
+            assert set(model.full_sort_predict(items, signals)[0].topk(C).indices.tolist()) == alone
+        ten = _t(list(range(1, 11)))  # from the tenth choice on: nothing lifted
+        assert not model.lift_everywhere(ten, torch.full_like(ten, R5)).any()
 
 
 def test_an_item_added_after_training_is_ranked_from_its_text():
