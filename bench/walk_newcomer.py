@@ -1,0 +1,80 @@
+"""A newcomer's walk, for looking at the pages (not a benchmark, writes no docs).
+
+    .venv/bin/python -m bench.walk_newcomer OUT_DIR
+
+Brings up the demo site (bench._stack, a first model of 8 epochs), logs a new person in
+through Chromium (/usr/bin/chromium), rates five films of one genre 4 and 5 stars on
+their item pages, and screenshots the home page and the #1 recommendation's "why" page
+in English at 1280 px and in Chinese at 390 px into OUT_DIR; prints the genre's share of
+the top 10 and the why page's text.
+"""
+import os
+import sys
+import time
+
+from playwright.sync_api import sync_playwright
+
+from bench._stack import Stack, demo_site_with_person, free_port, wait
+
+os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"  # Django queries beside the sync Playwright loop
+
+
+def main(OUT: str) -> None:  # noqa: N803 - the folder the screenshots go to
+    stack = Stack(prefix="recsite-walk-")
+    try:
+        demo_site_with_person(stack, "template", "pw-template-123", max_epochs=8)
+        from recommender.models import Item, Recommendation
+        genre_counts = {}
+        for it in Item.objects.prefetch_related("genres"):
+            for g in it.genres.all():
+                genre_counts.setdefault(g.name, []).append(it.pk)
+        genre = sorted(genre_counts, key=lambda g: -len(genre_counts[g]))[2]
+        films = genre_counts[genre][:5]
+        print("genre", genre, "films", films, flush=True)
+        from recsite.accounts.models import User
+        User.objects.create_user("newcomer", password="pw-newcomer-123")
+        base = stack.start_web(free_port(), workers=1)
+        with sync_playwright() as p:
+            b = p.chromium.launch(executable_path="/usr/bin/chromium")
+            ctx = b.new_context(base_url=base, viewport={"width": 1280, "height": 900})
+            page = ctx.new_page()
+            page.goto("/accounts/login/")
+            page.locator("#id_username").fill("newcomer")
+            page.locator("#id_password").fill("pw-newcomer-123")
+            page.locator("#id_password").press("Enter")
+            page.wait_for_load_state()
+            for n, f in enumerate(films):
+                page.goto(f"/items/{f}/")
+                star = "5" if n % 2 else "4"
+                btn = page.locator(f"form[action$='/rate/'] button[value='{star}']")
+                btn.first.click()
+                page.wait_for_load_state()
+            person = User.objects.get(username="newcomer")
+            wait(lambda: Recommendation.objects.filter(user=person).exists(), 300, "list", 0.5)
+            time.sleep(5)
+            page.goto("/")
+            page.screenshot(path=f"{OUT}/home-en-1280.png", full_page=True)
+            top = list(Recommendation.objects.filter(user=person).order_by("rank")[:10])
+            share = sum(any(g.name == genre for g in r.item.genres.all()) for r in top)
+            print("share of", genre, "in top 10:", share, flush=True)
+            first = top[0].item_id
+            page.goto(f"/recommendations/{first}/why/")
+            wait(lambda: "why" in page.url, 5, "why")
+            time.sleep(8)
+            page.reload()
+            page.screenshot(path=f"{OUT}/why-en-1280.png", full_page=True)
+            print(page.locator("main").inner_text()[:1500], flush=True)
+            ctx2 = b.new_context(base_url=base, viewport={"width": 390, "height": 844}, locale="zh-CN")
+            ctx2.add_cookies(ctx.cookies())
+            page2 = ctx2.new_page()
+            page2.goto(f"/recommendations/{first}/why/")
+            page2.screenshot(path=f"{OUT}/why-zh-390.png", full_page=True)
+            page2.goto("/")
+            page2.screenshot(path=f"{OUT}/home-zh-390.png", full_page=True)
+            b.close()
+    finally:
+        stack.stop()
+
+
+if __name__ == "__main__":
+    main(sys.argv[1] if len(sys.argv) > 1 else ".")
