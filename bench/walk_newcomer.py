@@ -4,9 +4,10 @@
 
 Brings up the demo site (bench._stack, a first model of 8 epochs), logs a new person in
 through Chromium (/usr/bin/chromium), rates five films of one genre 4 and 5 stars on
-their item pages, and screenshots the home page and the #1 recommendation's "why" page
-in English at 1280 px and in Chinese at 390 px into OUT_DIR; prints the genre's share of
-the top 10 and the why page's text.
+their item pages, opens the page of a film of another genre and rates a third one 1 star,
+and screenshots the home page and the #1 recommendation's "why" page in English and in
+Chinese at 1280 and 390 px into OUT_DIR; prints the genre's share of the top 10 and the
+why page's text.
 """
 import os
 import sys
@@ -30,7 +31,9 @@ def main(OUT: str) -> None:  # noqa: N803 - the folder the screenshots go to
                 genre_counts.setdefault(g.name, []).append(it.pk)
         genre = sorted(genre_counts, key=lambda g: -len(genre_counts[g]))[2]
         films = genre_counts[genre][:5]
-        print("genre", genre, "films", films, flush=True)
+        others = [pk for pk in sorted({pk for ids in genre_counts.values() for pk in ids})
+                  if pk not in genre_counts[genre]][:2]  # opened, then disliked
+        print("genre", genre, "films", films, "other genres", others, flush=True)
         from recsite.accounts.models import User
         User.objects.create_user("newcomer", password="pw-newcomer-123")
         base = stack.start_web(free_port(), workers=1)
@@ -49,6 +52,10 @@ def main(OUT: str) -> None:  # noqa: N803 - the folder the screenshots go to
                 btn = page.locator(f"form[action$='/rate/'] button[value='{star}']")
                 btn.first.click()
                 page.wait_for_load_state()
+            page.goto(f"/items/{others[0]}/")  # a page they do not care about
+            page.goto(f"/items/{others[1]}/")
+            page.locator("form[action$='/rate/'] button[value='1']").first.click()  # a dislike
+            page.wait_for_load_state()
             person = User.objects.get(username="newcomer")
             wait(lambda: Recommendation.objects.filter(user=person).exists(), 300, "list", 0.5)
             time.sleep(5)
@@ -71,6 +78,12 @@ def main(OUT: str) -> None:  # noqa: N803 - the folder the screenshots go to
             page2.screenshot(path=f"{OUT}/why-zh-390.png", full_page=True)
             page2.goto("/")
             page2.screenshot(path=f"{OUT}/home-zh-390.png", full_page=True)
+            for lang, width, height in (("en-GB", 390, 844), ("zh-CN", 1280, 900)):
+                c = b.new_context(base_url=base, viewport={"width": width, "height": height}, locale=lang)
+                c.add_cookies(ctx.cookies())
+                pg = c.new_page()
+                pg.goto(f"/recommendations/{first}/why/")
+                pg.screenshot(path=f"{OUT}/why-{lang[:2]}-{width}.png", full_page=True)
             b.close()
     finally:
         stack.stop()

@@ -7,10 +7,14 @@ all items with the person's real exclusion mask, so ranks are the ranks the pers
 see (rank = 1 + items scored strictly higher); the taste summary of a history with items
 removed continues the whole history's cached encoder states from its first removed entry.
 
-The model's score of item i is summary(i) + sum_j term_j(i) (``Recommender.explain``): what
-an explanation names are the entries with the largest *contributions* (term measured
+The model's score of item i is rest(i) + boost(i) + sum_j term_j(i) (``Recommender.explain``):
+what an explanation names are the entries with the largest *contributions* (term measured
 against its head's average, which is what removing the entry costs through the head), and
-removal checks each claim against the final score, the summary's change included.
+removal checks each claim against the final score, the summary's change included. A new
+person's genre boost (``Recommender.new_person_lift``) is held at the whole history's in
+every removal: it is shown as a term of its own, with the rank the item would have
+without it, since counted again it would rise with each choice taken away (it fades as
+choices are added) and every chosen film would seem to count against its own genre.
 """
 from __future__ import annotations
 
@@ -49,7 +53,9 @@ class ItemExplanation:
     rank: int
     score: float
     summary: float  # the taste summary's term of the score
-    rest: float  # the part of the score no history entry owns (score = rest + sum(terms))
+    rest: float  # the part of the score no history entry owns (score = rest + boost + sum(terms))
+    boost: float  # a new person's genre boost (0 from the tenth choice on)
+    rank_without_boost: int | None  # the rank with no boost (None: it has none)
     head: list[list[float]]  # [head][unit]: target-attention weights (with the null slot, <= 1)
     weights: list[float]  # [unit]: mean over heads (the details heatmap)
     terms: list[float]  # [unit]: each entry's exact part of the score (score = summary + sum)
@@ -131,9 +137,14 @@ class _Ranker:
         # what each entry gives in its place in time, the same in every variant: a variant's
         # entries read their rows (entry + 1; row 0 is padding's)
         self.tables = model.entry_tables(*h)
+        # a new person's genre boost, held at the whole history's in every variant
+        lift = model.new_person_lift(*h)
+        self.boost = torch.zeros_like(exclude, dtype=torch.float) if lift is None else lift.float()
 
-    def run(self, removals: list[frozenset[int]]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """Return (scores (V, C), ranks (V, C), full scores (V, N+1)) for each removal set."""
+    def run(self, removals: list[frozenset[int]], boost: bool = True) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Return (scores (V, C), ranks (V, C), full scores (V, N+1)) for each removal set;
+        with ``boost`` False, without a new person's genre boost."""
+        held = self.boost if boost else torch.zeros_like(self.boost)
         n = len(self.history)
         kept = [[u for u in range(n) if u not in r] for r in removals]
         variants = [History(tuple(self.history.items[u] for u in k), tuple(self.history.signals[u] for u in k))
@@ -155,7 +166,7 @@ class _Ranker:
             tables = self.tables.at(pad_left([[u + 1 for u in kept[v]] for v in idx], max_len, items.shape[1]))
             S, _ = self.model.summary_of(state, items, signals, clock=clock, tables=tables)
             full[idx] = self.model.rank(S, items, signals, exclude=self.exclude.expand(len(idx), -1),
-                                        clock=clock, tables=tables).float()
+                                        clock=clock, tables=tables, lift=held.expand(len(idx), -1)).float()
         # nothing the model reads as a choice is left: no ranking
         dead = torch.tensor([not any(s in sig.POSITIVE for s in v.signals) for v in variants])
         full = full.masked_fill(dead[:, None], float("-inf"))
@@ -252,6 +263,8 @@ def explain_history(
 
     # 4. counterfactual: greedy, at most max_removals, over the leave-one-out leaders
     counterfactuals = _counterfactuals(ranker, base_rank, loo_delta, full[0], n, cfg)
+    boost = out["boost"][0].float()  # (C,)
+    unboosted = ranker.run([frozenset()], boost=False)[1][0] if bool(boost.any()) else None
 
     explained = []
     for c in range(C):
@@ -282,7 +295,9 @@ def explain_history(
             and faith["rank_after_head_at_3"] >= int(base_rank[c]))
         explained.append(ItemExplanation(
             item=int(item_t[c]), rank=int(base_rank[c]), score=float(base_score[c]),
-            summary=float(out["summary"][0, c]), rest=float(out["rest"][0, c]), head=head[:, c].tolist(),
+            summary=float(out["summary"][0, c]), rest=float(out["rest"][0, c]), boost=float(boost[c]),
+            rank_without_boost=None if unboosted is None or not boost[c] else int(unboosted[c]),
+            head=head[:, c].tolist(),
             weights=values["weights"], terms=values["terms"], contribution=values["head"],
             rollout=rollout, loo_delta=values["loo"], loo_rank=loo_rank[:, c].tolist(),
             faithfulness=faith, counterfactual=counterfactuals[c],

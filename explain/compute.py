@@ -10,7 +10,8 @@ from django.utils import timezone
 
 from recommender import answer_cache, dataset
 from recommender.ml.scorer import model_history
-from recommender.models import ModelVersion, Recommendation
+from recommender.ml import signals as sig
+from recommender.models import Item, ModelVersion, Recommendation
 from recommender.scoring import scorer_for, with_new_items
 
 from .attribution import AttributionConfig, PersonExplanation, explain_history
@@ -19,7 +20,8 @@ from .models import Explanation, ExplanationStatus
 log = logging.getLogger(__name__)
 
 # 2: entries with signals, the summary term and each entry's exact term (item-level head)
-RECORD_FORMAT = 2
+# 3: a new person's genre boost as a term of its own ("boost"), held in every removal
+RECORD_FORMAT = 3
 
 # Every recommendation the home page shows gets an explanation ahead of time; others
 # (further down a long API list) are computed when asked for.
@@ -79,6 +81,7 @@ def explain_person(user_id: int) -> int:
     )
     per_item_ms = (time.perf_counter() - started) * 1000 / len(wanted)
     records = _records(person, scorer.item_ids, did=[s for _i, s in entries][-len(person.history):])
+    _name_boosts(records, [r.item_id for r in wanted])
     now = timezone.now()
     with transaction.atomic():
         still = {(r.item_id, r.computed_at) for r in Recommendation.objects.filter(
@@ -131,11 +134,33 @@ def _records(person: PersonExplanation, item_ids: list[str], did: list[int] | No
             "contribution": r(e.contribution), "rollout": r(e.rollout),
             "loo_delta": r(e.loo_delta), "loo_rank": e.loo_rank,
             "faithfulness": e.faithfulness, "counterfactual": cf,
+            "boost": None if e.rank_without_boost is None else {
+                "value": round(e.boost, 5), "rank_without": e.rank_without_boost},
             # the named entries' signals too: the API's list words reasons from this key alone
             "reason": {"items": [history[u] for u in e.reason["units"]], "basis": e.reason["basis"],
                        "did": [did[u] for u in e.reason["units"]]},
         })
     return records
+
+
+def _name_boosts(records: list[dict], item_ids: list[int]) -> None:
+    """Say what each record's new-person boost is for: the genres of the recommended item
+    held by the most of the person's choices (``Recommender.new_person_lift``: what the
+    model reads as a choice, ``signals.POSITIVE``), how many hold them, of how many. The
+    reason carries it, so the API's list can word it from the reason alone."""
+    boosted = [(r, i) for r, i in zip(records, item_ids, strict=True) if r["boost"]]
+    if not boosted:
+        return
+    history, signals = boosted[0][0]["history"], boosted[0][0]["signals"]
+    choices = [i for i, s in zip(history, signals, strict=True) if s in sig.POSITIVE]
+    wanted = {*choices, *(i for _r, i in boosted)}
+    genres = {i.pk: {g.name for g in i.genres.all()} for i in Item.objects.filter(pk__in=wanted).prefetch_related("genres")}
+    for record, item in boosted:
+        held = {g: sum(g in genres.get(c, ()) for c in choices) for g in genres.get(item, ())}
+        most = max(held.values(), default=0)
+        record["boost"].update(genres=sorted(g for g, k in held.items() if k == most and k), holding=most,
+                               choices=len(choices))
+        record["reason"]["boost"] = {**record["boost"], "rank": record["rank"]}
 
 
 def explain_failed(user_id: int, message: str) -> None:

@@ -133,6 +133,41 @@ def reason_sentence(*, named: Sequence[tuple[str, int]], genres: Sequence[str],
     return text % values
 
 
+def boost_sentence(*, genres: Sequence[str], holding: int, choices: int, rank_without: int,
+                   third_person: bool = False) -> str:
+    """Return what a new person's genre boost did: "5 of the 5 films you have liked or rated
+    3★ or more are Documentary. Until you have 10 such films, films of the genre most of
+    them share move up: without that head start this would be #37." (``Recommender.new_person_lift``)."""
+    values = {"holding": holding, "choices": choices, "genres": genre_list(genres),
+              "n": sig.NEW_PERSON_CHOICES, "rank": rank_without}
+    if third_person:
+        first = ngettext("The film they have liked or rated 3★ or more is %(genres)s.",
+                         "%(holding)s of the %(choices)s films they have liked or rated 3★ or more are %(genres)s.",
+                         choices) % values
+        second = _("Until they have %(n)s such films, films of the genre most of them share move up: without "
+                   "that head start this would be #%(rank)s.") % values
+    else:
+        first = ngettext("The film you have liked or rated 3★ or more is %(genres)s.",
+                         "%(holding)s of the %(choices)s films you have liked or rated 3★ or more are %(genres)s.",
+                         choices) % values
+        second = _("Until you have %(n)s such films, films of the genre most of them share move up: without "
+                   "that head start this would be #%(rank)s.") % values
+    return sentences([first, second])
+
+
+def genre_list(genres: Sequence[str]) -> str:
+    """Return stored genre names in the active language: "Action and Thriller"."""
+    return _join([genre_label(g) for g in genres])
+
+
+def sentences(parts: Sequence[str]) -> str:
+    """Return sentences one after another in the active language (Chinese leaves no space)."""
+    text = ""
+    for part in (p for p in parts if p):
+        text = pgettext("joining sentences", "%(first)s %(second)s") % {"first": text, "second": part} if text else part
+    return text
+
+
 def rank_change(*, rank: int, after: int) -> str:
     """Return "moves it from #2 to #31" or, when the rank holds, "lowers its score but leaves it at #2"."""
     if after > rank:

@@ -6,6 +6,7 @@ from functools import cached_property
 
 from django.utils.translation import gettext as _
 
+from recommender.genres import genre_label
 from recommender.ml import signals as sig
 from recommender.models import Item, ModelVersion, Recommendation, TrainingRun
 from recsite.accounts.models import User
@@ -91,14 +92,30 @@ def _named(reason: dict, items: dict[int, Item]) -> list[tuple[Item, int]]:
             if i in items and s not in sig.NEGATIVE]
 
 
+def boost_of(reason: dict) -> dict | None:
+    """Return a new person's genre boost of a record's reason where it moved the item up
+    (``explain.compute._name_boosts``), else None."""
+    boost = reason.get("boost")
+    if not boost or not boost.get("genres") or boost["rank_without"] <= boost["rank"]:
+        return None
+    return boost
+
+
 def _reason_text(item: Item, reason: dict, items: dict[int, Item], third_person: bool = False) -> str:
-    """Return the reason sentence: the named items, what the person did, the genres they share."""
+    """Return the reason: the named items, what the person did, the genres they share; and
+    for a new person, the genre boost where it moved the item up."""
     named = _named(reason, items)
     chosen = [it for it, _s in named]
     genres = set.intersection(*({g.name for g in it.genres.all()} for it in chosen)) if chosen else set()
     with_target = genres & {g.name for g in item.genres.all()}
-    return reasons.reason_sentence(named=[(it.title, s) for it, s in named], genres=sorted(with_target or genres),
-                                   third_person=third_person)
+    boost = boost_of(reason)
+    said = "" if boost and not named else reasons.reason_sentence(
+        named=[(it.title, s) for it, s in named], genres=sorted(with_target or genres), third_person=third_person)
+    if boost:
+        return reasons.sentences([said, reasons.boost_sentence(
+            genres=boost["genres"], holding=boost["holding"], choices=boost["choices"],
+            rank_without=boost["rank_without"], third_person=third_person)])
+    return said
 
 
 def explanation_reasons(*, user: User, item_ids: list[int]) -> dict[int, str]:
@@ -190,6 +207,20 @@ class ExplanationView:
             found=cf["found"], top_k=max(TOP_K, self.data["rank"]), most=MAX_REMOVALS,
             third_person=self.third_person)
 
+    @property
+    def boost(self) -> dict | None:
+        """Return this recommendation's new-person genre boost where it moved it up, else None."""
+        return boost_of(self.data["reason"])
+
+    def boost_row(self) -> dict | None:
+        """Return the boost as a row of "what counted most": its genres, effect, rank without it."""
+        b = self.boost
+        if b is None:
+            return None
+        return {"title": _("Head start for new people: %(genres)s") % {
+                    "genres": reasons.genre_list(b["genres"])},
+                "value": b["value"], "effect_signed": _signed(b["value"]), "rank_without": b["rank_without"]}
+
     # ---- tables ---------------------------------------------------------------------------
     @cached_property
     def entry_rows(self) -> list[dict]:
@@ -235,18 +266,23 @@ class ExplanationView:
         """Return the heatmap: rows = top recommendations, columns = the items that matter,
         cells = signed contribution relative to the largest shown (raised / lowered)."""
         cells, hover_did, hover_e, hover_change = [], [], [], []
+        # a new person's genre boost: a column of its own, first, where it moved any row up
+        boosted = any(boost_of(r.data["reason"]) for r in self.rows)
         for row in self.rows:
             d = row.data
             e = dict(zip(d["history"], effects(d), strict=True))
             loo = dict(zip(d["history"], d["loo_delta"], strict=True))
             acted = self.did_of(d)
-            cells.append([e.get(i, 0.0) for i in self.columns])
-            hover_did.append([reasons.did_label(acted[i]) if i in acted else "" for i in self.columns])
-            hover_e.append([_signed(e.get(i, 0.0)) for i in self.columns])
-            hover_change.append([_signed(-loo.get(i, 0.0)) for i in self.columns])
+            boost = [(d.get("boost") or {}).get("value", 0.0)] if boosted else []
+            cells.append(boost + [e.get(i, 0.0) for i in self.columns])
+            hover_did.append([""] * len(boost) + [reasons.did_label(acted[i]) if i in acted else "" for i in self.columns])
+            hover_e.append([_signed(v) for v in boost] + [_signed(e.get(i, 0.0)) for i in self.columns])
+            hover_change.append([_signed(-v) for v in boost] + [_signed(-loo.get(i, 0.0)) for i in self.columns])
         scale = colour_scale([abs(v) for r in cells for v in r])
+        head_start = [_("head start")] if boosted else []
         return plots.heatmap(
-            rows=[self.title(r.item_id) for r in self.rows], columns=[self.title(c) for c in self.columns],
+            rows=[self.title(r.item_id) for r in self.rows],
+            columns=head_start + [self.title(c) for c in self.columns],
             values=[[max(-1.0, min(1.0, v / scale)) for v in r] for r in cells], scale="effect",
             legend=(_("lowered it"), _("no effect"), _("raised it")),
             hover=[(_("what they did") if self.third_person else _("what you did"), hover_did),
@@ -395,6 +431,9 @@ def payload_from_view(view: ExplanationView) -> dict:
             "rank_after_loo_at_3": f["rank_after_loo_at_3"], "verified": bool(f["verified"]),
             "summary": view.check_text(),
         },
+        "boost": None if view.boost is None else {
+            "value": view.boost["value"], "genres": view.boost["genres"], "holding": view.boost["holding"],
+            "choices": view.boost["choices"], "rank_without": view.boost["rank_without"]},
         "counterfactual": {"removed": cf["removed"], "replacement": cf.get("replacement"),
                            "found": cf["found"], "rank_after": cf.get("rank"),
                            "summary": view.counterfactual_text()},

@@ -342,6 +342,16 @@ EXPLANATION_SCHEMA = _exact({
         "rank_after_loo_at_3": {"type": "integer"},
         "verified": {"type": "boolean"},
         "summary": {"type": "string", "description": "What removal showed, in one sentence (may be empty)."}}),
+    "boost": _exact({
+        "value": {**NUMBER, "description": "What the boost adds to the score."},
+        "genres": {"type": "array", "items": {"type": "string"},
+                   "description": "The recommended item's genres held by the most of the person's choices."},
+        "holding": {"type": "integer", "description": "How many of the choices hold them."},
+        "choices": {"type": "integer", "description": "How many choices the person has made (fewer than 10)."},
+        "rank_without": {"type": "integer", "description": "The item's rank without the boost."}},
+        nullable=True, description="A new person's genre boost, where it moved this item up: until someone has "
+        "liked or rated 3 stars or more 10 items, items of the genre most of those share move up. A part of "
+        "the score of its own, held as it is in every removal check; null when there is none."),
     "counterfactual": _exact({
         "removed": {"type": "array", "items": {"type": "integer"}},
         "replacement": {"type": "integer", "nullable": True},

@@ -514,76 +514,46 @@ class Recommender(nn.Module):
             self.genres[0].zero_()
 
     def _choice_genres(self, items: torch.Tensor, signals: torch.Tensor):
-        """Return (chosen (B, L), choices n (B,), every item's genres G (N + 1, g) as 0/1,
-        each genre's count among the choices (B, g)) where some history is short enough for
-        a new person's lift (``signals.NEW_PERSON_LIFT``), else None."""
+        """Return (choices n (B,), every item's genres G (N + 1, g) as 0/1, each genre's
+        count among the choices (B, g)) where some history is short enough for a new
+        person's lift (``signals.NEW_PERSON_LIFT``), else None."""
         if not self.cfg.n_genres or self.training or not self.lift:
             return None
         chosen = (items != 0) & self.positive[signals]  # (B, L)
         n = chosen.sum(dim=1)  # (B,)
-        if not bool(((n > 0) & (n <= sig.NEW_PERSON_CHOICES)).any()):  # at N, removing one lifts
+        if not bool(((n > 0) & (n < sig.NEW_PERSON_CHOICES)).any()):
             return None
         G = (self.genres > 0).float()
         if self.extra_text.shape[0]:  # items added after training (``extend_items``): no genres
             G = torch.cat([G, G.new_zeros(self.extra_text.shape[0], G.shape[1])])
         counts = (G[items] * chosen.unsqueeze(-1)).sum(dim=1)  # (B, g)
-        return chosen, n, G, counts
+        return n, G, counts
 
-    @staticmethod
-    def _lift_strength(n: torch.Tensor) -> torch.Tensor:
-        """The lift of an item of a genre every one of n choices holds: NEW_PERSON_LIFT *
-        (1 - n / N), fading to 0 at N choices."""
-        N = sig.NEW_PERSON_CHOICES
-        return sig.NEW_PERSON_LIFT * torch.where((n > 0) & (n < N), 1.0 - n / N, 0.0)
+    def new_person_lift(self, items: torch.Tensor, signals: torch.Tensor,
+                        cand_idx: torch.Tensor | None = None) -> torch.Tensor | None:
+        """Return what a new person's genre lift adds to candidates ``cand_idx`` (B, C), or
+        without them to every item (B, n_items + 1; column 0, padding, gets 0); None where
+        nobody's history is short enough.
 
-    @classmethod
-    def _shared(cls, G_cand: torch.Tensor, counts: torch.Tensor, n: torch.Tensor):
-        """Return (best share (B, C), its genre (B, C)): of the candidates' genres G_cand
-        (B, C, g), the one held by the largest share of the n choices."""
+        With n < NEW_PERSON_CHOICES choices a candidate gains NEW_PERSON_LIFT * (1 - n/N) *
+        f ** NEW_PERSON_FOCUS, f being the share of the choices that hold the candidate's
+        genre held most widely among them: the genre the choices have in common brings its
+        films, a genre one choice has in passing barely lifts (``signals.NEW_PERSON_LIFT``).
+        It is a term of its own, like the taste summary's (``explain``: "boost"), not a
+        part of any one entry: it fades as choices are added, so counted again without one
+        of five documentaries it would *rise*, and the page would call every rated
+        documentary a reason against documentaries.
+        """
+        terms = self._choice_genres(items, signals)
+        if terms is None:
+            return None
+        n, G, counts = terms
         share = counts / n.clamp(min=1).unsqueeze(-1)  # (B, g)
-        return (G_cand * share.unsqueeze(1)).max(dim=-1)
-
-    def new_person_lift(self, items: torch.Tensor, signals: torch.Tensor, cand_idx: torch.Tensor,
-                        removal: bool = False) -> torch.Tensor | None:
-        """Return what a new person's choices add to candidates ``cand_idx`` (B, C), per
-        entry (B, C, L), or None where nobody's history is short enough.
-
-        A candidate is lifted by ``_lift_strength(n)`` * f^2, f being the share of the n
-        choices that hold the candidate's genre held most widely among them: the genre the
-        choices have in common brings its films, a genre one choice has in passing barely
-        lifts (``signals.NEW_PERSON_LIFT``). Each choice holding that genre gets an equal
-        part. With ``removal``: what removing each entry alone takes away from the lift
-        instead (the shares and strength are counted again without it; removing what is
-        not a choice changes nothing)."""
-        terms = self._choice_genres(items, signals)
-        if terms is None:
-            return None
-        chosen, n, G, counts = terms
-        Gc, Gi = G[cand_idx], G[items]  # (B, C, g), (B, L, g)
-        best, genre = self._shared(Gc, counts, n)  # (B, C)
-        strength = self._lift_strength(n).unsqueeze(1)  # (B, 1)
-        if not removal:
-            holds = Gi.transpose(1, 2).gather(1, genre.unsqueeze(-1).expand(-1, -1, items.shape[1]))  # (B, C, L)
-            part = strength * best.pow(sig.NEW_PERSON_FOCUS - 1) / n.clamp(min=1).unsqueeze(1)  # (B, C)
-            return part.unsqueeze(-1) * holds * chosen.unsqueeze(1)
-        lift = strength * best.pow(sig.NEW_PERSON_FOCUS)  # (B, C)
-        # without entry j: its genres leave the counts, one choice fewer
-        less = (counts.unsqueeze(1) - Gi * chosen.unsqueeze(-1)).clamp(min=0)  # (B, L, g)
-        m = (n.unsqueeze(1) - chosen.long()).clamp(min=1)  # (B, L)
-        share = less / m.unsqueeze(-1)  # (B, L, g)
-        after_best = (Gc.unsqueeze(2) * share.unsqueeze(1)).amax(dim=-1)  # (B, C, L)
-        after = self._lift_strength(n.unsqueeze(1) - 1).unsqueeze(1) * after_best.pow(sig.NEW_PERSON_FOCUS)
-        return torch.where(chosen.unsqueeze(1), lift.unsqueeze(-1) - after, 0.0)
-
-    def lift_everywhere(self, items: torch.Tensor, signals: torch.Tensor) -> torch.Tensor | None:
-        """Return a new person's lift of every item (B, n_items), as ``new_person_lift``
-        summed over entries, or None where it lifts nothing."""
-        terms = self._choice_genres(items, signals)
-        if terms is None:
-            return None
-        _chosen, n, G, counts = terms
-        best, _ = self._shared(G[1:].unsqueeze(0), counts, n)  # (B, n_items)
-        return self._lift_strength(n).unsqueeze(1) * best.pow(sig.NEW_PERSON_FOCUS)
+        held = G.unsqueeze(0) if cand_idx is None else G[cand_idx]  # (1 or B, C, g)
+        best = (held * share.unsqueeze(1)).amax(dim=-1)  # (B, C)
+        N = sig.NEW_PERSON_CHOICES
+        strength = sig.NEW_PERSON_LIFT * torch.where((n > 0) & (n < N), 1.0 - n / N, 0.0)
+        return strength.unsqueeze(1) * best.pow(sig.NEW_PERSON_FOCUS)
 
     @contextmanager
     def lift_off(self):
@@ -774,11 +744,13 @@ class Recommender(nn.Module):
         return S @ E[1:].t()
 
     def head_scores(self, S, items, signals, cand_idx, uniform=False, clock: Clock | None = None,
-                    tables: EntryTables | None = None):
+                    tables: EntryTables | None = None, lift: torch.Tensor | None = None):
         """Return (final scores, summary term, head scores, weights, values, a new person's
-        lift per entry (B, C, L) or None) of candidates ``cand_idx`` (B, C) after histories
-        (items, signals) (B, L) with summaries S (B, d). The query position is the history's
-        last entry; the head scores include the lift. ``tables``: as ``summary_of``."""
+        lift (B, C) or None) of candidates ``cand_idx`` (B, C) after histories (items,
+        signals) (B, L) with summaries S (B, d). The query position is the history's last
+        entry; the head scores include the lift. ``tables``: as ``summary_of``. ``lift``:
+        every item's lift (B, n_items + 1) to use instead of the histories' own (removal
+        experiments hold the whole history's, ``explain``)."""
         E = self.item_vectors()
         B, L = items.shape
         cand = E[cand_idx]  # (B, C, d)
@@ -799,9 +771,12 @@ class Recommender(nn.Module):
                                                     self.signal_map[signals], dist)
         head, att, values = self.head.weigh(logits, values, signals, real, uniform)
         head = head.squeeze(1)
-        lift = self.new_person_lift(items, signals, cand_idx)
+        if lift is None:
+            lift = self.new_person_lift(items, signals, cand_idx)
+        else:
+            lift = lift.gather(1, cand_idx)
         if lift is not None:
-            head = head + lift.sum(dim=-1)
+            head = head + lift
         return summary + head, summary, head, att.squeeze(2), values.squeeze(2), lift
 
     def _distance(self, items: torch.Tensor, signals: torch.Tensor, clock: Clock | None = None) -> torch.Tensor:
@@ -826,7 +801,7 @@ class Recommender(nn.Module):
         return (at_q - count.unsqueeze(1)).clamp(min=0)
 
     def rank(self, S, items, signals, exclude=None, uniform=False, clock: Clock | None = None,
-             tables: EntryTables | None = None) -> torch.Tensor:
+             tables: EntryTables | None = None, lift: torch.Tensor | None = None) -> torch.Tensor:
         """Score every item (B, n_items + 1), column 0 = -inf, from summaries and histories.
 
         The first stage's top ``candidates`` allowed items get the final score (summary +
@@ -834,7 +809,7 @@ class Recommender(nn.Module):
         ranking of the candidates is the head's. A new person's genre lift is part of the
         first stage's order here: the candidates it would raise are scored, not only the
         ones the summary already favours. ``exclude`` (B, n_items + 1) bool marks
-        items that may not be ranked (the history).
+        items that may not be ranked (the history). ``lift``: as ``head_scores``.
         """
         E = self.item_vectors()
         first = self.first_stage(S, E).float()  # (B, N)
@@ -843,12 +818,13 @@ class Recommender(nn.Module):
             first = first.masked_fill(exclude, NEG_INF)
         if self.head is None:
             return first
-        lift = self.lift_everywhere(items, signals)
+        if lift is None:
+            lift = self.new_person_lift(items, signals)
         if lift is not None:  # a new person's genres take part in choosing the candidates
-            first = first + F.pad(lift, (1, 0))
+            first = first + lift
         C = min(self.cfg.candidates, E.shape[0] - 1)
         top = first.topk(C, dim=1).indices  # (B, C)
-        final = self.head_scores(S, items, signals, top, uniform, clock, tables)[0]  # (B, C)
+        final = self.head_scores(S, items, signals, top, uniform, clock, tables, lift)[0]  # (B, C)
         # everything outside the candidates ranks below the lowest candidate
         floor = final.min(dim=1, keepdim=True).values - 1.0
         finite = first > NEG_INF
@@ -936,17 +912,17 @@ class Recommender(nn.Module):
 
         ``scores`` (B, C) final; ``summary`` (B, C) the taste summary's term; ``rest`` (B, C)
         the part of the score no entry owns (the whole summary term with ``summary="state"``,
-        only the readout's bias e_i . beta with the readout), so scores = rest +
-        terms.sum(-1); ``readout`` (B, L) the readout's weights or None; ``head``
-        (B, head_heads, C, L) the item-level weights; ``terms`` (B, C, L) each entry's
-        exact part of the score, sum_h a_hj * v_hj (plus its share of a new person's genre
-        lift, ``new_person_lift``), so scores = summary + terms.sum(-1);
+        only the readout's bias e_i . beta with the readout); ``boost`` (B, C) a new
+        person's genre lift (``new_person_lift``; 0 from the tenth choice on), so scores =
+        rest + boost + terms.sum(-1); ``readout`` (B, L) the readout's weights or None;
+        ``head`` (B, head_heads, C, L) the item-level weights; ``terms`` (B, C, L) each
+        entry's exact part of the score, sum_h a_hj * v_hj (plus its part of the readout);
         ``contributions`` (B, C, L) what removing entry j alone takes from the score with the
-        encoder's state held, exactly and in closed form: its weights go back to the other
-        entries (and the head's null slot), head h losing a_hj * (v_hj - s_h) / (1 - a_hj), the
-        readout renormalised and its output normalised again, a new person's lift recounted;
-        only the encoder's own reading of the shorter history is left to the removal
-        experiments;
+        encoder's state and the boost held, exactly and in closed form: its weights go back
+        to the other entries (and the head's null slot), head h losing a_hj * (v_hj - s_h) /
+        (1 - a_hj), the readout renormalised and its output normalised again; only the
+        encoder's own reading of the shorter history is left to the removal experiments,
+        which hold the boost too (``explain.attribution``);
         ``encoder``: one (B, n_heads, L, L) self-attention tensor per layer.
         """
         H, visible, atts, _ = self._encode(items, signals, need_weights=True)
@@ -967,9 +943,7 @@ class Recommender(nn.Module):
             part, rest = self.readout.parts(b, g, E_cand)  # (B, nh, C, L)
             terms = terms + part.sum(1)
             contributions = contributions + self.readout.removal_effects(b, g, E_cand)
-        if lift is not None:  # a new person's genre lift: each choice's share, and its removal's
-            terms = terms + lift
-            contributions = contributions + self.new_person_lift(items, signals, cand_idx, removal=True)
-        return {"scores": final, "summary": summary, "rest": rest, "head": att, "readout": b,
+        boost = torch.zeros_like(final) if lift is None else lift
+        return {"scores": final, "summary": summary, "rest": rest, "boost": boost, "head": att, "readout": b,
                 "terms": terms, "contributions": contributions,
                 "encoder": atts, "visible": visible}

@@ -65,6 +65,8 @@ POLICY = {
 # their next ten (0.46 on ML-1M, 0.56 on ML-100K and ML-latest-small), which the model
 # alone does not give them; the strength and focus were chosen on the site's ML-1M model
 # (docs/benchmarks.md, "A new person's genre lift": bench.new_person, bench.scenarios).
+# It is a term of the score of its own (``Recommender.new_person_lift``): the why page shows it
+# on its own line, with the rank the item would have without it, never as part of one film.
 NEW_PERSON_CHOICES = 10
 NEW_PERSON_LIFT = 6.0
 NEW_PERSON_FOCUS = 3

@@ -36,6 +36,33 @@ def model_version(catalogue, tmp_path, settings):
     scorer_for.cache_clear()
 
 
+@pytest.fixture
+def genre_model_version(catalogue, tmp_path, settings):
+    """Return an active version of a tiny random (seeded) model that knows the catalogue's
+    genres, so a new person's genre boost acts (``Recommender.new_person_lift``)."""
+    settings.RECSITE_TOP_N = 12
+    torch.manual_seed(0)
+    cfg = ModelConfig(n_items=len(catalogue), max_len=10, d_model=16, n_layers=1, dropout=0.0, candidates=20,
+                      n_genres=len(GENRES))
+    model = Recommender(cfg)
+    model.set_genres([[0.0] * len(GENRES)] + [[float(k % 3 == g) for g in range(len(GENRES))]
+                                              for k in range(len(catalogue))])
+    item_map = ItemIdMap(tuple(str(i.pk) for i in catalogue))
+    path = tmp_path / "genres.ckpt"
+    save_checkpoint(path, config=cfg, item_map=item_map, payload={"model": model.state_dict()})
+    scorer_for.cache_clear()
+    yield ModelVersion.objects.create(artifact_path=str(path), checksum=file_sha256(path), is_active=True,
+                                      activated_at=timezone.now())
+    scorer_for.cache_clear()
+
+
+def rate(user, items, stars: float):
+    """Record ratings of `items` in order, an hour apart."""
+    start = timezone.now() - timedelta(days=1)
+    Event.objects.bulk_create([Event(user=user, item=it, kind="rate", value=stars,
+                                     occurred_at=start + timedelta(hours=h)) for h, it in enumerate(items)])
+
+
 def watch(user, items):
     """Record views of `items` in order, an hour apart."""
     start = timezone.now() - timedelta(days=1)

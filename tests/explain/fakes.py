@@ -13,12 +13,15 @@ class BagModel:
     is). The "encoder" passes items through unchanged (identity attention).
     ``reported_value``, when set, is the value matrix ``explain`` reports contributions from
     instead of the one that scores: a stand-in for what a first-order attribution misses.
+    ``boost``, when set (N+1,), is a new person's boost as the model's: a term of the score
+    of its own, boost[i] * (1 - n/10) after n entries, fading with every entry added.
     """
 
     def __init__(self, prior: list[float], query: torch.Tensor, value: torch.Tensor, max_len: int = 10):
         self.prior = torch.tensor([0.0, *prior])  # index 0 = padding
         self.query, self.value = query, value  # (N+1, N+1): [candidate, history item]
         self.reported_value: torch.Tensor | None = None
+        self.boost: torch.Tensor | None = None
         self.cfg = SimpleNamespace(n_items=len(prior), max_len=max_len)
         self.head = object()  # explanations need a head
 
@@ -29,14 +32,24 @@ class BagModel:
         v = self.value[items.unsqueeze(-1), seq.unsqueeze(1)]  # (B, C, L)
         return self.prior[items] + (a * v).sum(-1), a
 
+    def new_person_lift(self, seq, signals, items=None):
+        if self.boost is None:
+            return None
+        fade = (1.0 - (seq != 0).sum(1, keepdim=True) / 10).clamp(min=0)  # (B, 1)
+        every = self.boost.unsqueeze(0) * fade  # (B, N+1)
+        return every if items is None else every.gather(1, items)
+
     def explain(self, seq, signals, items):
         scores, a = self._score(seq, items)
+        lift = self.new_person_lift(seq, signals, items)
+        boost = torch.zeros_like(scores) if lift is None else lift
         value = self.value if self.reported_value is None else self.reported_value
         v = value[items.unsqueeze(-1), seq.unsqueeze(1)]  # (B, C, L)
         contributions = a * (v - (a * v).sum(-1, keepdim=True))
         L = seq.shape[1]
         eye = torch.eye(L).expand(seq.shape[0], 1, L, L)
-        return {"scores": scores, "summary": self.prior[items], "rest": self.prior[items], "head": a.unsqueeze(1),
+        return {"scores": scores + boost, "summary": self.prior[items], "rest": self.prior[items], "boost": boost,
+                "head": a.unsqueeze(1),
                 "terms": a * v, "contributions": contributions, "encoder": [eye],
                 "visible": seq != 0}
 
@@ -57,10 +70,13 @@ class BagModel:
     def summary_of(self, state, items, signals, clock=None, tables=None):
         return state, None
 
-    def rank(self, S, seq, signals, exclude=None, clock=None, tables=None):
+    def rank(self, S, seq, signals, exclude=None, clock=None, tables=None, lift=None):
         n = self.cfg.n_items
         items = torch.arange(n + 1).expand(seq.shape[0], -1)
         scores, _ = self._score(seq, items)
+        lift = self.new_person_lift(seq, signals) if lift is None else lift
+        if lift is not None:
+            scores = scores + lift
         scores[:, 0] = float("-inf")
         if exclude is not None:
             scores = scores.masked_fill(exclude, float("-inf"))

@@ -55,6 +55,27 @@ def test_faithfulness_beats_random_and_agrees_with_loo():
     assert f["rank_after_head_at_1"] > f["rank_after_random_at_1"] or f["rank_after_head_at_1"] > 2
 
 
+def test_a_new_persons_boost_is_its_own_term_held_in_every_removal():
+    """A boost that fades with each entry added would rise with each one removed: the
+    removals hold it at the whole history's, so what they measure is the model's alone, and
+    the explanation gives the boost, and the rank the item would have without it, apart."""
+    plain = explain_item5()[1]
+    model = deciding_model()
+    model.boost = torch.zeros(9)
+    model.boost[7] = 1.0  # item 7 is of the new person's genre: 0.6 after four entries
+    person = explain_history(model, HISTORY, [5, 7], exclude=HISTORY.items, config=CFG)
+    five, seven = person.items
+    assert seven.rank == 2 and seven.boost == pytest.approx(0.6) and seven.rank_without_boost == 3
+    assert seven.rest + seven.boost + sum(seven.terms) == pytest.approx(seven.score)
+    assert five.boost == 0 and five.rank == 1 and five.rank_without_boost is None
+    # held: each removal changes item 5's score as it does without any boost
+    assert five.loo_delta == pytest.approx(plain.loo_delta)
+    assert five.contribution == pytest.approx(plain.contribution)
+    assert five.reason == plain.reason
+    # counted again, removing any entry would raise item 7's boost (to 0.7): held, none does
+    assert all(d == pytest.approx(0.0) for d in seven.loo_delta)
+
+
 def heavy_weights_on_worthless_items():
     """Item 5's attention goes to items 2, 4 and 6, which add nothing; the little weight on
     item 3 carries its score."""

@@ -116,3 +116,18 @@ def test_every_string_of_the_explanation_pages_is_translated():
     assert len(ours) > 100
     missing = [e["msgid"] for e in ours if e["fuzzy"] or not e["msgstr"]]
     assert missing == []
+
+
+def test_boost_sentence_says_what_the_genre_boost_is_for():
+    """A new person's genre boost is said for what it is, in both persons and in Chinese."""
+    assert reasons.boost_sentence(genres=["Documentary"], holding=5, choices=5, rank_without=37) == (
+        "5 of the 5 films you have liked or rated 3★ or more are Documentary. Until you have 10 such films, films "
+        "of the genre most of them share move up: without that head start this would be #37.")
+    assert reasons.boost_sentence(genres=["Action", "Thriller"], holding=3, choices=4, rank_without=12,
+                                  third_person=True).startswith(
+        "3 of the 4 films they have liked or rated 3★ or more are Action and Thriller. Until they have 10 such films,")
+    assert reasons.boost_sentence(genres=["Comedy"], holding=1, choices=1, rank_without=4).startswith(
+        "The film you have liked or rated 3★ or more is Comedy.")
+    with translation.override("zh-hans"):
+        text = reasons.boost_sentence(genres=["Documentary"], holding=5, choices=5, rank_without=37)
+        assert "纪录片" in text and "37" in text and not any(c.isascii() and c.isalpha() for c in text), text

@@ -2,10 +2,12 @@
 import re
 from html import unescape
 
+import pytest
 from django.urls import reverse
 
 from explain import compute, selectors
 from explain.models import Explanation
+from recommender.ml import signals as sig
 from recommender.models import Recommendation
 
 from ..conftest import PASSWORD
@@ -187,3 +189,53 @@ def test_a_chosen_item_that_lowers_a_recommendation_is_explained_where_it_shows(
     record.save()
     html = client.get(reverse("explanation", args=[record.item_id])).content.decode()
     assert 'data-hint="chosen-lowered"' in html and "points towards other items" in html
+
+
+def test_a_newcomers_genre_boost_is_its_own_line_not_a_reason_against_their_films(
+        client, make_user, catalogue, genre_model_version):
+    """A new person who rated five comedies: the genre boost is a term of its own. The page
+    says what it is for and the rank without it, shows it as one row and one heatmap
+    column, and every removal keeps it as it is, so no rated comedy seems to lower a
+    comedy through the boost's fade (counted again, removing one would raise the boost):
+    the removal figures are the model's own, the same as with the boost off."""
+    from explain.attribution import AttributionConfig, explain_history
+    from recommender.ml.data import History
+    from recommender.scoring import score_people, scorer_for
+
+    from .conftest import rate
+
+    person = make_user("newcomer")
+    comedies = [catalogue[k] for k in (1, 4, 7, 10, 13)]
+    rate(person, comedies, 5.0)
+    score_people([person.pk], version_id=None)
+    compute.explain_person(person.pk)
+    login(client, person)
+    scorer = scorer_for(genre_model_version.pk, genre_model_version.checksum)
+    history = History.of([scorer.index[str(c.pk)] for c in comedies], [sig.RATED_5] * 5)
+    boosted = 0
+    for rec in Recommendation.objects.filter(user=person).order_by("rank")[:12]:
+        record = Explanation.objects.get(user=person, item_id=rec.item_id).data
+        comedy = catalogue.index(rec.item) % 3 == 1
+        assert (record["boost"] is not None) == comedy  # the one genre all five share
+        html = client.get(reverse("explanation", args=[rec.item_id])).content.decode()
+        reason = _reason_of(html)
+        with scorer.model.lift_off():
+            plain = explain_history(scorer.model, history, [scorer.index[str(rec.item_id)]],
+                                    exclude=history.items, config=AttributionConfig()).items[0]
+        assert record["loo_delta"] == pytest.approx(plain.loo_delta, abs=1e-4)
+        assert record["contribution"] == pytest.approx(plain.contribution, abs=1e-4)
+        if not comedy:
+            assert "head start" not in reason and "data-boost" not in html
+            continue
+        boost = record["boost"]
+        assert boost["genres"] == ["Comedy"] and (boost["holding"], boost["choices"]) == (5, 5)
+        assert boost["value"] > 0 and boost["rank_without"] == plain.rank
+        if boost["rank_without"] > rec.rank:
+            boosted += 1
+            assert "5 of the 5 films you have liked or rated 3★ or more are Comedy." in reason, reason
+            assert f"without that head start this would be #{boost['rank_without']}" in reason, reason
+            assert "No single item" not in reason
+            assert "data-boost" in html and 'data-hint="boost"' in html
+            payload = selectors.explanation_payload(user=person, item_id=rec.item_id)
+            assert payload["boost"] == {k: boost[k] for k in ("value", "genres", "holding", "choices", "rank_without")}
+    assert boosted, "the boost should move some comedy up"

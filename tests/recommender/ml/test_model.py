@@ -130,14 +130,16 @@ def test_entry_tables_score_a_history_made_of_some_entries_as_scoring_it_directl
                                         ("readout", {"n_genres": 3})])
 def test_the_score_is_the_sum_of_its_terms_and_the_ranking_score(summary, kw):
     """explain's scores are the scores items are ranked by, and they split exactly into
-    the entries' terms (plus, with the plain state summary, the summary's own term)."""
+    the entries' terms, what no entry owns (with the plain state summary, the summary's own
+    term) and a new person's genre boost (with genres: four choices here)."""
     model = _model(summary=summary, **kw)
     items, signals = _t([0, 0, 3, 4, 5, 6, 7, 8]), _t([0, 0, R5, VIEW, R4, LOW, R5, R4])
     full = model.full_sort_predict(items, signals)
     top = full.topk(4).indices
     out = model.explain(items, signals, top)
     assert torch.allclose(out["scores"], full.gather(1, top), atol=1e-5)
-    assert torch.allclose(out["scores"], out["rest"] + out["terms"].sum(-1), atol=1e-4)
+    assert torch.allclose(out["scores"], out["rest"] + out["boost"] + out["terms"].sum(-1), atol=1e-4)
+    assert bool(out["boost"].any()) == bool(kw.get("n_genres"))
     if summary == "state":
         assert torch.equal(out["rest"], out["summary"])
     else:  # the readout's own bias only: the same for every history
@@ -334,8 +336,9 @@ def test_head_trains_on_candidates_outside_the_history():
                                 {"n_genres": 3}])
 def test_contributions_are_the_removal_effects_with_the_encoder_state_held(kw):
     """Each entry's contribution is exactly what removing it takes from the score when the
-    encoder's state (the readout's query) is held and the other entries keep their places
-    in time; only the encoder's reading of the shorter history is left out."""
+    encoder's state (the readout's query) and a new person's genre boost are held and the
+    other entries keep their places in time; only the encoder's reading of the shorter
+    history is left out."""
     model = _model(**kw)
     items, signals = _t([3, 4, 5, 6, 7, 8]), _t([R5, VIEW, R4, LOW, R5, R4])
     cand = _t([9, 10, 11, 12])
@@ -344,12 +347,14 @@ def test_contributions_are_the_removal_effects_with_the_encoder_state_held(kw):
         H, visible, _, _ = model._encode(items, signals)
         state = model._last_read(H, visible)
         order, now = model.clock(items, signals)
+        boost = model.new_person_lift(items, signals)
+        assert (boost is not None) == bool(kw.get("n_genres"))
         for j in range(6):
             keep = [u for u in range(6) if u != j]
             clock = (order[:, keep], now)
             i, s = items[:, keep], signals[:, keep]
             S, _ = model.summary_of(state, i, s, clock=clock)  # the state summary is the state
-            after = model.head_scores(S, i, s, cand, clock=clock)[0]
+            after = model.head_scores(S, i, s, cand, clock=clock, lift=boost)[0]
             assert torch.allclose(out["scores"] - after, out["contributions"][..., j], atol=1e-4), j
 
 
@@ -384,30 +389,28 @@ def test_a_new_persons_choices_lift_the_genre_they_share_until_the_tenth():
     assert model.new_person_lift(_t([4, 5, 6]), _t([R5, R4, R5]), cand[None]) is None
 
 
-def test_a_new_persons_lift_is_shared_by_the_choices_holding_the_genre():
-    """Per entry, the lift goes in equal parts to the choices holding the candidate's most
-    widely held genre and sums to the whole; with ``removal``, each entry's part is what
-    removing it alone changes (the shares and the strength counted again without it)."""
+def test_a_new_persons_lift_is_a_term_of_its_own():
+    """explain's "boost" is the lift of each candidate and no entry's term holds any of it;
+    ``new_person_lift`` without candidates gives every item's, column 0 (padding) none."""
     model = _model(n_genres=3)
     items, signals = _t([4, 13, 6, 9]), _t([R5, R4, R5, VIEW])  # genre 0, genre 1, genres 0+2; a view
     cand = _t([2, 12, 3, 11])
     with torch.no_grad():
-        parts = model.new_person_lift(items, signals, cand)[0]  # (C, L)
-        whole = model.lift_everywhere(items, signals)[0, cand[0] - 1]
-        assert torch.allclose(parts.sum(-1), whole, atol=1e-6)
-        assert parts[0, 1] == 0 and parts[0, 0] == parts[0, 2] > 0  # genre 0: items 4 and 6
-        assert not parts[:, 3].any()  # the view
-        removal = model.new_person_lift(items, signals, cand, removal=True)[0]
-        for j in range(3):
-            keep = [u for u in range(4) if u != j]
-            after = model.lift_everywhere(items[:, keep], signals[:, keep])
-            after = torch.zeros(1, 20) if after is None else after
-            assert torch.allclose(removal[:, j], whole - after[0, cand[0] - 1], atol=1e-6), j
-        assert not removal[:, 3].any()
+        out = model.explain(items, signals, cand)
+        every = model.new_person_lift(items, signals)
+        assert every.shape == (1, 21) and every[0, 0] == 0
+        assert torch.allclose(out["boost"], every.gather(1, cand), atol=1e-6)
+        assert torch.allclose(out["boost"], model.new_person_lift(items, signals, cand), atol=1e-6)
+        with model.lift_off():
+            plain = model.explain(items, signals, cand)
+        assert torch.allclose(out["scores"] - plain["scores"], out["boost"], atol=1e-5)
+        assert torch.allclose(out["terms"], plain["terms"], atol=1e-6)
+        assert torch.allclose(out["contributions"], plain["contributions"], atol=1e-6)
+        assert not plain["boost"].any()
 
 
 def test_a_new_persons_lift_takes_part_in_choosing_the_candidates():
-    """The lift of every item is ``new_person_lift`` summed over entries; the items the
+    """The lift of every item is ``new_person_lift`` of each as a candidate; the items the
     head scores are the top ``candidates`` by first stage plus lift, so films of the new
     person's genre that the summary alone leaves out are scored (and lifted) too; with the
     lift off the candidates are the first stage's own."""
@@ -415,8 +418,8 @@ def test_a_new_persons_lift_takes_part_in_choosing_the_candidates():
     items, signals = _t([4, 5, 6]), _t([R5, R4, R5])  # three films of genre 0
     every = torch.arange(1, 21).unsqueeze(0)
     with torch.no_grad():
-        lift = model.lift_everywhere(items, signals)
-        assert torch.allclose(lift, model.new_person_lift(items, signals, every).sum(-1), atol=1e-5)
+        lift = model.new_person_lift(items, signals)[:, 1:]
+        assert torch.allclose(lift, model.new_person_lift(items, signals, every), atol=1e-5)
         first = model.first_stage(model.summarize(items, signals), model.item_vectors())
         C = model.cfg.candidates
         alone = set((first[0].topk(C).indices + 1).tolist())
@@ -424,10 +427,10 @@ def test_a_new_persons_lift_takes_part_in_choosing_the_candidates():
         assert chosen - alone, "the lift should bring in a candidate the summary leaves out"
         assert set(model.full_sort_predict(items, signals)[0].topk(C).indices.tolist()) == chosen
         with model.lift_off():
-            assert model.lift_everywhere(items, signals) is None
+            assert model.new_person_lift(items, signals) is None
             assert set(model.full_sort_predict(items, signals)[0].topk(C).indices.tolist()) == alone
         ten = _t(list(range(1, 11)))  # from the tenth choice on: nothing lifted
-        assert not model.lift_everywhere(ten, torch.full_like(ten, R5)).any()
+        assert model.new_person_lift(ten, torch.full_like(ten, R5)) is None
 
 
 def test_an_item_added_after_training_is_ranked_from_its_text():
