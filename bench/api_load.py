@@ -68,6 +68,8 @@ def _explain(user, version, history, now) -> None:
     """Store a ready explanation of each of the person's top 10, as the explain workers
     would, so an answer built from the database carries its reasons (their real cost)."""
     from explain.models import Explanation, ExplanationStatus
+    from explain.records import RECORD_FORMAT, ExplanationRecord
+    from recommender.ml import signals as sig
     from recommender.models import Recommendation
 
     size = len(history)
@@ -77,11 +79,14 @@ def _explain(user, version, history, now) -> None:
         records.append(Explanation(
             user=user, item_id=rec.item_id, model_version=version, for_computed_at=rec.computed_at,
             status=ExplanationStatus.READY, rank=rec.rank, verified=True, computed_at=now, compute_ms=1.0,
-            data={"history": [i.pk for i in history], "top": [], "rank": rec.rank, "score": rec.score,
-                  "head": [weights, weights], "weights": weights, "rollout": weights,
-                  "loo_delta": [0.01] * size, "loo_rank": [rec.rank + 1] * size,
-                  "faithfulness": {"verified": True}, "counterfactual": {"removed": [], "replacement": None},
-                  "reason": {"items": [history[0].pk, history[1].pk], "basis": "weights"}}))
+            data=ExplanationRecord(
+                format=RECORD_FORMAT, history=[i.pk for i in history], signals=[sig.RATED_5] * size,
+                did=[sig.RATED_5] * size, top=[], rank=rec.rank, score=rec.score, summary=0.0, rest=0.0,
+                head=[weights, weights], weights=weights, terms=weights, contribution=weights, rollout=weights,
+                loo_delta=[0.01] * size, loo_rank=[rec.rank + 1] * size, faithfulness={"verified": True},
+                counterfactual={"removed": [], "found": False, "rank": None, "replacement": None}, boost=None,
+                reason={"items": [history[0].pk, history[1].pk], "basis": "weights",
+                        "did": [sig.RATED_5, sig.RATED_5], "boost": None})))
     Explanation.objects.bulk_create(records)
 
 

@@ -16,12 +16,9 @@ from recommender.scoring import scorer_for, with_new_items
 
 from .attribution import AttributionConfig, PersonExplanation, explain_history
 from .models import Explanation, ExplanationStatus
+from .records import RECORD_FORMAT, ExplanationRecord
 
 log = logging.getLogger(__name__)
-
-# 2: entries with signals, the summary term and each entry's exact term (item-level head)
-# 3: a new person's genre boost as a term of its own ("boost"), held in every removal
-RECORD_FORMAT = 3
 
 # Every recommendation the home page shows gets an explanation ahead of time; others
 # (further down a long API list) are computed when asked for.
@@ -46,7 +43,7 @@ def _wanted(user_id: int) -> list[Recommendation]:
         (item_id, computed_at, version_id)
         for item_id, computed_at, version_id in Explanation.objects.filter(
             user_id=user_id, status=ExplanationStatus.READY
-        ).values_list("item_id", "for_computed_at", "model_version_id")
+        ).filter(data__format=RECORD_FORMAT).values_list("item_id", "for_computed_at", "model_version_id")
     }
     return [r for r in recs
             if (r.rank <= EXPLAIN_TOP_N or r.item_id in asked)
@@ -103,7 +100,7 @@ def explain_person(user_id: int) -> int:
     return written
 
 
-def _records(person: PersonExplanation, item_ids: list[str], did: list[int] | None = None) -> list[dict]:
+def _records(person: PersonExplanation, item_ids: list[str], did: list[int] | None = None) -> list[ExplanationRecord]:
     """Return one JSON-ready record per explained item, with Item primary keys.
 
     ``did``: what the person did with each history entry (its signal before
@@ -127,23 +124,25 @@ def _records(person: PersonExplanation, item_ids: list[str], did: list[int] | No
         cf = dict(e.counterfactual)
         cf["removed"] = [history[u] for u in cf["removed"]]
         cf["replacement"] = pk(cf["replacement"])
-        records.append({
-            "format": RECORD_FORMAT, "history": history, "signals": signals, "did": did, "top": top,
-            "rank": e.rank, "score": e.score, "summary": e.summary, "rest": e.rest,
-            "head": [r(h) for h in e.head], "weights": r(e.weights), "terms": r(e.terms),
-            "contribution": r(e.contribution), "rollout": r(e.rollout),
-            "loo_delta": r(e.loo_delta), "loo_rank": e.loo_rank,
-            "faithfulness": e.faithfulness, "counterfactual": cf,
-            "boost": None if e.rank_without_boost is None else {
-                "value": round(e.boost, 5), "rank_without": e.rank_without_boost},
+        records.append(ExplanationRecord(
+            format=RECORD_FORMAT, history=history, signals=signals, did=did, top=top,
+            rank=e.rank, score=e.score, summary=e.summary, rest=e.rest,
+            head=[r(h) for h in e.head], weights=r(e.weights), terms=r(e.terms),
+            contribution=r(e.contribution), rollout=r(e.rollout),
+            loo_delta=r(e.loo_delta), loo_rank=e.loo_rank,
+            faithfulness=e.faithfulness, counterfactual=cf,
+            # what it is for is filled in by _name_boosts
+            boost=None if e.rank_without_boost is None else {
+                "value": round(e.boost, 5), "rank_without": e.rank_without_boost,
+                "genres": [], "holding": 0, "choices": 0},
             # the named entries' signals too: the API's list words reasons from this key alone
-            "reason": {"items": [history[u] for u in e.reason["units"]], "basis": e.reason["basis"],
-                       "did": [did[u] for u in e.reason["units"]]},
-        })
+            reason={"items": [history[u] for u in e.reason["units"]], "basis": e.reason["basis"],
+                    "did": [did[u] for u in e.reason["units"]], "boost": None},
+        ))
     return records
 
 
-def _name_boosts(records: list[dict], item_ids: list[int]) -> None:
+def _name_boosts(records: list[ExplanationRecord], item_ids: list[int]) -> None:
     """Say what each record's new-person boost is for: the genres of the recommended item
     held by the most of the person's choices (``Recommender.new_person_lift``: what the
     model reads as a choice, ``signals.POSITIVE``), how many hold them, of how many. The

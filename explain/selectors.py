@@ -13,6 +13,7 @@ from recsite.accounts.models import User
 
 from . import plots, reasons
 from .models import Explanation, ExplanationStatus
+from .records import RECORD_FORMAT, ExplanationRecord, Reason, ReasonBoost
 
 HEATMAP_ROWS = 10  # the person's top recommendations
 HEATMAP_COLUMNS = 12  # the history items that matter most across them
@@ -29,39 +30,26 @@ MAX_REMOVALS = 5
 def _current(user: User, recs: list[Recommendation]) -> dict[int, Explanation]:
     """Return {item id: ready record} for those of `recs` whose record explains that list."""
     key = {r.item_id: (r.computed_at, r.model_version_id) for r in recs}
-    records = Explanation.objects.filter(user=user, item_id__in=list(key), status=ExplanationStatus.READY)
+    records = Explanation.objects.filter(user=user, item_id__in=list(key), status=ExplanationStatus.READY,
+                                         data__format=RECORD_FORMAT)
     return {e.item_id: e for e in records if key[e.item_id] == (e.for_computed_at, e.model_version_id)}
 
 
-def attributed(data: dict) -> list[float]:
-    """Return the contribution of each history entry (records before it: the weights)."""
-    return data.get("contribution") or data["weights"]
-
-
-def did(data: dict) -> list[int]:
-    """Return what the person did with each history entry (its signal, ``signals.py``).
-
-    Records before the "did" key hold only what the model read, the same except for a
-    newcomer's views, which the model reads as interactions.
-    """
-    return data.get("did") or data["signals"]
-
-
-def effects(data: dict) -> list[float]:
+def effects(data: ExplanationRecord) -> list[float]:
     """Return what each history entry did to this recommendation's score, as the page shows
     it (> 0 raised it, < 0 lowered it): the contributions of a verified record; otherwise
     (they did not pass the removal check) the leave-one-out drops, which the reason names."""
-    return attributed(data) if data["faithfulness"]["verified"] else data["loo_delta"]
+    return data["contribution"] if data["faithfulness"]["verified"] else data["loo_delta"]
 
 
-def contributions(data: dict) -> dict[int, float]:
+def contributions(data: ExplanationRecord) -> dict[int, float]:
     """Return {history item: checked contribution} of one record, scaled to sum to 1.
 
     Verified record: the contribution of each item that adds to the score and whose own
     removal lowers it. Otherwise the contributions are not trusted: the leave-one-out drops.
     Never a low rating: it is evidence against, never a reason for.
     """
-    rows = zip(data["history"], attributed(data), data["loo_delta"], did(data), strict=True)
+    rows = zip(data["history"], data["contribution"], data["loo_delta"], data["did"], strict=True)
     if data["faithfulness"]["verified"]:
         kept = {item: c for item, c, d, s in rows if c > 0 and d > 0 and s not in sig.NEGATIVE}
     else:
@@ -70,7 +58,7 @@ def contributions(data: dict) -> dict[int, float]:
     return {item: v / total for item, v in kept.items()}
 
 
-def counting(data: dict, most: int = EDGES_PER_ITEM) -> list[tuple[int, float]]:
+def counting(data: ExplanationRecord, most: int = EDGES_PER_ITEM) -> list[tuple[int, float]]:
     """Return the history items that count for this recommendation, strongest first, as
     (item, share of the checked contributions): at least COUNTS_FLOOR of the largest."""
     shares = sorted(contributions(data).items(), key=lambda kv: -kv[1])
@@ -85,23 +73,22 @@ def top_units(values: list[float], k: int) -> list[int]:
     return sorted(range(len(values)), key=lambda u: (-values[u], -u))[:k]
 
 
-def _named(reason: dict, items: dict[int, Item]) -> list[tuple[Item, int]]:
+def _named(reason: Reason, items: dict[int, Item]) -> list[tuple[Item, int]]:
     """Return (item, what the person did) of each item a reason names (never a low rating)."""
-    signals = reason.get("did") or [sig.INTERACTED] * len(reason["items"])
-    return [(items[i], s) for i, s in zip(reason["items"], signals, strict=True)
+    return [(items[i], s) for i, s in zip(reason["items"], reason["did"], strict=True)
             if i in items and s not in sig.NEGATIVE]
 
 
-def boost_of(reason: dict) -> dict | None:
+def boost_of(reason: Reason) -> ReasonBoost | None:
     """Return a new person's genre boost of a record's reason where it moved the item up
     (``explain.compute._name_boosts``), else None."""
-    boost = reason.get("boost")
-    if not boost or not boost.get("genres") or boost["rank_without"] <= boost["rank"]:
+    boost = reason["boost"]
+    if not boost or not boost["genres"] or boost["rank_without"] <= boost["rank"]:
         return None
     return boost
 
 
-def _reason_text(item: Item, reason: dict, items: dict[int, Item], third_person: bool = False) -> str:
+def _reason_text(item: Item, reason: Reason, items: dict[int, Item], third_person: bool = False) -> str:
     """Return the reason: the named items, what the person did, the genres they share; and
     for a new person, the genre boost where it moved the item up."""
     named = _named(reason, items)
@@ -126,7 +113,8 @@ def explanation_reasons(*, user: User, item_ids: list[int]) -> dict[int, str]:
     """
     lists = {item: (at, version) for item, at, version in Recommendation.objects.filter(
         user=user, item_id__in=item_ids).values_list("item_id", "computed_at", "model_version_id")}
-    records = Explanation.objects.filter(user=user, item_id__in=list(lists), status=ExplanationStatus.READY)
+    records = Explanation.objects.filter(user=user, item_id__in=list(lists), status=ExplanationStatus.READY,
+                                         data__format=RECORD_FORMAT)
     current = {item: reason for item, at, version, reason
                in records.values_list("item_id", "for_computed_at", "model_version_id", "data__reason")
                if lists[item] == (at, version) and reason}
@@ -155,16 +143,16 @@ class ExplanationView:
     third_person: bool = False  # staff reading someone else's: "they rated"
 
     @property
-    def data(self) -> dict:
+    def data(self) -> ExplanationRecord:
         return self.record.data
 
     def title(self, pk: int | None) -> str:
         return self.items[pk].title if pk in self.items else "?"
 
-    def did_of(self, data: dict | None = None) -> dict[int, int]:
+    def did_of(self, data: ExplanationRecord | None = None) -> dict[int, int]:
         """Return {history item: what the person did} of a record (this one by default)."""
         data = data or self.data
-        return dict(zip(data["history"], did(data), strict=True))
+        return dict(zip(data["history"], data["did"], strict=True))
 
     def reason(self) -> str:
         return _reason_text(self.item, self.data["reason"], self.items, self.third_person)
@@ -190,10 +178,10 @@ class ExplanationView:
         what removing each named item alone does; "" when no single item is named."""
         d, f = self.data, self.data["faithfulness"]
         if self.checked:
-            units = top_units(attributed(d), self.faithfulness_k())
+            units = top_units(d["contribution"], self.faithfulness_k())
             return reasons.check_sentence(
                 removed=[self.title(d["history"][u]) for u in units],
-                counted=sum(attributed(d)[u] > 0 for u in units), rank=d["rank"],
+                counted=sum(d["contribution"][u] > 0 for u in units), rank=d["rank"],
                 rank_after=f["rank_after_head_at_3"], rank_after_random=f["rank_after_random_at_3"])
         rank_without = dict(zip(d["history"], d["loo_rank"], strict=True))
         named = [(r["title"], rank_without[r["item"]]) for r in self.reason_items()]
@@ -203,12 +191,12 @@ class ExplanationView:
         cf = self.data["counterfactual"]
         return reasons.counterfactual_sentence(
             removed=[self.title(i) for i in cf["removed"]],
-            replacement=self.title(cf["replacement"]) if cf.get("replacement") else None,
+            replacement=self.title(cf["replacement"]) if cf["replacement"] else None,
             found=cf["found"], top_k=max(TOP_K, self.data["rank"]), most=MAX_REMOVALS,
             third_person=self.third_person)
 
     @property
-    def boost(self) -> dict | None:
+    def boost(self) -> ReasonBoost | None:
         """Return this recommendation's new-person genre boost where it moved it up, else None."""
         return boost_of(self.data["reason"])
 
@@ -230,7 +218,7 @@ class ExplanationView:
         return [{"item": i, "title": self.title(i), "signal": s, "did": reasons.did_label(s), "weight": w,
                  "contribution": c, "loo": delta, "rank_without": r, "effect": e, "direction": direction(e),
                  "signed": _signed(c), "change": _signed(-delta), "effect_signed": _signed(e)}
-                for i, s, w, c, delta, r, e in zip(d["history"], did(d), d["weights"], attributed(d), d["loo_delta"],
+                for i, s, w, c, delta, r, e in zip(d["history"], d["did"], d["weights"], d["contribution"], d["loo_delta"],
                                                    d["loo_rank"], effects(d), strict=True)]
 
     def weight_rows(self, limit: int | None = None, by: str = "contribution") -> list[dict]:
@@ -273,7 +261,7 @@ class ExplanationView:
             e = dict(zip(d["history"], effects(d), strict=True))
             loo = dict(zip(d["history"], d["loo_delta"], strict=True))
             acted = self.did_of(d)
-            boost = [(d.get("boost") or {}).get("value", 0.0)] if boosted else []
+            boost = [d["boost"]["value"] if d["boost"] else 0.0] if boosted else []
             cells.append(boost + [e.get(i, 0.0) for i in self.columns])
             hover_did.append([""] * len(boost) + [reasons.did_label(acted[i]) if i in acted else "" for i in self.columns])
             hover_e.append([_signed(v) for v in boost] + [_signed(e.get(i, 0.0)) for i in self.columns])
@@ -333,7 +321,7 @@ def _graph(view_item: Item, rows: list[Explanation], items: dict[int, Item]) -> 
                       "kind": "focus" if row.item_id == view_item.pk else "recommended",
                       "weight": 1.0 if row.item_id == view_item.pk else 0.5,
                       "detail": _("#%(rank)s") % {"rank": row.data["rank"]}}
-        acted = dict(zip(row.data["history"], did(row.data), strict=True))
+        acted = dict(zip(row.data["history"], row.data["did"], strict=True))
         for hist, share in counting(row.data):
             hid = f"h{hist}"
             node = nodes.setdefault(hid, {"id": hid, "item": hist, "title": items[hist].title if hist in items else "?",
@@ -401,7 +389,7 @@ def explanation_view(*, user: User, item_id: int, third_person: bool = False) ->
     cf = data["counterfactual"]
     wanted = {item_id, *columns, *head_columns, *cf["removed"], *data["reason"]["items"],
               *(r.item_id for r in rows), *data["history"]}
-    if cf.get("replacement"):
+    if cf["replacement"]:
         wanted.add(cf["replacement"])
     items = {i.pk: i for i in Item.objects.filter(pk__in=wanted).prefetch_related("genres")}
     nodes, edges = _graph(items[item_id], rows, items)
@@ -471,7 +459,8 @@ def model_overview(*, popular: int = 15) -> dict:
     top = list(Item.objects.annotate(n=Count("events")).filter(n__gt=0).order_by("-n", "id")[:popular])
     ids = {i.pk for i in top}
     sums: dict[tuple[int, int], list[float]] = {}
-    records = Explanation.objects.filter(status=ExplanationStatus.READY, item_id__in=ids).order_by("-computed_at")
+    records = Explanation.objects.filter(status=ExplanationStatus.READY, item_id__in=ids,
+                                         data__format=RECORD_FORMAT).order_by("-computed_at")
     for record in records[:2000].iterator():
         for hist, weight in contributions(record.data).items():
             if hist in ids and hist != record.item_id:

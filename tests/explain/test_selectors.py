@@ -69,3 +69,37 @@ def test_a_newcomers_views_stay_views(scored_person):
     record = Explanation.objects.filter(user=scored_person).first()
     assert set(record.data["signals"]) == {sig.INTERACTED} and set(record.data["did"]) == {sig.VIEWED}
     assert set(record.data["reason"]["did"]) <= {sig.VIEWED}
+
+
+def test_the_worker_writes_exactly_the_declared_record(scored_person):
+    """Every key of a stored record is declared by ExplanationRecord (and its parts), none
+    missing, none more: the pages and the API read nothing undeclared."""
+    from explain.records import Counterfactual, ExplanationRecord, Reason
+
+    compute.explain_person(scored_person.pk)
+    for record in Explanation.objects.filter(user=scored_person):
+        data = record.data
+        assert set(data) == set(ExplanationRecord.__annotations__)
+        assert set(data["reason"]) == set(Reason.__annotations__)
+        assert set(data["counterfactual"]) == set(Counterfactual.__annotations__)
+
+
+def test_a_record_of_an_older_format_is_computed_again(client, scored_person):
+    """A record written before the current format is not shown: asking for it queues it
+    again, and the worker replaces it."""
+    from django.urls import reverse
+
+    from explain.records import RECORD_FORMAT
+
+    compute.explain_person(scored_person.pk)
+    record = Explanation.objects.filter(user=scored_person).order_by("rank").first()
+    record.data = {**record.data, "format": RECORD_FORMAT - 1}
+    record.save()
+    assert selectors.explanation_view(user=scored_person, item_id=record.item_id) is None
+    client.force_login(scored_person)
+    page = client.get(reverse("explanation", args=[record.item_id]))
+    assert b'http-equiv="refresh"' in page.content
+    assert compute.explain_person(scored_person.pk) >= 1
+    record.refresh_from_db()
+    assert record.data["format"] == RECORD_FORMAT
+    assert selectors.explanation_view(user=scored_person, item_id=record.item_id) is not None

@@ -183,7 +183,7 @@ def test_a_chosen_item_that_lowers_a_recommendation_is_explained_where_it_shows(
         assert ('data-hint="chosen-lowered"' in html) == chosen_lowered
     record = Explanation.objects.filter(user=acting_person, status="ready").order_by("rank").first()
     d = record.data
-    chosen = next(u for u, s in enumerate(selectors.did(d)) if s in selectors.sig.POSITIVE)
+    chosen = next(u for u, s in enumerate(d["did"]) if s in selectors.sig.POSITIVE)
     for key in ("contribution", "loo_delta"):
         d[key][chosen] = -5.0  # this item now lowers it, whichever effect the page shows
     record.save()
