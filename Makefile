@@ -16,7 +16,7 @@ STAMP := $(VENV)/.installed
 SETUP_CHECK = PYTHON='$(PYTHON)' CHROMIUM='$(CHROMIUM)' TORCH_INDEX='$(TORCH_INDEX)' \
 	SYSTEM_INSTALL='$(SYSTEM_INSTALL)' VENV='$(VENV)' sh scripts/setup-check.sh
 
-.PHONY: run test install lint clean messages system-run system-test
+.PHONY: run test install install-locked lock lint clean messages system-run system-test
 # The system checks must run before anything else, also under `make -j`.
 .NOTPARALLEL:
 
@@ -29,6 +29,18 @@ $(STAMP): pyproject.toml | $(PY)
 	touch $(STAMP)
 
 install: system-run $(STAMP)
+
+# Reproducible installs: exactly the versions and files of requirements.lock (sha256 each).
+install-locked: system-test | $(PY)
+	$(PY) -m pip install --quiet --require-hashes $$($(SETUP_CHECK) torch-index) -r requirements.lock
+	$(PY) -m pip install --quiet --no-deps -e .
+	touch $(STAMP)
+
+# Refresh requirements.lock from pyproject.toml (the project and its test extra).
+lock: | $(PY)
+	$(PY) -m pip install --quiet pip-tools==7.6.2
+	$(PY) -m piptools compile --quiet --generate-hashes --allow-unsafe --extra test --strip-extras \
+		--no-emit-index-url --no-emit-find-links $$($(SETUP_CHECK) torch-index) -o requirements.lock pyproject.toml
 
 system-run:
 	@$(SETUP_CHECK) run

@@ -17,6 +17,7 @@ import urllib.request
 from pathlib import Path
 
 from recsite.run import beat_args, redis_args, worker_args
+from recsite.run import wait_for as wait  # noqa: F401 - the benchmarks import it from here
 
 ROOT = Path(__file__).resolve().parent.parent
 PY = sys.executable
@@ -192,16 +193,6 @@ def recommended_ids(html: str) -> tuple[str | None, list[int]]:
     if not match:
         return None, []
     return match.group(1), [int(i) for i in re.findall(r'href="/items/(\d+)/"', match.group(2))]
-
-
-def wait(predicate, timeout: float, what: str, interval: float = 0.1):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(interval)
-    raise TimeoutError(f"{what} not ready after {timeout} s")
 
 
 def _ping(client) -> bool:

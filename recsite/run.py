@@ -59,6 +59,18 @@ def beat_args() -> list[str]:
             "--scheduler", "django_celery_beat.schedulers:DatabaseScheduler"]
 
 
+def wait_for(predicate, timeout: float, what: str, interval: float = 0.1):
+    """Poll ``predicate`` until it returns something truthy and return that; raise
+    TimeoutError naming ``what`` after ``timeout`` seconds (benchmarks, drills, tests)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    raise TimeoutError(f"{what} not ready after {timeout} s")
+
+
 def processes(env: dict[str, str]) -> dict[str, str]:
     """Return {name: command line} of every process `make run` starts."""
     from django.conf import settings

@@ -20,7 +20,7 @@ from django.utils import timezone
 
 from recommender.models import Event, Item
 from recsite.accounts.models import User
-from recsite.run import worker_args
+from recsite.run import wait_for, worker_args
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -207,10 +207,7 @@ def make_sequences(n_people: int = 30, n_items: int = 24, length: int = 10) -> l
 
 def wait_until(predicate, timeout: float = 60.0, interval: float = 0.1):
     """Poll `predicate` until it returns something truthy; fail after `timeout` seconds."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(interval)
-    raise AssertionError(f"condition not met within {timeout} s")
+    try:
+        return wait_for(predicate, timeout, "condition", interval)
+    except TimeoutError as exc:
+        raise AssertionError(str(exc)) from None
