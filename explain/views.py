@@ -8,7 +8,7 @@ from recommender.ml import signals as sig
 from recommender.models import Recommendation
 from recsite.accounts.models import User
 
-from . import selectors, services
+from . import presentation, selectors, services
 
 
 def explanation_page(request: HttpRequest, *, user: User, item_id: int, template: str,
@@ -29,13 +29,13 @@ def explanation_page(request: HttpRequest, *, user: User, item_id: int, template
         return render(request, "explain/not_current.html", status=404)
     context = {"person": user, "status": status, "view": view, "third_person": third_person, **(extra or {})}
     if view is not None:
-        rows = view.weight_rows(limit=selectors.TABLE_ROWS, by="effect")
+        rows = view.weight_rows(limit=presentation.TABLE_ROWS, by="effect")
         context.update({
             "heatmap": view.heatmap_json(), "heads": view.heads_json(), "graph": view.graph_json(),
             "weight_rows": rows, "head_rows": view.head_summaries(),
             # a film the person chose that lowers this one reads as a contradiction: say why
             "chosen_lowered": any(r["direction"] == "lowered" and r["signal"] in sig.POSITIVE for r in rows),
-            "attention_rows": sorted(view.entry_rows, key=lambda r: -r["weight"])[:selectors.HEATMAP_COLUMNS],
+            "attention_rows": sorted(view.entry_rows, key=lambda r: -r["weight"])[:presentation.HEATMAP_COLUMNS],
         })
     else:
         from recommender.models import Item

@@ -1,7 +1,7 @@
 """Reading records for the page: effects, heatmap columns, what counts, the API's weights."""
 import pytest
 
-from explain import compute, selectors
+from explain import compute, presentation, selectors
 from explain.models import Explanation
 from recommender.ml import signals as sig
 from recommender.models import Recommendation
@@ -17,9 +17,9 @@ def test_effects_are_contributions_when_verified_else_leave_one_out():
     """What the page colours and ranks by is what its reason was built from."""
     data = {"history": [1, 2], "contribution": [0.3, -0.1], "weights": [0.5, 0.2], "loo_delta": [0.2, 0.4],
             "faithfulness": {"verified": True}}
-    assert selectors.effects(data) == [0.3, -0.1]
+    assert presentation.effects(data) == [0.3, -0.1]
     data["faithfulness"]["verified"] = False
-    assert selectors.effects(data) == [0.2, 0.4]
+    assert presentation.effects(data) == [0.2, 0.4]
 
 
 def test_heatmap_columns_are_the_items_that_matter_not_the_oldest(explained):
@@ -28,16 +28,16 @@ def test_heatmap_columns_are_the_items_that_matter_not_the_oldest(explained):
         user=explained).order_by("rank").first().item_id)
     size = {}
     for row in view.rows:
-        for item, e in zip(row.data["history"], selectors.effects(row.data), strict=True):
+        for item, e in zip(row.data["history"], presentation.effects(row.data), strict=True):
             size[item] = max(size.get(item, 0.0), abs(e))
-    expected = sorted((i for i in size if size[i] > 0), key=lambda i: -size[i])[:selectors.HEATMAP_COLUMNS]
+    expected = sorted((i for i in size if size[i] > 0), key=lambda i: -size[i])[:presentation.HEATMAP_COLUMNS]
     assert view.columns == expected and len(view.rows) == 10
 
 
 def test_colour_scale_is_not_set_by_one_outlier():
     """The deepest colour goes to the 80th percentile of sizes: a single huge cell saturates alone."""
-    assert selectors.colour_scale([0.1] * 9 + [5.0]) == pytest.approx(0.1)
-    assert selectors.colour_scale([]) == 1.0
+    assert presentation.colour_scale([0.1] * 9 + [5.0]) == pytest.approx(0.1)
+    assert presentation.colour_scale([]) == 1.0
 
 
 def test_counting_keeps_items_near_the_strongest():
@@ -45,8 +45,8 @@ def test_counting_keeps_items_near_the_strongest():
     data = {"history": [1, 2, 3, 4, 5], "contribution": [1.0, 0.5, 0.1, -0.3, 0.6], "weights": [0.0] * 5,
             "loo_delta": [1.0, 0.4, 0.1, -0.3, -0.2],
             "did": [sig.RATED_5, sig.LIKED, sig.VIEWED, sig.RATED_LOW, sig.RATED_5], "faithfulness": {"verified": True}}
-    assert [i for i, _s in selectors.counting(data)] == [1, 2]  # 5 did not pass its own removal; 3 is too small
-    assert sum(selectors.contributions(data).values()) == pytest.approx(1.0)
+    assert [i for i, _s in presentation.counting(data)] == [1, 2]  # 5 did not pass its own removal; 3 is too small
+    assert sum(presentation.contributions(data).values()) == pytest.approx(1.0)
 
 
 def test_payload_weights_say_what_the_person_did(explained, catalogue):

@@ -5,7 +5,7 @@ from html import unescape
 import pytest
 from django.urls import reverse
 
-from explain import compute, selectors
+from explain import compute, presentation, selectors
 from explain.models import Explanation
 from recommender.ml import signals as sig
 from recommender.models import Recommendation
@@ -148,7 +148,7 @@ def test_dont_use_is_offered_only_for_items_that_count(client, acting_person, ca
         html = client.get(reverse("explanation", args=[record.item_id])).content.decode()
         offered = [int(i) for i in re.findall(r'name="item" value="(\d+)">\s*<input type="hidden" name="control" '
                                               r'value="exclude"', html)]
-        effect = dict(zip(record.data["history"], selectors.effects(record.data), strict=True))
+        effect = dict(zip(record.data["history"], presentation.effects(record.data), strict=True))
         assert low not in offered
         assert all(effect[i] > 0 for i in offered), (offered, effect)
         assert len(offered) <= 3 and (offered or record.data["reason"]["basis"] == "summary")
@@ -179,11 +179,11 @@ def test_a_chosen_item_that_lowers_a_recommendation_is_explained_where_it_shows(
         html = client.get(reverse("explanation", args=[record.item_id])).content.decode()
         table = html.split('data-table="counted"')[1].split("</table>")[0]
         chosen_lowered = any("lowered it" in row and f'data-signal="{signal}"' in row
-                             for row in table.split("<tr")[1:] for signal in selectors.sig.POSITIVE)
+                             for row in table.split("<tr")[1:] for signal in sig.POSITIVE)
         assert ('data-hint="chosen-lowered"' in html) == chosen_lowered
     record = Explanation.objects.filter(user=acting_person, status="ready").order_by("rank").first()
     d = record.data
-    chosen = next(u for u, s in enumerate(d["did"]) if s in selectors.sig.POSITIVE)
+    chosen = next(u for u, s in enumerate(d["did"]) if s in sig.POSITIVE)
     for key in ("contribution", "loo_delta"):
         d[key][chosen] = -5.0  # this item now lowers it, whichever effect the page shows
     record.save()
