@@ -34,11 +34,11 @@ def main() -> None:
         stack.django()
         from django.db.models import Max
 
-        from recommender import pipeline, training
+        from recommender import training, training_runs
         from recommender.models import Event, ModelVersion, ScoringState
 
         people = Event.objects.values("user_id").distinct().count()
-        run = pipeline.training_run_start(hyperparams={"max_epochs": args.epochs})
+        run = training_runs.training_run_start(hyperparams={"max_epochs": args.epochs})
         began = time.monotonic()
         while training.run_chunk(run.pk, owner="bench", from_epoch=0).startswith("continue"):
             pass

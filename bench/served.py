@@ -3,7 +3,7 @@
 Imports a data set with `manage.py import_data` into a throwaway site (SQLite or the
 `--database-url` given, an embedded Redis), starts the training worker exactly as
 `make run` does (one Celery worker on the `training` queue, two torch threads), starts
-the site's default training run (`pipeline.training_run_start()`, no hyper-parameters),
+the site's default training run (`training_runs.training_run_start()`, no hyper-parameters),
 waits for its activation, and then evaluates the *activated version's artifact* on the
 site's own data (`recommender.training.run_data`, the histories the run trained on) with
 the fixed protocol: leave-one-out by time, full ranking over all items, history
@@ -73,14 +73,14 @@ def main() -> None:
         stack.django()
         import torch
 
-        from recommender import pipeline, training
+        from recommender import training, training_runs
         from recommender.ml.checkpoint import load_checkpoint
         from recommender.ml.evaluate import evaluate_model
         from recommender.ml.data import leave_one_out
         from recommender.models import ModelVersion, RunStatus, TrainingRun
 
         load_before = os.getloadavg()
-        run = pipeline.training_run_start()
+        run = training_runs.training_run_start()
         began = time.monotonic()
 
         def ended():
@@ -152,7 +152,7 @@ What people are served, measured where it is served: `.venv/bin/python -m bench.
 {', '.join(f'{x:.1f}' for x in r['load_average_after'])}).
 
 `manage.py import_data` ({r['import_s']} s, {r['database']}), then the site's default training run
-(`pipeline.training_run_start()`, no hyper-parameters: time budget {train['time_budget_s']:.0f} s,
+(`training_runs.training_run_start()`, no hyper-parameters: time budget {train['time_budget_s']:.0f} s,
 "{train['lr_schedule']}" schedule) on one Celery training worker with two torch threads, as
 `make run` starts it; the activated version's artifact evaluated on the site's own histories.
 Protocol: {PROTOCOL}. The site's histories are the SASRec file's: {r['same_histories_as_file']}.

@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from recommender.ml.scorer import Scorer
 
-from . import answer_cache, dataset, pipeline
+from . import answer_cache, dataset, stale_lists
 from .models import ModelVersion, Recommendation, ScoringState
 
 log = logging.getLogger(__name__)
@@ -36,11 +36,11 @@ def score_people(user_ids: list[int], *, version_id: int | None) -> int:
     if version is None or (version_id is not None and version.pk != version_id):
         return 0
     user_ids = sorted(set(user_ids))
-    claimed = pipeline.stale_claim(user_ids)
+    claimed = stale_lists.stale_claim(user_ids)
     try:
         return _score_and_store(user_ids, version)
     except BaseException:
-        pipeline.stale_restore(claimed)
+        stale_lists.stale_restore(claimed)
         raise
 
 

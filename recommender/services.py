@@ -28,7 +28,7 @@ from .models import (
     Recommendation,
     UserControl,
 )
-from .pipeline import recommendations_mark_stale
+from .stale_lists import recommendations_mark_stale
 
 # Clocks on phones drift: accept timestamps this far in the future.
 MAX_FUTURE_SKEW = timedelta(minutes=5)

@@ -37,7 +37,7 @@ def training_run_chunk(self, run_id: int, from_epoch: int = 0) -> str:
 @shared_task
 def training_sweep() -> dict:
     """Resume runs whose worker vanished; start a run when enough new events arrived."""
-    from .pipeline import training_due, training_run_start, training_runs_stalled
+    from .training_runs import training_due, training_run_start, training_runs_stalled
 
     resumed = 0
     for run_id, epoch in training_runs_stalled():
@@ -52,7 +52,7 @@ def training_sweep() -> dict:
 @shared_task
 def training_nightly() -> int | None:
     """Start the nightly retraining unless a run is already going."""
-    from .pipeline import training_busy, training_run_start
+    from .training_runs import training_busy, training_run_start
 
     return None if training_busy() else training_run_start().pk
 
@@ -60,7 +60,7 @@ def training_nightly() -> int | None:
 @shared_task
 def scoring_rescore_all(version_id: int) -> int:
     """Split everyone into chunks (recently active first) and queue a task per chunk."""
-    from .pipeline import people_by_recent_activity
+    from .stale_lists import people_by_recent_activity
 
     people = people_by_recent_activity()
     size = settings.RECSITE_SCORING_CHUNK
@@ -100,7 +100,7 @@ def scoring_refresh_user(user_id: int) -> int:
 @shared_task
 def scoring_sweep() -> int:
     """Refresh everyone whose list is stale: the safety net for lost notifications."""
-    from .pipeline import stale_people
+    from .stale_lists import stale_people
 
     people = stale_people()
     size = settings.RECSITE_SCORING_CHUNK

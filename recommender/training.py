@@ -27,7 +27,7 @@ from recommender.ml.train import Progress, TrainConfig, Trainer
 
 from . import dataset
 from .models import Item, ModelVersion, RunStatus, TrainingRun
-from .pipeline import file_sha256, model_version_activate
+from .model_versions import file_sha256, model_version_activate
 
 log = logging.getLogger(__name__)
 

@@ -5,23 +5,23 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
-from recommender import pipeline
+from recommender import stale_lists, training_runs
 from recommender.models import ModelVersion, RunStatus, ScoringState, TrainingRun
 from recommender.services import EventInput, event_record
 
 
 def test_hyperparams_are_checked_and_typed():
     """Known names in range pass (typed); unknown names, wrong types and ranges fail."""
-    assert pipeline.hyperparams_validate({"max_epochs": 3.0, "lr": 0.01}) == {"max_epochs": 3, "lr": 0.01}
+    assert training_runs.hyperparams_validate({"max_epochs": 3.0, "lr": 0.01}) == {"max_epochs": 3, "lr": 0.01}
     with pytest.raises(ValidationError) as info:
-        pipeline.hyperparams_validate({"max_epochs": 0, "lr": "fast", "colour": 1, "seed": True})
+        training_runs.hyperparams_validate({"max_epochs": 0, "lr": "fast", "colour": 1, "seed": True})
     assert set(info.value.message_dict) == {"max_epochs", "lr", "colour", "seed"}
 
 
 def test_training_run_start_refuses_bad_hyperparams(db):
     """Bad hyper-parameters raise and queue nothing."""
     with pytest.raises(ValidationError):
-        pipeline.training_run_start(hyperparams={"max_epochs": -1})
+        training_runs.training_run_start(hyperparams={"max_epochs": -1})
     assert not TrainingRun.objects.exists()
 
 
@@ -36,9 +36,9 @@ def test_stale_people_waits_for_the_immediate_refresh(make_user, make_item):
     """The sweep leaves people flagged in the last seconds to their own refresh."""
     user = make_user()
     event_record(user=user, data=EventInput(item=make_item(), kind="view"))
-    assert pipeline.stale_people(older_than_s=5) == []
+    assert stale_lists.stale_people(older_than_s=5) == []
     ScoringState.objects.filter(user=user).update(stale_since=timezone.now() - timedelta(seconds=10))
-    assert pipeline.stale_people(older_than_s=5) == [user.pk]
+    assert stale_lists.stale_people(older_than_s=5) == [user.pk]
 
 
 def test_training_due_after_enough_new_events(make_user, make_item):
@@ -46,10 +46,10 @@ def test_training_due_after_enough_new_events(make_user, make_item):
     user, item = make_user(), make_item()
     first, _ = event_record(user=user, data=EventInput(item=item, kind="view"))
     ModelVersion.objects.create(artifact_path="x", checksum="y", is_active=True, event_watermark=first.pk)
-    assert not pipeline.training_due(min_new_events=2)
+    assert not training_runs.training_due(min_new_events=2)
     for _ in range(2):
         event_record(user=user, data=EventInput(item=item, kind="view"))
-    assert pipeline.training_due(min_new_events=2)
+    assert training_runs.training_due(min_new_events=2)
 
 
 def test_lease_is_exclusive_and_retaken_by_its_owner(db):
@@ -74,4 +74,4 @@ def test_stalled_runs_are_found(db):
     """A running run whose lease expired is reported for resumption."""
     run = TrainingRun.objects.create(status=RunStatus.RUNNING, lease_owner="dead", epoch=3,
                                      lease_expires_at=timezone.now() - timedelta(minutes=1))
-    assert pipeline.training_runs_stalled() == [(run.pk, 3)]
+    assert training_runs.training_runs_stalled() == [(run.pk, 3)]

@@ -10,7 +10,7 @@ from recommender import training
 from recommender.ml.checkpoint import save_checkpoint
 from recommender.ml.model import ModelConfig, Recommender
 from recommender.models import Event, ItemText, ModelVersion, Recommendation, TrainingRun
-from recommender.pipeline import file_sha256
+from recommender.model_versions import file_sha256
 from recommender.scoring import score_people, scorer_for
 from recommender.text.encoder import model_info
 from recommender.text.store import vector_to_bytes

@@ -11,7 +11,8 @@ import sys, django
 django.setup()
 from django.test import Client
 from django.urls import get_resolver
-import recsite.urls, recommender.admin, recommender.tasks, recommender.views, recommender.pipeline
+import recsite.urls, recommender.admin, recommender.tasks, recommender.views
+import recommender.training_runs, recommender.model_versions, recommender.stale_lists
 get_resolver().url_patterns
 Client(raise_request_exception=False).get("/")
 Client(raise_request_exception=False).get("/items/?q=star")
