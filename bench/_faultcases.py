@@ -1,5 +1,8 @@
 """The fault drill's catalogue: each case breaks one thing, lets the site recover by
-itself, and records what it saw in a `Result` (the harness then checks the invariants)."""
+itself, and records what it saw in a `Result` (the harness then checks the invariants).
+
+Longer than the project's ~400 lines on purpose: the catalogue of cases reads in one place,
+each case a short function; the harness is `_faultdrill.py`."""
 from __future__ import annotations
 
 import http.client

@@ -11,6 +11,9 @@ person's top 10 (history = everything but the test item, history items excluded 
 ranking, as on the site) with explain.attribution on one process and one torch thread,
 times each person, and times the "why this?" page over stored records; `--write-docs`
 replaces the "Explanations" section of docs/benchmarks.md.
+
+Longer than the project's ~400 lines: training, measuring and writing the section are one
+benchmark's steps and share its loaders and its record of the machine.
 """
 from __future__ import annotations
 

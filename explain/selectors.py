@@ -70,7 +70,7 @@ def explanation_view(*, user: User, item_id: int, third_person: bool = False) ->
 
 
 def payload_from_view(view: ExplanationView) -> dict:
-    """Return the API's JSON-ready explanation of a view (recommender.api.views.EXPLANATION_SCHEMA)."""
+    """Return the API's JSON-ready explanation of a view (recommender.api.explanation_schema)."""
     data, f = view.data, view.data["faithfulness"]
     cf = data["counterfactual"]
     return {

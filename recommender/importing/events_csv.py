@@ -19,6 +19,7 @@ from .records import (
     ItemRecord,
     ParsedDataset,
     check_title,
+    csv_rows,
     parse_id,
     parse_int,
     parse_rating,
@@ -58,13 +59,7 @@ def _rows(path: Path) -> Iterator[tuple[int, list[str]]]:
     reader = csv.reader(lines)
     held: tuple[int, list[str]] | None = None  # each row waits until the next one is read
     width_before: int | None = None
-    while True:
-        try:
-            row = next(reader)
-        except StopIteration:
-            break
-        except csv.Error as exc:
-            raise ImportFormatError(path, reader.line_num, f"not valid CSV ({exc})") from None
+    for row in csv_rows(reader, path):
         if row and any(field.strip() for field in row):
             if held is not None:
                 width_before = len(held[1])

@@ -16,6 +16,7 @@ from .records import (
     ParsedDataset,
     check_timestamp,
     check_title,
+    csv_rows,
     parse_id,
     parse_int,
     parse_rating,
@@ -83,6 +84,17 @@ def _add_item(items: dict[str, ItemRecord], record: ItemRecord, path: Path, line
     items[record.external_id] = record
 
 
+def _rating(user: str, item: str, rating: str, ts: str, values: dict[str, float], path: Path, lineno: int,
+            now: float) -> EventRecord:
+    """Return one rating event; ``values`` keeps each rating token's parsed value."""
+    value = values.get(rating)
+    if value is None:
+        value = values[rating] = parse_rating(rating, path, lineno)
+    stamp = parse_int(ts, "timestamp", path, lineno)
+    check_timestamp(stamp, path, lineno, now)
+    return EventRecord(user, item, stamp, "rate", value)
+
+
 def _read_ratings(
     path: Path, sep: str, items: dict[str, ItemRecord], users: set[str] | None, now: float,
     item_file: str, user_file: str,
@@ -100,12 +112,7 @@ def _read_ratings(
             raise ImportFormatError(path, lineno, f"item {item} is not in {item_file}")
         if users is not None and user not in users:
             raise ImportFormatError(path, lineno, f"user {user} is not in {user_file}")
-        value = ratings.get(rating)
-        if value is None:
-            value = ratings[rating] = parse_rating(rating, path, lineno)
-        stamp = parse_int(ts, "timestamp", path, lineno)
-        check_timestamp(stamp, path, lineno, now)
-        events.append(EventRecord(user, item, stamp, "rate", value))
+        events.append(_rating(user, item, rating, ts, ratings, path, lineno, now))
     return events
 
 
@@ -222,13 +229,7 @@ def _csv_rows(path: Path, header: tuple[str, ...]):
         raise ImportFormatError(path, 1, f"not valid CSV ({exc})") from None
     if tuple(f.strip().lower() for f in first) != tuple(h.lower() for h in header):
         raise ImportFormatError(path, 1, f"expected the header {','.join(header)}")
-    while True:
-        try:
-            row = next(reader)
-        except StopIteration:
-            return
-        except csv.Error as exc:
-            raise ImportFormatError(path, reader.line_num, f"not valid CSV ({exc})") from None
+    for row in csv_rows(reader, path):
         if not row or (len(row) == 1 and not row[0].strip()):
             continue
         if len(row) != len(header):
@@ -269,10 +270,5 @@ def read_movielens_latest(path: Path, now: float) -> ParsedDataset:
         movie = str(parse_int(movie, "movieId", ratings_path, lineno))
         if movie not in items:
             raise ImportFormatError(ratings_path, lineno, f"movie {movie} is not in movies.csv")
-        value = values.get(rating)
-        if value is None:
-            value = values[rating] = parse_rating(rating, ratings_path, lineno)
-        stamp = parse_int(ts, "timestamp", ratings_path, lineno)
-        check_timestamp(stamp, ratings_path, lineno, now)
-        events.append(EventRecord(user, movie, stamp, "rate", value))
+        events.append(_rating(user, movie, rating, ts, values, ratings_path, lineno, now))
     return ParsedDataset("movielens-latest", list(items.values()), events)

@@ -4,6 +4,7 @@ Pure Python, no Django import: the ML benchmark reads data sets through these to
 """
 from __future__ import annotations
 
+import csv
 import math
 import os
 import re
@@ -178,6 +179,19 @@ class Lines:
 def read_lines(path: Path, encoding: str) -> Lines:
     """Return the lines of a file, streamed (see Lines)."""
     return Lines(path, encoding)
+
+
+def csv_rows(reader, path: Path) -> Iterator[list[str]]:
+    """Yield the rows of a ``csv.reader``; a row that is not valid CSV raises
+    ImportFormatError naming its line (``reader.line_num`` is each row's own)."""
+    while True:
+        try:
+            row = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            raise ImportFormatError(path, reader.line_num, f"not valid CSV ({exc})") from None
+        yield row
 
 
 def first_bytes(path: Path, size: int) -> bytes:

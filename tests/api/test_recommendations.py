@@ -72,7 +72,7 @@ def test_explanation_202_then_200_matching_the_schema(scored_person, api_client_
     documented shape, Bokeh json_items included. Someone else asking gets 404."""
     from explain import compute
 
-    from recommender.api.views import EXPLANATION_SCHEMA, PREPARING_SCHEMA
+    from recommender.api.explanation_schema import EXPLANATION_SCHEMA, PREPARING_SCHEMA
 
     item_id = scored_person.recommendations.order_by("rank").first().item_id
     url = f"{URL}{item_id}/explanation/"

@@ -1,4 +1,7 @@
-"""Site pages: home, catalogue, item page with its controls, and the person's history."""
+"""Site pages: home, catalogue, item page with its controls, and the person's history.
+
+One test file per module (recommender/views.py), so longer than ~400 lines: a test per
+behaviour of each page."""
 import pytest
 from django.urls import reverse
 

@@ -1,4 +1,7 @@
-"""Model invariants: what reaches the summary, the score as a sum of item terms, removal."""
+"""Model invariants: what reaches the summary, the score as a sum of item terms, removal.
+
+One test file per module (recommender/ml/model.py, itself long on purpose), so longer than
+~400 lines: each invariant of the score and its explanation has its own test."""
 
 
 import pytest
