@@ -206,8 +206,8 @@ def explain_history(
         raise ValueError("explanations need the target-attention head (scoring='head')")
     item_t = torch.as_tensor(list(items), dtype=torch.long)
     C = item_t.numel()
-    exclude_mask = torch.zeros(1, model.cfg.n_items + 1, dtype=torch.bool)
-    blocked = [i for i in exclude if 0 < i <= model.cfg.n_items]
+    exclude_mask = torch.zeros(1, model.n_ranked, dtype=torch.bool)  # items added after training too
+    blocked = [i for i in exclude if 0 < i < model.n_ranked]
     if blocked:
         exclude_mask[0, torch.as_tensor(blocked)] = True
 

@@ -221,6 +221,11 @@ class Recommender(nn.Module):
             raise ValueError("a model without text vectors cannot score items it never saw")
         self.extra_text = torch.as_tensor(vectors, dtype=torch.float32).reshape(-1, self.cfg.text_dim)
 
+    @property
+    def n_ranked(self) -> int:
+        """How many columns ``rank`` returns: padding, the trained items, items added since."""
+        return self.cfg.n_items + 1 + self.extra_text.shape[0]
+
     def item_vectors(self) -> torch.Tensor:
         """Return the vector of every item: (n_items + 1 [+ added items], d), the id
         embedding plus the projected text vector (an added item: its text alone)."""

@@ -24,6 +24,7 @@ class BagModel:
         self.boost: torch.Tensor | None = None
         self.cfg = SimpleNamespace(n_items=len(prior), max_len=max_len)
         self.head = object()  # explanations need a head
+        self.n_ranked = len(prior) + 1
 
     def _score(self, seq: torch.Tensor, items: torch.Tensor):
         real = seq != 0  # (B, L)

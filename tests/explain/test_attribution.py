@@ -265,3 +265,21 @@ def test_a_page_view_is_the_reason_for_one_recommendation_at_most():
     only = ((5, 1, 10.0), (6, 1, 8.0), (6, 2, 3.0), (5, 3, 3.0))  # item 2 only dilutes item 6
     five, six = person(only, sig.VIEWED)
     assert 0 in five.reason["units"] and six.reason["units"] == [0]
+
+
+def test_an_item_added_after_training_is_explained_like_the_others():
+    """A model that knows items added after training by their text ranks them among the
+    rest; explaining one of them re-ranks the whole catalogue, added items included."""
+    torch.manual_seed(0)
+    cfg = ModelConfig(n_items=20, max_len=8, d_model=16, n_heads=2, head_heads=2, dropout=0.0, candidates=10,
+                      text_dim=6)
+    model = Recommender(cfg)
+    model.set_text(torch.randn(21, 6))
+    model.eval()
+    model.extend_items(torch.randn(2, 6))  # items 21 and 22
+    history = History.of([1, 2, 3, 4])
+    person = explain_history(model, history, [21, 5], exclude=history.items, config=AttributionConfig())
+    full = model.full_sort_predict(torch.tensor([history.items]), torch.tensor([history.signals]))
+    full[0, list(history.items)] = float("-inf")
+    for e in person.items:
+        assert e.rank == 1 + int((full[0] > full[0, e.item]).sum())
