@@ -77,6 +77,7 @@ def main() -> None:
         from recommender.ml.checkpoint import load_checkpoint
         from recommender.ml.evaluate import evaluate_model
         from recommender.ml.data import leave_one_out
+        from recommender.ml.records import VersionMetrics
         from recommender.models import ModelVersion, RunStatus, TrainingRun
 
         load_before = os.getloadavg()
@@ -105,11 +106,12 @@ def main() -> None:
         first.load_state_dict(model.state_dict())
         first.head = None
         first_stage = evaluate_model(first.eval(), split.test)
+        metrics: VersionMetrics = run.metrics
         result.update({
             "run": run.pk, "version": version.pk, "training_wall_s": round(wall, 1),
-            "training_epoch_s": run.metrics.get("train_seconds"), "epochs": run.metrics.get("epochs"),
-            "best_epoch": run.metrics.get("best_epoch"), "val_ndcg@10": run.metrics.get("val_ndcg@10"),
-            "run_metrics": run.metrics, "test": test, "first_stage": first_stage,
+            "training_epoch_s": metrics["train_seconds"], "epochs": metrics["epochs"],
+            "best_epoch": metrics["best_epoch"], "val_ndcg@10": metrics["val_ndcg@10"],
+            "run_metrics": metrics, "test": test, "first_stage": first_stage,
             "uniform_ndcg@10": uniform["ndcg@10"], "config": version.config,
             "people": len(data.users), "items": data.n_items,
             "same_histories_as_file": _same_histories(data, Path(args.data)),

@@ -4,6 +4,7 @@ from __future__ import annotations
 from django.utils.translation import gettext as _
 
 from recommender.ml import signals as sig
+from recommender.ml.records import EpochRecord
 from recommender.models import Item, ModelVersion, Recommendation, TrainingRun
 from recsite.accounts.models import User
 
@@ -124,9 +125,11 @@ def model_overview(*, popular: int = 15) -> dict:
     from django.db.models import Count
 
     runs = list(TrainingRun.objects.order_by("-created_at")[:8])
+    histories: list[list[EpochRecord]] = [r.history for r in reversed(runs)]
     curves = plots.training_curves(runs=[
-        {"label": f"run {r.pk}", "epochs": [h["epoch"] for h in r.history],
-         "ndcg": [h.get("val_ndcg@10") for h in r.history]} for r in reversed(runs)], target="model-curves")
+        {"label": f"run {r.pk}", "epochs": [h["epoch"] for h in history],
+         "ndcg": [h.get("val_ndcg@10") for h in history]} for r, history in zip(reversed(runs), histories, strict=True)],
+        target="model-curves")
     versions = list(ModelVersion.objects.order_by("-created_at")[:20])
     top = list(Item.objects.annotate(n=Count("events")).filter(n__gt=0).order_by("-n", "id")[:popular])
     ids = {i.pk for i in top}

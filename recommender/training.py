@@ -22,6 +22,7 @@ from django.utils import timezone
 from recommender.ml.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from recommender.ml.data import SequenceData, build_sequences, genre_matrix
 from recommender.ml.evaluate import evaluate_model
+from recommender.ml.records import VersionMetrics
 from recommender.ml.model import ModelConfig
 from recommender.ml.train import Progress, TrainConfig, Trainer
 
@@ -234,9 +235,9 @@ def run_finish(run_id: int, trainer: Trainer, state, data: SequenceData) -> str:
     best = state.best_model()
     # Held-out last items, full ranking (docs/design.md): reported, never used to choose.
     test = evaluate_model(best, trainer.split.test)
-    metrics = {"val_ndcg@10": state.best_ndcg, "best_epoch": state.best_epoch,
-               "test_ndcg@10": test["ndcg@10"], "test_hr@10": test["hr@10"],
-               "epochs": state.epoch, "train_seconds": round(state.elapsed_s, 1)}
+    metrics: VersionMetrics = {"val_ndcg@10": state.best_ndcg, "best_epoch": state.best_epoch,
+                               "test_ndcg@10": test["ndcg@10"], "test_hr@10": test["hr@10"],
+                               "epochs": state.epoch, "train_seconds": round(state.elapsed_s, 1)}
     artifact = model_dir() / f"model-run-{run_id}.ckpt"
     payload_sha = save_checkpoint(
         artifact, config=trainer.model_cfg, item_map=data.item_map,

@@ -14,7 +14,6 @@ import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
 
 import torch
 
@@ -24,6 +23,7 @@ from .signals import MIN_LEARNED
 from .evaluate import evaluate_model
 from .model import ModelConfig, Recommender
 from .ops import keep_freed_memory
+from .records import EpochRecord
 
 
 @dataclass
@@ -86,7 +86,7 @@ class TrainState:
     best_state: dict[str, torch.Tensor] | None = None
     bad_evals: int = 0
     elapsed_s: float = 0.0
-    history: list[dict[str, Any]] = field(default_factory=list)
+    history: list[EpochRecord] = field(default_factory=list)
     done: bool = False
     horizon: float = 0.0  # epochs the learning rate decays over (0 = max_epochs)
     decay_from: int = 0  # epoch whose validation plateau started the decay (0 = none)
@@ -323,11 +323,12 @@ class Trainer:
             if val["ndcg@10"] > state.best_ndcg:
                 state.best_ndcg, state.best_epoch = val["ndcg@10"], epoch
                 state.best_state = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
-        state.history.append({
+        record: EpochRecord = {
             "epoch": epoch, "loss": loss, "elapsed_s": state.elapsed_s,
             "val_ndcg@10": val["ndcg@10"] if val else None,
             "val_hr@10": val["hr@10"] if val else None, "lr": lr if steps else None,
-        })
+        }
+        state.history.append(record)
         progress = Progress(
             epoch, loss, val["ndcg@10"] if val else None, val["hr@10"] if val else None,
             state.elapsed_s, state.best_epoch, state.done, state.horizon,

@@ -52,6 +52,11 @@ def test_people_with_short_histories_train_to_finite_weights(make_user, make_ite
     run.refresh_from_db()
     weights = load_checkpoint(run.model_version.artifact_path).payload["model"]
     assert all(torch.isfinite(w).all() for w in weights.values())
+    # the records the staff pages and the benchmarks read are the declared ones
+    from recommender.ml.records import EpochRecord, VersionMetrics
+
+    assert set(run.metrics) == set(run.model_version.metrics) == set(VersionMetrics.__annotations__)
+    assert run.history and all(set(h) == set(EpochRecord.__annotations__) for h in run.history)
 
 
 def test_a_retry_after_progress_takes_the_run_back(db):
