@@ -5,6 +5,7 @@ import datetime as dt
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from ..models import (
@@ -21,6 +22,7 @@ from ..models import (
     TrainingRun,
     UserControl,
 )
+from ..ml.records import VersionMetrics
 from ..services import RATING_MAX, RATING_MIN
 
 MAX_ID = 2**63 - 1  # the largest BigAutoField value; larger ids cannot exist
@@ -271,7 +273,21 @@ class HistoryRowSerializer(serializers.Serializer):
     before_reset = serializers.BooleanField(help_text="All before your last reset: kept, no longer used.")
 
 
+_JSON_TYPES = {int: "integer", float: "number"}
+
+
+@extend_schema_field({
+    "type": "object", "description": "What the finished run measured (empty before it finishes): "
+    "`val_ndcg@10` chose the weights at `best_epoch`; `test_*` are the held-out last items, full ranking.",
+    "properties": {key: {"type": _JSON_TYPES[kind]} for key, kind in VersionMetrics.__annotations__.items()},
+})
+class MetricsField(serializers.JSONField):
+    """A run's or a version's metrics (``recommender.ml.records.VersionMetrics``)."""
+
+
 class TrainingRunSerializer(serializers.ModelSerializer):
+    metrics = MetricsField(read_only=True)
+
     class Meta:
         model = TrainingRun
         fields = ["id", "status", "progress", "epoch", "max_epochs", "loss", "val_ndcg", "eta_s",
@@ -286,6 +302,8 @@ class TrainingRunStartedSerializer(serializers.Serializer):
 
 
 class ModelVersionSerializer(serializers.ModelSerializer):
+    metrics = MetricsField(read_only=True)
+
     class Meta:
         model = ModelVersion
         fields = ["id", "created_at", "is_active", "activated_at", "metrics", "config",
