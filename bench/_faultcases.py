@@ -66,14 +66,14 @@ def case_worker_kill_training(d: Drill, r: Result) -> None:
 def case_worker_kill_scoring(d: Drill, r: Result) -> None:
     """SIGKILL the scoring worker's pool process while it rescores everyone in chunks (and
     refreshes people who just acted): every stale person ends with one whole new list."""
-    from recommender import model_versions
+    from recommender.training import versions
     from recommender.models import Event, ScoringState
 
     d.ensure_model()
     since = now()
     log_at = len(d.stack.log("scoring"))
     version, _ok = d.active_version()
-    model_versions.model_version_activate(version=version)  # as a rollback would: everyone is rescored
+    versions.model_version_activate(version=version)  # as a rollback would: everyone is rescored
     for person in d.take_people(10):  # their refreshes queue behind the rescoring's chunks
         d.post_events(person, d.new_events(1, "drill:score"))
     everyone = list(Event.objects.order_by().values_list("user_id", flat=True).distinct())
@@ -94,7 +94,7 @@ def case_worker_kill_scoring(d: Drill, r: Result) -> None:
         seen = scored(attempt_since)
         if wait(lambda: next_chunk(attempt_since, seen), 120, "a chunk committed", 0.02) == "done":
             attempt_since = now()
-            model_versions.model_version_activate(version=version)
+            versions.model_version_activate(version=version)
             rescorings += 1
             continue
         d.kill_pool("scoring")

@@ -278,7 +278,7 @@ class Drill:
     def active_version(self):
         """Return (active version or None, whether exactly one is active and its artifact matches)."""
         from recommender.models import ModelVersion
-        from recommender.model_versions import file_sha256
+        from recommender.training.versions import file_sha256
 
         active = list(ModelVersion.objects.filter(is_active=True))
         if len(active) != 1:
@@ -319,7 +319,7 @@ class Drill:
         from django.conf import settings
 
         from recommender.models import Event, ModelVersion
-        from recommender.model_versions import file_sha256
+        from recommender.training.versions import file_sha256
 
         problems = []
         stored = Counter(Event.objects.filter(client_event_id__startswith="drill:")
@@ -366,9 +366,9 @@ class Drill:
 
     # ---- helpers the cases share -----------------------------------------------------------
     def train(self, hyperparams: dict | None = None):
-        from recommender import training_runs
+        from recommender.training import runs
 
-        return training_runs.training_run_start(hyperparams={**HYPERPARAMS, **(hyperparams or {})})
+        return runs.training_run_start(hyperparams={**HYPERPARAMS, **(hyperparams or {})})
 
     def run(self, run_id: int):
         from recommender.models import TrainingRun

@@ -144,7 +144,7 @@ def demo_site_with_person(stack: Stack, username: str, password: str, *, max_epo
     stack.start_worker("explain", "explain")
     stack.django()
 
-    from recommender import training_runs
+    from recommender.training import runs
     from recommender.models import Event, ModelVersion, Recommendation
     from recommender.services import EventInput, event_record
     from recsite.accounts.models import User
@@ -153,7 +153,7 @@ def demo_site_with_person(stack: Stack, username: str, password: str, *, max_epo
     template = Event.objects.values("user_id").order_by("user_id").first()["user_id"]
     for event in Event.objects.filter(user_id=template).order_by("occurred_at")[:15]:
         event_record(user=person, data=EventInput(item=event.item, kind=event.kind, value=event.value))
-    training_runs.training_run_start(hyperparams={"max_epochs": max_epochs})
+    runs.training_run_start(hyperparams={"max_epochs": max_epochs})
     wait(lambda: ModelVersion.objects.filter(is_active=True).exists(), 1800, "first model", 1.0)
     wait(lambda: Recommendation.objects.filter(user=person).exists(), 300, "first list", 0.5)
     return person

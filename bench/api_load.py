@@ -4,7 +4,7 @@ endpoint (GET /api/v1/me/) in the same run, and event ingestion through batches.
 gunicorn (2 sync workers) on a throwaway PostgreSQL database, Redis for cache, throttling
 and broker; wrk as the load generator on the same machine at fixed concurrency; 3 runs,
 medians. The recommendations endpoint is measured twice per run: as deployed (answers
-cached in Redis, recommender/answer_cache.py) and by a second gunicorn with the cache off,
+cached in Redis, recommender/serving/answer_cache.py) and by a second gunicorn with the cache off,
 so every request builds its answer from the database. Writes the "API load" section of
 docs/benchmarks.md.
 

@@ -34,13 +34,13 @@ def main() -> None:
         stack.django()
         from django.db.models import Max
 
-        from recommender import training, training_runs
+        from recommender.training import runner, runs
         from recommender.models import Event, ModelVersion, ScoringState
 
         people = Event.objects.values("user_id").distinct().count()
-        run = training_runs.training_run_start(hyperparams={"max_epochs": args.epochs})
+        run = runs.training_run_start(hyperparams={"max_epochs": args.epochs})
         began = time.monotonic()
-        while training.run_chunk(run.pk, owner="bench", from_epoch=0).startswith("continue"):
+        while runner.run_chunk(run.pk, owner="bench", from_epoch=0).startswith("continue"):
             pass
         train_s = time.monotonic() - began
         version = ModelVersion.objects.get(is_active=True)

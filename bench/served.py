@@ -3,9 +3,9 @@
 Imports a data set with `manage.py import_data` into a throwaway site (SQLite or the
 `--database-url` given, an embedded Redis), starts the training worker exactly as
 `make run` does (one Celery worker on the `training` queue, two torch threads), starts
-the site's default training run (`training_runs.training_run_start()`, no hyper-parameters),
+the site's default training run (`runs.training_run_start()`, no hyper-parameters),
 waits for its activation, and then evaluates the *activated version's artifact* on the
-site's own data (`recommender.training.run_data`, the histories the run trained on) with
+site's own data (`recommender.training.runner.run_data`, the histories the run trained on) with
 the fixed protocol: leave-one-out by time, full ranking over all items, history
 excluded, rank = 1 + items scored strictly higher. For the SASRec file it also checks
 that the site's histories are the file's histories, so the figure is comparable with
@@ -73,7 +73,7 @@ def main() -> None:
         stack.django()
         import torch
 
-        from recommender import training, training_runs
+        from recommender.training import runner, runs
         from recommender.ml.checkpoint import load_checkpoint
         from recommender.ml.evaluate import evaluate_model
         from recommender.ml.data import leave_one_out
@@ -81,7 +81,7 @@ def main() -> None:
         from recommender.models import ModelVersion, RunStatus, TrainingRun
 
         load_before = os.getloadavg()
-        run = training_runs.training_run_start()
+        run = runs.training_run_start()
         began = time.monotonic()
 
         def ended():
@@ -96,7 +96,7 @@ def main() -> None:
         assert version.pk == run.model_version_id
         ckpt = load_checkpoint(version.artifact_path)
         model = ckpt.build_model()
-        data = training.run_data(TrainingRun.objects.get(pk=run.pk))
+        data = runner.run_data(TrainingRun.objects.get(pk=run.pk))
         assert ckpt.item_map == data.item_map
         split = leave_one_out(data)
         torch.set_num_threads(2)
@@ -154,7 +154,7 @@ What people are served, measured where it is served: `.venv/bin/python -m bench.
 {', '.join(f'{x:.1f}' for x in r['load_average_after'])}).
 
 `manage.py import_data` ({r['import_s']} s, {r['database']}), then the site's default training run
-(`training_runs.training_run_start()`, no hyper-parameters: time budget {train['time_budget_s']:.0f} s,
+(`runs.training_run_start()`, no hyper-parameters: time budget {train['time_budget_s']:.0f} s,
 "{train['lr_schedule']}" schedule) on one Celery training worker with two torch threads, as
 `make run` starts it; the activated version's artifact evaluated on the site's own histories.
 Protocol: {PROTOCOL}. The site's histories are the SASRec file's: {r['same_histories_as_file']}.

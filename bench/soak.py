@@ -105,11 +105,11 @@ def seed(data_dir: Path, ml_people: int, people: int) -> dict:
 def first_model(people: list[dict], epochs: int, redis_client) -> dict:
     """Train the first model, then wait until everyone is scored and explained."""
     from explain.models import Explanation, ExplanationStatus
-    from recommender import training_runs
+    from recommender.training import runs
     from recommender.models import Recommendation, RunStatus, TrainingRun
 
     started = time.monotonic()
-    run = training_runs.training_run_start(hyperparams={"max_epochs": epochs})
+    run = runs.training_run_start(hyperparams={"max_epochs": epochs})
     run = wait(lambda: TrainingRun.objects.filter(pk=run.pk, status__in=[
         RunStatus.SUCCEEDED, RunStatus.REJECTED, RunStatus.FAILED]).first(), 900, "first training", 1.0)
     if run.status != RunStatus.SUCCEEDED:

@@ -8,7 +8,7 @@ class ExplainConfig(AppConfig):
     verbose_name = _("Explanations")
 
     def ready(self) -> None:
-        from recommender.hooks import recommendations_stored
+        from recommender.serving.hooks import recommendations_stored
 
         from .services import explain_stored_lists
 

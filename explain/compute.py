@@ -8,11 +8,12 @@ import time
 from django.db import transaction
 from django.utils import timezone
 
-from recommender import answer_cache, dataset
+from recommender import dataset
+from recommender.serving import answer_cache
 from recommender.ml.scorer import model_history
 from recommender.ml import signals as sig
 from recommender.models import Item, ModelVersion, Recommendation
-from recommender.scoring import scorer_for, with_new_items
+from recommender.serving.scoring import scorer_for, with_new_items
 
 from .attribution import AttributionConfig, PersonExplanation, explain_history
 from .models import Explanation, ExplanationStatus

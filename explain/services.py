@@ -36,7 +36,7 @@ def explanations_after_scoring(user_ids: list[int], *, urgent: bool) -> None:
 
 
 def explain_stored_lists(sender, *, user_ids: list[int], urgent: bool, **_kwargs) -> None:
-    """On ``recommender.hooks.recommendations_stored``: explain the new lists."""
+    """On ``recommender.serving.hooks.recommendations_stored``: explain the new lists."""
     explanations_after_scoring(user_ids, urgent=urgent)
 
 

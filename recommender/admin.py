@@ -116,8 +116,8 @@ from django.http import HttpRequest, HttpResponseRedirect  # noqa: E402
 from django.urls import path, reverse  # noqa: E402
 from django.utils.html import format_html, format_html_join  # noqa: E402
 
-from . import model_versions, training_runs  # noqa: E402
-from .durations import duration_text, estimate_text  # noqa: E402
+from .training import runs, versions  # noqa: E402
+from .training.durations import duration_text, estimate_text  # noqa: E402
 from .models import ModelVersion, Recommendation, TrainingRun  # noqa: E402
 
 
@@ -250,15 +250,15 @@ class TrainingRunAdmin(admin.ModelAdmin):
             messages.error(request, _("Starting a training run needs a POST by staff allowed to add runs."))
             return HttpResponseRedirect(target)
         try:
-            run = training_runs.training_run_start(requested_by=request.user, only_when_idle=True)
-        except training_runs.TrainingBusy as exc:
+            run = runs.training_run_start(requested_by=request.user, only_when_idle=True)
+        except runs.TrainingBusy as exc:
             messages.error(request, str(exc))
             return HttpResponseRedirect(target)
         messages.success(request, _("Training run %(id)s is queued.") % {"id": run.pk})
         return HttpResponseRedirect(target)
 
     def changelist_view(self, request, extra_context=None):
-        extra_context = {**(extra_context or {}), "refresh": training_runs.training_busy()}
+        extra_context = {**(extra_context or {}), "refresh": runs.training_busy()}
         return super().changelist_view(request, extra_context)
 
 
@@ -293,7 +293,7 @@ class ModelVersionAdmin(admin.ModelAdmin):
             self.message_user(request, _("Select exactly one version to activate."), messages.ERROR)
             return
         try:
-            version = model_versions.model_version_activate(version=queryset.get())
+            version = versions.model_version_activate(version=queryset.get())
         except ValidationError as exc:
             self.message_user(request, " ".join(exc.messages), messages.ERROR)
             return
@@ -302,7 +302,7 @@ class ModelVersionAdmin(admin.ModelAdmin):
     @admin.action(description=_("Roll back to the previously active version"), permissions=["change"])
     def roll_back(self, request: HttpRequest, queryset) -> None:
         try:
-            version = model_versions.model_version_rollback()
+            version = versions.model_version_rollback()
         except ValidationError as exc:
             self.message_user(request, " ".join(exc.messages), messages.ERROR)
             return

@@ -10,7 +10,7 @@ class RecommenderConfig(AppConfig):
     def ready(self) -> None:
         from django.db.models.signals import m2m_changed, post_delete, post_save
 
-        from . import answer_cache
+        from .serving import answer_cache
         from .models import Genre, Item
 
         # Titles, years and genres are part of every cached recommendations answer; staff

@@ -9,7 +9,7 @@ from django.utils.translation import gettext as _
 from recsite.accounts.models import User
 
 from . import selectors
-from .durations import estimate_text
+from .training.durations import estimate_text
 from .models import Event, FeedKind, Item, ModelVersion, RunStatus, ScoringState, TrainingRun
 
 

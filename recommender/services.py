@@ -14,7 +14,7 @@ from django.utils.translation import gettext as _
 
 from recsite.accounts.models import User
 
-from . import answer_cache
+from .serving import answer_cache
 from .models import (
     ControlKind,
     Event,
@@ -28,7 +28,7 @@ from .models import (
     Recommendation,
     UserControl,
 )
-from .stale_lists import recommendations_mark_stale
+from .serving.stale_lists import recommendations_mark_stale
 
 # Clocks on phones drift: accept timestamps this far in the future.
 MAX_FUTURE_SKEW = timedelta(minutes=5)

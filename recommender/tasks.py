@@ -8,7 +8,7 @@ import logging
 from celery import shared_task
 from django.conf import settings
 
-from .hooks import recommendations_stored
+from .serving.hooks import recommendations_stored
 
 log = logging.getLogger(__name__)
 
@@ -18,16 +18,16 @@ MAX_TRAINING_RETRIES = 3
 @shared_task(bind=True, max_retries=MAX_TRAINING_RETRIES)
 def training_run_chunk(self, run_id: int, from_epoch: int = 0) -> str:
     """Train one chunk of epochs of a run, then queue the next chunk or finish."""
-    from . import training
+    from .training import runner
 
     try:
-        outcome = training.run_chunk(run_id, owner=self.request.id or f"local-{run_id}", from_epoch=from_epoch)
+        outcome = runner.run_chunk(run_id, owner=self.request.id or f"local-{run_id}", from_epoch=from_epoch)
     except Exception as exc:
         message = f"{type(exc).__name__}: {exc}"
         if self.request.retries >= self.max_retries:
-            training.run_fail(run_id, f"Gave up after {self.max_retries + 1} attempts. {message}")
+            runner.run_fail(run_id, f"Gave up after {self.max_retries + 1} attempts. {message}")
             return "failed"
-        training.run_error(run_id, message)
+        runner.run_error(run_id, message)
         raise self.retry(exc=exc, countdown=2 ** self.request.retries)
     if outcome.startswith("continue:"):
         training_run_chunk.delay(run_id, int(outcome.split(":")[1]))
@@ -37,7 +37,7 @@ def training_run_chunk(self, run_id: int, from_epoch: int = 0) -> str:
 @shared_task
 def training_sweep() -> dict:
     """Resume runs whose worker vanished; start a run when enough new events arrived."""
-    from .training_runs import training_due, training_run_start, training_runs_stalled
+    from .training.runs import training_due, training_run_start, training_runs_stalled
 
     resumed = 0
     for run_id, epoch in training_runs_stalled():
@@ -52,7 +52,7 @@ def training_sweep() -> dict:
 @shared_task
 def training_nightly() -> int | None:
     """Start the nightly retraining unless a run is already going."""
-    from .training_runs import training_busy, training_run_start
+    from .training.runs import training_busy, training_run_start
 
     return None if training_busy() else training_run_start().pk
 
@@ -60,7 +60,7 @@ def training_nightly() -> int | None:
 @shared_task
 def scoring_rescore_all(version_id: int) -> int:
     """Split everyone into chunks (recently active first) and queue a task per chunk."""
-    from .stale_lists import people_by_recent_activity
+    from .serving.stale_lists import people_by_recent_activity
 
     people = people_by_recent_activity()
     size = settings.RECSITE_SCORING_CHUNK
@@ -72,7 +72,7 @@ def scoring_rescore_all(version_id: int) -> int:
 @shared_task(bind=True)
 def scoring_chunk(self, version_id: int | None, user_ids: list[int]) -> int:
     """Recompute and store the lists of these people with the version (None = active)."""
-    from . import scoring
+    from .serving import scoring
 
     written = scoring.score_people(user_ids, version_id=version_id)
     # explanations of the new lists, in the background
@@ -89,7 +89,7 @@ def scoring_chunk(self, version_id: int | None, user_ids: list[int]) -> int:
 @shared_task
 def scoring_refresh_user(user_id: int) -> int:
     """Recompute one person's list with the active model, right after they acted."""
-    from . import scoring
+    from .serving import scoring
 
     written = scoring.score_people([user_id], version_id=None)
     # the explanations of the new list, right away
@@ -100,7 +100,7 @@ def scoring_refresh_user(user_id: int) -> int:
 @shared_task
 def scoring_sweep() -> int:
     """Refresh everyone whose list is stale: the safety net for lost notifications."""
-    from .stale_lists import stale_people
+    from .serving.stale_lists import stale_people
 
     people = stale_people()
     size = settings.RECSITE_SCORING_CHUNK

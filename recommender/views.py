@@ -11,7 +11,8 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
-from . import feeds, model_versions, selectors, services
+from . import feeds, selectors, services
+from .training import versions
 from .forms import (
     CatalogueFilterForm,
     ControlToggleForm,
@@ -304,7 +305,7 @@ def genre_control(request: HttpRequest) -> HttpResponse:
 
 def how_it_works(request: HttpRequest) -> HttpResponse:
     """Explain in plain words how recommendations are made, controlled and checked."""
-    version = model_versions.model_version_active()
+    version = versions.model_version_active()
     context = {
         "version": version,
         "model": (version.config or {}).get("model", {}) if version else {},

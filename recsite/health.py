@@ -38,7 +38,7 @@ def broker_ok() -> bool:
 
 
 def _model_ok() -> bool:
-    from recommender.model_versions import model_version_active
+    from recommender.training.versions import model_version_active
 
     try:
         version = model_version_active()

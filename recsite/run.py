@@ -94,7 +94,7 @@ def processes(env: dict[str, str]) -> dict[str, str]:
 
 def _queue_first_training() -> None:
     """Once the broker answers, queue a training run if there is no model and no run yet."""
-    from recommender import model_versions, training_runs
+    from recommender.training import runs, versions
     from recommender.models import TrainingRun
     from recsite.health import broker_ok
 
@@ -102,8 +102,8 @@ def _queue_first_training() -> None:
         if broker_ok():
             break
         time.sleep(0.5)
-    if model_versions.model_version_active() is None and not TrainingRun.objects.exists():
-        run = training_runs.training_run_start()
+    if versions.model_version_active() is None and not TrainingRun.objects.exists():
+        run = runs.training_run_start()
         print(f"Queued training run {run.pk}; personal recommendations appear when it ends.")
     # Imports before the broker was up could not queue their text vectors: queue them now.
     from recommender.text.services import text_run_schedule

@@ -7,7 +7,8 @@ from rest_framework.permissions import DjangoModelPermissions
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from .. import selectors, training_runs
+from .. import selectors
+from ..training import runs
 from . import serializers as s
 from .base import BodyLimitMixin, django_errors, parse
 
@@ -44,9 +45,9 @@ class TrainingRunListView(BodyLimitMixin, generics.ListAPIView):
     def post(self, request: Request) -> Response:
         data = parse(s.TrainingRunInSerializer, request.data)
         try:
-            run = training_runs.training_run_start(hyperparams=data.get("hyperparams"), requested_by=request.user,
-                                                   only_when_idle=True)
-        except training_runs.TrainingBusy as exc:
+            run = runs.training_run_start(hyperparams=data.get("hyperparams"), requested_by=request.user,
+                                          only_when_idle=True)
+        except runs.TrainingBusy as exc:
             return Response({"detail": str(exc), "id": exc.run.pk}, status=status.HTTP_409_CONFLICT)
         except DjangoValidationError as exc:
             raise exceptions.ValidationError({"hyperparams": django_errors(exc)}) from None

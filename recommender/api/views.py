@@ -19,7 +19,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from .. import answer_cache, selectors, services
+from .. import selectors, services
+from ..serving import answer_cache
 from ..models import Event, EventKind, FeedKind, Item, Recommendation
 from ..services import EVENT_BATCH_MAX, EventBatchInvalid, EventInput
 from . import serializers as s

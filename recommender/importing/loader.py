@@ -34,7 +34,7 @@ from django.contrib.auth.hashers import make_password
 from django.db import connection, transaction
 from django.utils import timezone
 
-from recommender import answer_cache
+from recommender.serving import answer_cache
 from recommender.models import Event, Genre, Item, Tag
 from recommender.text.services import items_text_changed
 from recsite.accounts.models import User

@@ -8,7 +8,7 @@ from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from recommender.durations import duration_text
+from recommender.training.durations import duration_text
 from recommender.genres import genre_label
 
 register = template.Library()

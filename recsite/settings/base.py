@@ -216,7 +216,7 @@ if REDIS_URL:
     }
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
-# How long the API keeps a person's recommendations answer (recommender/answer_cache.py).
+# How long the API keeps a person's recommendations answer (recommender/serving/answer_cache.py).
 # Only with a cache every process shares: a per-process cache could not see a worker's change.
 RECSITE_ANSWER_CACHE_SECONDS = env.int("RECSITE_ANSWER_CACHE_SECONDS", default=300 if REDIS_URL else 0)
 

@@ -18,7 +18,7 @@ from recommender.models import (
     RunStatus,
     TrainingRun,
 )
-from recommender.scoring import score_people
+from recommender.serving.scoring import score_people
 from tests.explain.conftest import catalogue, model_version, scored_person, watch  # noqa: F401 - fixtures
 
 from .conftest import log_in

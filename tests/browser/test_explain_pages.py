@@ -6,7 +6,7 @@ from playwright.sync_api import expect
 
 from explain import compute
 from recommender.models import Recommendation
-from recommender.scoring import score_people
+from recommender.serving.scoring import score_people
 
 from .conftest import log_in
 from ..explain.conftest import acting_person, catalogue, model_version, scored_person  # noqa: F401 - fixtures

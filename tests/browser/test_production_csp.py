@@ -37,7 +37,7 @@ from recommender.models import (
     TrainingRun,
     UserControl,
 )
-from recommender.scoring import score_people
+from recommender.serving.scoring import score_people
 from recommender.text import services as text_services
 from recsite.accounts.models import User
 

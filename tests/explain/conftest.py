@@ -9,8 +9,8 @@ from recommender.ml.checkpoint import save_checkpoint
 from recommender.ml.data import ItemIdMap
 from recommender.ml.model import ModelConfig, Recommender
 from recommender.models import Event, ModelVersion
-from recommender.model_versions import file_sha256
-from recommender.scoring import score_people, scorer_for
+from recommender.training.versions import file_sha256
+from recommender.serving.scoring import score_people, scorer_for
 
 GENRES = ("Animation", "Comedy", "Drama")
 

@@ -4,7 +4,7 @@ import pytest
 from explain import compute, selectors, services
 from explain.models import Explanation, ExplanationStatus
 from recommender.models import Recommendation
-from recommender.scoring import score_people
+from recommender.serving.scoring import score_people
 
 
 def first_rec(person) -> Recommendation:
@@ -72,7 +72,7 @@ def test_a_new_list_makes_old_records_stale(scored_person):
 def test_stored_lists_send_urgent_and_background_tasks(monkeypatch):
     """The recommender announces stored lists (``recommendations_stored``) without knowing
     this app: a person's refresh goes out at once, a bulk rescoring in low-priority chunks."""
-    from recommender.hooks import recommendations_stored
+    from recommender.serving.hooks import recommendations_stored
     from recsite import dispatch
 
     sent = []

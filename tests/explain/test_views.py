@@ -200,7 +200,7 @@ def test_a_newcomers_genre_boost_is_its_own_line_not_a_reason_against_their_film
     the removal figures are the model's own, the same as with the boost off."""
     from explain.attribution import AttributionConfig, explain_history
     from recommender.ml.data import History
-    from recommender.scoring import score_people, scorer_for
+    from recommender.serving.scoring import score_people, scorer_for
 
     from .conftest import rate
 

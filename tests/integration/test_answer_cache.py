@@ -7,7 +7,8 @@ from django.utils import timezone
 
 from tests.api.conftest import alice, api_client_for, bob, make_recommendations  # noqa: F401 - fixtures
 
-from recommender import answer_cache, scoring, services
+from recommender import services
+from recommender.serving import answer_cache, scoring
 from recommender.models import ControlKind, Event, EventKind, ModelVersion, Recommendation
 from recommender.services import EventInput
 

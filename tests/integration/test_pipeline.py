@@ -8,7 +8,7 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
-from recommender import training_runs
+from recommender.training import runs
 from recommender.models import (
     Event,
     Item,
@@ -32,7 +32,7 @@ def finished_run(run_id: int, timeout: float = 180) -> TrainingRun:
 
 
 def train(hyperparams: dict | None = None) -> TrainingRun:
-    run = training_runs.training_run_start(hyperparams={**TINY, **(hyperparams or {})})
+    run = runs.training_run_start(hyperparams={**TINY, **(hyperparams or {})})
     return finished_run(run.pk)
 
 
@@ -113,7 +113,7 @@ def test_worker_killed_mid_training_resumes_from_checkpoint(start_worker):
     from its last epoch checkpoint and finishes; no model was active meanwhile."""
     make_sequences(n_people=60, length=14)
     worker = start_worker(RECSITE_EPOCHS_PER_CHUNK="6")
-    run = training_runs.training_run_start(hyperparams={**TINY, "max_epochs": 6, "patience": 6})
+    run = runs.training_run_start(hyperparams={**TINY, "max_epochs": 6, "patience": 6})
     wait_until(lambda: TrainingRun.objects.get(pk=run.pk).epoch >= 2, timeout=120, interval=0.05)
     worker.kill_child()
     assert not ModelVersion.objects.exists()
@@ -129,7 +129,7 @@ def test_duplicate_chunk_delivery_does_the_work_once(start_worker):
 
     make_sequences()
     start_worker()
-    run = training_runs.training_run_start(hyperparams=TINY)
+    run = runs.training_run_start(hyperparams=TINY)
     training_run_chunk.delay(run.pk, 0)
     run = finished_run(run.pk)
     assert run.status == RunStatus.SUCCEEDED
@@ -283,7 +283,7 @@ def test_a_task_that_always_fails_ends_failed_after_bounded_retries(start_worker
     make_sequences()
     start_worker()
     # Widths the attention heads cannot split: model construction raises every time.
-    run = training_runs.training_run_start(hyperparams={**TINY, "d_model": 10, "n_heads": 3})
+    run = runs.training_run_start(hyperparams={**TINY, "d_model": 10, "n_heads": 3})
     run = finished_run(run.pk, timeout=120)
     assert run.status == RunStatus.FAILED
     assert f"Gave up after {MAX_TRAINING_RETRIES + 1} attempts" in run.error

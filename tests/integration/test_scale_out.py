@@ -6,7 +6,7 @@ from collections import Counter
 
 import pytest
 
-from recommender import training_runs
+from recommender.training import runs
 from recommender.models import ModelVersion, Recommendation, RunStatus, ScoringState, TrainingRun
 
 from .conftest import TINY, make_sequences, wait_until
@@ -29,7 +29,7 @@ def test_two_workers_split_a_rescoring_and_score_each_chunk_once(start_worker):
 
     # Activation at the end of training queues scoring_rescore_all, which splits everyone
     # into chunks on the scoring queue.
-    run = training_runs.training_run_start(hyperparams=TINY)
+    run = runs.training_run_start(hyperparams=TINY)
     run = wait_until(lambda: (r := TrainingRun.objects.get(pk=run.pk)).is_finished and r, timeout=60)
     assert run.status == RunStatus.SUCCEEDED, run.error
     version = ModelVersion.objects.get(is_active=True)

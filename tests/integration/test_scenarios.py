@@ -12,7 +12,7 @@ import pytest
 from django.core.management import call_command
 
 from bench import scenarios
-from recommender import training_runs
+from recommender.training import runs
 from recommender.models import RunStatus, TrainingRun
 from recsite.accounts.models import User
 
@@ -31,7 +31,7 @@ def demo_site(start_worker, live_server, settings):
     settings.RECSITE_TOP_N = 50
     call_command("generate_demo", "--items", "150", "--users", "400", "--seed", "3")
     start_worker("training", hostname="train@%h", RECSITE_TORCH_THREADS="2")
-    run = training_runs.training_run_start(hyperparams=RECIPE)
+    run = runs.training_run_start(hyperparams=RECIPE)
     run = wait_until(lambda: (r := TrainingRun.objects.get(pk=run.pk)).is_finished and r, timeout=600)
     assert run.status == RunStatus.SUCCEEDED, run.error
     start_worker("scoring", hostname="score@%h")

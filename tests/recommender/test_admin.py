@@ -74,7 +74,7 @@ def test_activate_and_roll_back(admin_client, tmp_path, django_capture_on_commit
     """Activating a verified version makes it the only active one; roll back restores the
     previous one."""
     from recommender.models import ModelVersion
-    from recommender.model_versions import file_sha256
+    from recommender.training.versions import file_sha256
 
     versions = []
     for n in range(2):

@@ -20,7 +20,7 @@ from recommender.models import (
     ScoringState,
     TrainingRun,
 )
-from recommender.scoring import score_people
+from recommender.serving.scoring import score_people
 from recommender.services import EventInput, event_record
 from tests.recommender.test_views import SAME_SITE_NAVIGATION
 from tests.explain.conftest import GENRES, catalogue, model_version, scored_person, watch  # noqa: F401

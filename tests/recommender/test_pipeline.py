@@ -5,23 +5,24 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
-from recommender import stale_lists, training_runs
+from recommender.serving import stale_lists
+from recommender.training import runs
 from recommender.models import ModelVersion, RunStatus, ScoringState, TrainingRun
 from recommender.services import EventInput, event_record
 
 
 def test_hyperparams_are_checked_and_typed():
     """Known names in range pass (typed); unknown names, wrong types and ranges fail."""
-    assert training_runs.hyperparams_validate({"max_epochs": 3.0, "lr": 0.01}) == {"max_epochs": 3, "lr": 0.01}
+    assert runs.hyperparams_validate({"max_epochs": 3.0, "lr": 0.01}) == {"max_epochs": 3, "lr": 0.01}
     with pytest.raises(ValidationError) as info:
-        training_runs.hyperparams_validate({"max_epochs": 0, "lr": "fast", "colour": 1, "seed": True})
+        runs.hyperparams_validate({"max_epochs": 0, "lr": "fast", "colour": 1, "seed": True})
     assert set(info.value.message_dict) == {"max_epochs", "lr", "colour", "seed"}
 
 
 def test_training_run_start_refuses_bad_hyperparams(db):
     """Bad hyper-parameters raise and queue nothing."""
     with pytest.raises(ValidationError):
-        training_runs.training_run_start(hyperparams={"max_epochs": -1})
+        runs.training_run_start(hyperparams={"max_epochs": -1})
     assert not TrainingRun.objects.exists()
 
 
@@ -46,16 +47,16 @@ def test_training_due_after_enough_new_events(make_user, make_item):
     user, item = make_user(), make_item()
     first, _ = event_record(user=user, data=EventInput(item=item, kind="view"))
     ModelVersion.objects.create(artifact_path="x", checksum="y", is_active=True, event_watermark=first.pk)
-    assert not training_runs.training_due(min_new_events=2)
+    assert not runs.training_due(min_new_events=2)
     for _ in range(2):
         event_record(user=user, data=EventInput(item=item, kind="view"))
-    assert training_runs.training_due(min_new_events=2)
+    assert runs.training_due(min_new_events=2)
 
 
 def test_lease_is_exclusive_and_retaken_by_its_owner(db):
     """Only one task holds a run's lease; the same task id may retake it; a duplicate of
     an earlier chunk may not; an expired lease may be taken over."""
-    from recommender.training import lease_acquire, lease_release
+    from recommender.training.runner import lease_acquire, lease_release
 
     run = TrainingRun.objects.create()
     assert lease_acquire(run.pk, "task-a", 0)
@@ -74,4 +75,4 @@ def test_stalled_runs_are_found(db):
     """A running run whose lease expired is reported for resumption."""
     run = TrainingRun.objects.create(status=RunStatus.RUNNING, lease_owner="dead", epoch=3,
                                      lease_expires_at=timezone.now() - timedelta(minutes=1))
-    assert training_runs.training_runs_stalled() == [(run.pk, 3)]
+    assert runs.training_runs_stalled() == [(run.pk, 3)]

@@ -6,12 +6,12 @@ import pytest
 import torch
 from django.utils import timezone
 
-from recommender import training
+from recommender.training import runner
 from recommender.ml.checkpoint import save_checkpoint
 from recommender.ml.model import ModelConfig, Recommender
 from recommender.models import Event, ItemText, ModelVersion, Recommendation, TrainingRun
-from recommender.model_versions import file_sha256
-from recommender.scoring import score_people, scorer_for
+from recommender.training.versions import file_sha256
+from recommender.serving.scoring import score_people, scorer_for
 from recommender.text.encoder import model_info
 from recommender.text.store import vector_to_bytes
 
@@ -43,14 +43,14 @@ def test_training_reads_the_items_text_vectors_when_all_are_embedded(make_user, 
     for p in range(4):
         _rated(make_user(f"p{p}"), [items[(p + t) % 6] for t in range(5)])
     run = TrainingRun.objects.create(event_watermark=Event.objects.order_by("-id").first().pk)
-    assert training.run_data(run).item_text is None  # item 6 has no vector yet
-    training._data_cache.clear()
+    assert runner.run_data(run).item_text is None  # item 6 has no vector yet
+    runner._data_cache.clear()
     _embed(items[5:], np.random.default_rng(1))
-    data = training.run_data(run)
+    data = runner.run_data(run)
     assert data.item_text.shape == (7, model_info().dim)
     index = data.item_map.index()
     assert np.allclose(data.item_text[index[str(items[0].pk)]], vectors[items[0].pk])
-    assert training.configs(run, data)[0].text_dim == model_info().dim
+    assert runner.configs(run, data)[0].text_dim == model_info().dim
 
 
 @pytest.mark.django_db

@@ -3,7 +3,7 @@ from datetime import timedelta
 
 from django.utils import timezone
 
-from recommender import training
+from recommender.training import runner
 from recommender.models import Event, Genre, RunStatus, TrainingRun
 
 TINY = {"d_model": 16, "n_layers": 1, "max_len": 10, "batch_size": 8, "max_epochs": 1, "patience": 1}
@@ -25,7 +25,7 @@ def test_a_chunk_removes_the_partial_files_a_killed_worker_left(make_user, make_
     for path in [*leftovers, other]:
         path.write_bytes(b"RECSITE-CHECKPOINT\nhalf")
 
-    assert training.run_chunk(run.pk, owner="task-2") == RunStatus.SUCCEEDED
+    assert runner.run_chunk(run.pk, owner="task-2") == RunStatus.SUCCEEDED
     assert not any(path.exists() for path in leftovers)
     assert other.exists()
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted([other.name, f"model-run-{run.pk}.ckpt"])
@@ -48,7 +48,7 @@ def test_people_with_short_histories_train_to_finite_weights(make_user, make_ite
                                          occurred_at=start + timedelta(minutes=t)) for t in range(4 + p % 3)])
     run = TrainingRun.objects.create(hyperparams={**TINY, "max_epochs": 3, "patience": 3})
 
-    assert training.run_chunk(run.pk, owner="task-1") == RunStatus.SUCCEEDED
+    assert runner.run_chunk(run.pk, owner="task-1") == RunStatus.SUCCEEDED
     run.refresh_from_db()
     weights = load_checkpoint(run.model_version.artifact_path).payload["model"]
     assert all(torch.isfinite(w).all() for w in weights.values())
@@ -63,12 +63,12 @@ def test_a_retry_after_progress_takes_the_run_back(db):
     """A chunk that fails after it reported an epoch is retried by Celery with the same task
     id and arguments: the retry retakes the lease; another task's stale duplicate may not."""
     run = TrainingRun.objects.create()
-    assert training.lease_acquire(run.pk, "task-1", 0)
+    assert runner.lease_acquire(run.pk, "task-1", 0)
     TrainingRun.objects.filter(pk=run.pk).update(epoch=1)  # progress, then the chunk raised
-    training.run_error(run.pk, "OSError: [Errno 28] No space left on device")
+    runner.run_error(run.pk, "OSError: [Errno 28] No space left on device")
 
-    assert training.lease_acquire(run.pk, "task-1", 0)
-    assert not training.lease_acquire(run.pk, "task-2", 0)
+    assert runner.lease_acquire(run.pk, "task-1", 0)
+    assert not runner.lease_acquire(run.pk, "task-2", 0)
     assert TrainingRun.objects.get(pk=run.pk).error.startswith("OSError")
 
 
@@ -86,14 +86,14 @@ def test_the_sites_default_run_trains_the_benchmarked_recipe(make_user, make_ite
                                          occurred_at=start + timedelta(minutes=t)) for t in range(5)])
     run = TrainingRun.objects.create()
     run.event_watermark = Event.objects.order_by("-id").first().pk
-    data = training.run_data(run)
-    site = training.configs(run, data)
+    data = runner.run_data(run)
+    site = runner.configs(run, data)
     assert site == default_configs(data, "head", seed=0)
     assert site[1].time_budget_s == 1800.0 and site[1].lr_schedule == "wsd"
     settings.RECSITE_TRAIN_TIME_BUDGET_S = 600.0
-    assert training.configs(run, data)[1].time_budget_s == 600.0
+    assert runner.configs(run, data)[1].time_budget_s == 600.0
     run.hyperparams = {"time_budget_s": 60.0, "d_model": 32}
-    model_cfg, train_cfg = training.configs(run, data)
+    model_cfg, train_cfg = runner.configs(run, data)
     assert train_cfg.time_budget_s == 60.0 and model_cfg.d_model == 32
 
 
@@ -107,14 +107,14 @@ def test_a_run_reads_the_items_genres_for_a_new_persons_lift(make_user, make_ite
         Event.objects.bulk_create([Event(user=person, item=items[(p + t) % 4], kind="rate", value=4.0,
                                          occurred_at=start + timedelta(minutes=t)) for t in range(4)])
     run = TrainingRun.objects.create(event_watermark=Event.objects.order_by("-id").first().pk)
-    data = training.run_data(run)
+    data = runner.run_data(run)
     names = {i.pk: {g.name for g in i.genres.all()} for i in items}
     columns = [g.name for g in Genre.objects.order_by("pk")]  # a column per genre, in id order
     by_pk = {pk: set() for pk in names}
     for row, ext in enumerate(data.item_map.external_ids, start=1):
         by_pk[int(ext)] = {columns[k] for k, on in enumerate(data.item_genres[row]) if on}
     assert by_pk == names and not data.item_genres[0].any()
-    assert training.configs(run, data)[0].n_genres == 3
+    assert runner.configs(run, data)[0].n_genres == 3
 
 
 def _progress(**changes):
@@ -129,7 +129,7 @@ def test_progress_estimates_from_the_runs_horizon_when_it_has_one(db):
     """With a horizon (a time budget, shortened by a plateau) the estimate is the epochs it
     still plans at the pace so far, and progress is against it; the run keeps the horizon."""
     run = TrainingRun.objects.create(lease_owner="task-1")
-    training._report(run.pk, "task-1", max_epochs=200)(_progress(horizon=6.0))
+    runner._report(run.pk, "task-1", max_epochs=200)(_progress(horizon=6.0))
     run.refresh_from_db()
     assert (run.horizon, run.eta_s, round(run.progress, 4)) == (6.0, 240.0, round(2 / 6, 4))
 
@@ -138,7 +138,7 @@ def test_progress_without_a_horizon_is_a_bound_from_max_epochs(db):
     """No horizon: the estimate assumes every epoch up to max_epochs and is stored as a
     bound (horizon None); a finished run has nothing left."""
     run = TrainingRun.objects.create(lease_owner="task-1")
-    report = training._report(run.pk, "task-1", max_epochs=10)
+    report = runner._report(run.pk, "task-1", max_epochs=10)
     report(_progress())
     run.refresh_from_db()
     assert (run.horizon, run.eta_s, run.progress) == (None, 480.0, 0.2)
@@ -159,7 +159,7 @@ def test_the_trainer_passes_its_horizon_to_the_callbacks(make_user, make_item):
         person = make_user(f"h{p}")
         Event.objects.bulk_create([Event(user=person, item=items[(p + t) % 6], kind="rate", value=4.0,
                                          occurred_at=start + timedelta(minutes=t)) for t in range(5)])
-    data = training.build_sequences(list(training.dataset.interaction_rows(watermark=10**9)), min_length=3)
+    data = runner.build_sequences(list(runner.dataset.interaction_rows(watermark=10**9)), min_length=3)
     seen = []
     for budget, schedule in ((0.0, "constant"), (0.0, "wsd"), (3600.0, "wsd")):
         cfg = TrainConfig(max_epochs=3, batch_size=8, time_budget_s=budget, lr_schedule=schedule)

@@ -12,7 +12,7 @@ django.setup()
 from django.test import Client
 from django.urls import get_resolver
 import recsite.urls, recommender.admin, recommender.tasks, recommender.views
-import recommender.training_runs, recommender.model_versions, recommender.stale_lists
+import recommender.training.runs, recommender.training.versions, recommender.serving.stale_lists
 get_resolver().url_patterns
 Client(raise_request_exception=False).get("/")
 Client(raise_request_exception=False).get("/items/?q=star")

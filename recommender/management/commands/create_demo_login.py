@@ -10,7 +10,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 
-from recommender import answer_cache
+from recommender.serving import answer_cache
 from recommender.models import Event
 from recsite.accounts.models import User
 

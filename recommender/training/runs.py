@@ -8,8 +8,8 @@ from django.utils.translation import gettext as _
 from recsite import dispatch
 from recsite.accounts.models import User
 
-from .model_versions import model_version_active
-from .models import Event, RunStatus, TrainingRun
+from ..models import Event, RunStatus, TrainingRun
+from .versions import model_version_active
 
 # Hyper-parameters a staff member may set for one run: name -> (type, low, high).
 HYPERPARAMS: dict[str, tuple[type, float, float]] = {

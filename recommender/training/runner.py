@@ -22,13 +22,13 @@ from django.utils import timezone
 from recommender.ml.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from recommender.ml.data import SequenceData, build_sequences, genre_matrix
 from recommender.ml.evaluate import evaluate_model
-from recommender.ml.records import VersionMetrics
 from recommender.ml.model import ModelConfig
+from recommender.ml.records import VersionMetrics
 from recommender.ml.train import Progress, TrainConfig, Trainer
 
-from . import dataset
-from .models import Item, ModelVersion, RunStatus, TrainingRun
-from .model_versions import file_sha256, model_version_activate
+from .. import dataset
+from ..models import Item, ModelVersion, RunStatus, TrainingRun
+from .versions import file_sha256, model_version_activate
 
 log = logging.getLogger(__name__)
 

@@ -6,8 +6,8 @@ from django.utils import timezone
 from recsite import dispatch
 from recsite.accounts.models import User
 
+from ..models import Event, ScoringState
 from . import answer_cache
-from .models import Event, ScoringState
 
 
 def recommendations_mark_stale(*, user: User) -> None:

@@ -10,7 +10,7 @@ from django.utils.translation import gettext as _
 
 from recsite import dispatch
 
-from .models import ModelVersion
+from ..models import ModelVersion
 
 
 def file_sha256(path: str | Path) -> str:

@@ -13,8 +13,9 @@ from django.utils import timezone
 
 from recommender.ml.scorer import Scorer
 
-from . import answer_cache, dataset, stale_lists
-from .models import ModelVersion, Recommendation, ScoringState
+from .. import dataset
+from ..models import ModelVersion, Recommendation, ScoringState
+from . import answer_cache, stale_lists
 
 log = logging.getLogger(__name__)
 
@@ -52,7 +53,7 @@ def with_new_items(scorer: Scorer) -> Scorer:
     from recommender.text.encoder import model_info
     from recommender.text.store import vector_from_bytes
 
-    from .models import ItemText
+    from ..models import ItemText
 
     info = model_info()
     known = {int(i) for i in scorer.item_ids}
