@@ -11,6 +11,7 @@ docs/benchmarks.md.
 from __future__ import annotations
 
 import argparse
+import os
 import platform
 import statistics
 import time
@@ -61,8 +62,8 @@ torch thread each), as `make run` starts them; gunicorn with 2 workers; demo cat
 
 Each trial rates the top item of the home page through the item page's form, then polls
 the home page every 50 ms until it shows a list computed after the rating (the worker's
-refresh, not the page hiding the rated item). The machine was shared: another process was
-training a model on ML-1M with two threads during the run.
+refresh, not the page hiding the rated item). Load average at the end (1, 5, 15 min):
+{", ".join(f"{x:.1f}" for x in os.getloadavg())}.
 
 | trials | p50 | p95 | max | target |
 |---:|---:|---:|---:|---|

@@ -11,6 +11,7 @@ section of docs/benchmarks.md.
 from __future__ import annotations
 
 import argparse
+import os
 import platform
 import time
 from datetime import datetime
@@ -34,8 +35,8 @@ def main() -> None:
         stack.django()
         from django.db.models import Max
 
-        from recommender.training import runner, runs
         from recommender.models import Event, ModelVersion, ScoringState
+        from recommender.training import runner, runs
 
         people = Event.objects.values("user_id").distinct().count()
         run = runs.training_run_start(hyperparams={"max_epochs": args.epochs})
@@ -62,8 +63,8 @@ Command: `.venv/bin/python -m bench.rescore --epochs {args.epochs}`
 Machine: {platform.machine()}, 2 cores, 24 GiB, no GPU, {datetime.now().strftime('%Y-%m-%d')}.
 Data: ML-1M `ml-1m.txt` imported with `manage.py import_data` into SQLite. One scoring
 worker process (one torch thread), chunks of 256 people, top-50 lists over all 3,416
-items, each chunk written in one transaction. The machine was shared: two other training
-processes and a test run were busy on the same 2 cores (load average about 7).
+items, each chunk written in one transaction. Load average at the end (1, 5, 15 min):
+{", ".join(f"{x:.1f}" for x in os.getloadavg())}.
 
 | people | seconds (activation → last chunk committed) | people/s | target |
 |---:|---:|---:|---|
