@@ -161,8 +161,8 @@ Django start-up (median of {args.runs} runs). Target: at most {TARGET_S:.0f} s, 
 {chr(10).join(rows)}
 
 - Command: `.venv/bin/python -m bench.import_speed --data {args.data} --runs {args.runs}`
-- Machine: {machine()}; load average {load:.1f} when it started (the machine is shared,
-  other work was running: figures are noisy). Measured {datetime.now():%Y-%m-%d %H:%M}.
+- Machine: {machine()}; load average {load:.1f} when it started. Measured
+  {datetime.now():%Y-%m-%d %H:%M}.
 - How: one transaction; items and people with `bulk_create`; events with one `executemany`
   per 20,000 rows on SQLite (page cache raised to 256 MiB for the import) and binary `COPY`
   on PostgreSQL. From 100,000 new events on, PostgreSQL drops the events' two foreign keys
