@@ -42,9 +42,8 @@ def _wanted(user_id: int) -> list[Recommendation]:
     ).values_list("item_id", flat=True))
     current = {
         (item_id, computed_at, version_id)
-        for item_id, computed_at, version_id in Explanation.objects.filter(
-            user_id=user_id, status=ExplanationStatus.READY
-        ).filter(data__format=RECORD_FORMAT).values_list("item_id", "for_computed_at", "model_version_id")
+        for item_id, computed_at, version_id in Explanation.objects.ready().filter(
+            user_id=user_id).values_list("item_id", "for_computed_at", "model_version_id")
     }
     return [r for r in recs
             if (r.rank <= EXPLAIN_TOP_N or r.item_id in asked)

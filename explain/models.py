@@ -5,12 +5,21 @@ from django.utils.translation import gettext_lazy as _
 
 from recommender.models import Item, ModelVersion
 
+from .records import RECORD_FORMAT
+
 
 class ExplanationStatus(models.TextChoices):
     QUEUED = "queued", _("queued")
     RUNNING = "running", _("running")
     READY = "ready", _("ready")
     FAILED = "failed", _("failed")
+
+
+class ExplanationQuerySet(models.QuerySet):
+    def ready(self) -> "ExplanationQuerySet":
+        """Return the records that are computed and of the current format (``RECORD_FORMAT``):
+        a record of another format is computed again when asked for."""
+        return self.filter(status=ExplanationStatus.READY, data__format=RECORD_FORMAT)
 
 
 class Explanation(models.Model):
@@ -37,6 +46,8 @@ class Explanation(models.Model):
     compute_ms = models.FloatField(_("compute milliseconds"), null=True, blank=True)
     error = models.TextField(_("error"), blank=True)
 
+    objects = ExplanationQuerySet.as_manager()
+
     class Meta:
         ordering = ["user", "rank"]
         verbose_name = _("explanation")
@@ -47,3 +58,8 @@ class Explanation(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user_id} {self.item_id} ({self.status})"
+
+    @property
+    def is_ready(self) -> bool:
+        """Return True if this record is one ``ExplanationQuerySet.ready`` selects."""
+        return self.status == ExplanationStatus.READY and self.data.get("format") == RECORD_FORMAT

@@ -9,18 +9,16 @@ from recommender.models import Item, ModelVersion, Recommendation, TrainingRun
 from recsite.accounts.models import User
 
 from . import plots
-from .models import Explanation, ExplanationStatus
+from .models import Explanation
 from .presentation import (
     HEATMAP_COLUMNS, HEATMAP_ROWS, ExplanationView, columns_of, contributions, graph_of, reason_text, top_units,
 )
-from .records import RECORD_FORMAT
 
 
 def _current(user: User, recs: list[Recommendation]) -> dict[int, Explanation]:
     """Return {item id: ready record} for those of `recs` whose record explains that list."""
     key = {r.item_id: (r.computed_at, r.model_version_id) for r in recs}
-    records = Explanation.objects.filter(user=user, item_id__in=list(key), status=ExplanationStatus.READY,
-                                         data__format=RECORD_FORMAT)
+    records = Explanation.objects.ready().filter(user=user, item_id__in=list(key))
     return {e.item_id: e for e in records if key[e.item_id] == (e.for_computed_at, e.model_version_id)}
 
 
@@ -32,8 +30,7 @@ def explanation_reasons(*, user: User, item_ids: list[int]) -> dict[int, str]:
     """
     lists = {item: (at, version) for item, at, version in Recommendation.objects.filter(
         user=user, item_id__in=item_ids).values_list("item_id", "computed_at", "model_version_id")}
-    records = Explanation.objects.filter(user=user, item_id__in=list(lists), status=ExplanationStatus.READY,
-                                         data__format=RECORD_FORMAT)
+    records = Explanation.objects.ready().filter(user=user, item_id__in=list(lists))
     current = {item: reason for item, at, version, reason
                in records.values_list("item_id", "for_computed_at", "model_version_id", "data__reason")
                if lists[item] == (at, version) and reason}
@@ -134,8 +131,7 @@ def model_overview(*, popular: int = 15) -> dict:
     top = list(Item.objects.annotate(n=Count("events")).filter(n__gt=0).order_by("-n", "id")[:popular])
     ids = {i.pk for i in top}
     sums: dict[tuple[int, int], list[float]] = {}
-    records = Explanation.objects.filter(status=ExplanationStatus.READY, item_id__in=ids,
-                                         data__format=RECORD_FORMAT).order_by("-computed_at")
+    records = Explanation.objects.ready().filter(item_id__in=ids).order_by("-computed_at")
     for record in records[:2000].iterator():
         for hist, weight in contributions(record.data).items():
             if hist in ids and hist != record.item_id:

@@ -10,7 +10,6 @@ from recsite import dispatch
 from recsite.accounts.models import User
 
 from .models import Explanation, ExplanationStatus
-from .records import RECORD_FORMAT
 
 log = logging.getLogger(__name__)
 
@@ -52,7 +51,7 @@ def explanation_request(*, user: User, item_id: int) -> str:
     now = timezone.now()
     if record is not None and record.for_computed_at == rec.computed_at \
             and record.model_version_id == rec.model_version_id:
-        if record.status == ExplanationStatus.READY and record.data.get("format") == RECORD_FORMAT:
+        if record.is_ready:
             return ExplanationStatus.READY
         if record.status in (ExplanationStatus.QUEUED, ExplanationStatus.RUNNING) \
                 and record.requested_at > now - REQUEUE_AFTER:
