@@ -146,7 +146,7 @@ def demo_site_with_person(stack: Stack, username: str, password: str, *, max_epo
 
     from recommender.training import runs
     from recommender.models import Event, ModelVersion, Recommendation
-    from recommender.services import EventInput, event_record
+    from recommender.activity.services import EventInput, event_record
     from recsite.accounts.models import User
 
     person = User.objects.create_user(username, password=password)

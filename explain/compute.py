@@ -8,7 +8,7 @@ import time
 from django.db import transaction
 from django.utils import timezone
 
-from recommender import dataset
+from recommender.activity import sequences
 from recommender.serving import answer_cache
 from recommender.ml.scorer import model_history
 from recommender.ml import signals as sig
@@ -64,13 +64,13 @@ def explain_person(user_id: int) -> int:
     index = scorer.index  # {external id (str(Item.pk)): model index}
     max_len = scorer.model.cfg.max_len
     wanted = [r for r in wanted if str(r.item_id) in index]
-    entries = [(i, s) for i, s in dataset.histories([user_id], max_len=max_len)[user_id] if str(i) in index]
+    entries = [(i, s) for i, s in sequences.histories([user_id], max_len=max_len)[user_id] if str(i) in index]
     history = model_history((index[str(i)], s) for i, s in entries)
     if not wanted or not len(history):
         return 0
     Explanation.objects.filter(user_id=user_id, item_id__in=[r.item_id for r in wanted]).update(
         status=ExplanationStatus.RUNNING)
-    blocked = dataset.seen_and_blocked([user_id])[user_id]
+    blocked = sequences.seen_and_blocked([user_id])[user_id]
     started = time.perf_counter()
     person = explain_history(
         scorer.model, history, [index[str(r.item_id)] for r in wanted],

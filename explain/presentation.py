@@ -7,7 +7,7 @@ from functools import cached_property
 
 from django.utils.translation import gettext as _
 
-from recommender.genres import genre_label
+from recommender.catalogue.genres import genre_label
 from recommender.ml import signals as sig
 from recommender.models import Item
 

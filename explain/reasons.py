@@ -11,7 +11,7 @@ from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 from django.utils.translation import get_language, gettext_noop, ngettext, pgettext
 
-from recommender.genres import genre_label
+from recommender.catalogue.genres import genre_label
 from recommender.ml import signals as sig
 
 STARS = {sig.RATED_3: 3, sig.RATED_4: 4, sig.RATED_5: 5}

@@ -10,8 +10,13 @@ class RecommenderConfig(AppConfig):
     def ready(self) -> None:
         from django.db.models.signals import m2m_changed, post_delete, post_save
 
-        from .serving import answer_cache
+        from .activity.hooks import person_changed
         from .models import Genre, Item
+        from .serving import answer_cache
+        from .serving.stale_lists import on_person_changed
+
+        # What a person does or chooses marks their list stale, in the same transaction.
+        person_changed.connect(on_person_changed, dispatch_uid="serving.person_changed")
 
         # Titles, years and genres are part of every cached recommendations answer; staff
         # edit them one at a time in the admin, so signals catch every such change.

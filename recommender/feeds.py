@@ -8,7 +8,8 @@ from django.utils.translation import gettext as _
 
 from recsite.accounts.models import User
 
-from . import selectors
+from .activity import selectors as activity
+from .serving import lists
 from .training.durations import estimate_text
 from .models import Event, FeedKind, Item, ModelVersion, RunStatus, ScoringState, TrainingRun
 
@@ -120,13 +121,13 @@ STATE_TEXT = {
 
 def home_feed(*, user: User, k: int = 12) -> HomeFeed:
     """Return the main list of this person's home page, in the feed they chose."""
-    prefs = selectors.preferences_for_user(user=user)
+    prefs = activity.preferences_for_user(user=user)
     if prefs.feed == FeedKind.POPULAR:
         return HomeFeed(FeedKind.POPULAR, ListState.READY,
-                        items=selectors.item_popular(user=user, limit=k, include_own=True))
+                        items=activity.item_popular(user=user, limit=k, include_own=True))
     if prefs.feed == FeedKind.NEWEST:
-        return HomeFeed(FeedKind.NEWEST, ListState.READY, items=selectors.item_newest(user=user, limit=k))
-    recommendations = selectors.recommendation_list_for_user(user=user, k=k)
+        return HomeFeed(FeedKind.NEWEST, ListState.READY, items=activity.item_newest(user=user, limit=k))
+    recommendations = lists.recommendation_list_for_user(user=user, k=k)
     state = ListState.READY if recommendations else personal_state(user=user, reset_at=prefs.reset_at)
     progress = training_progress() if state == ListState.TRAINING else None
     return HomeFeed(FeedKind.PERSONAL, state, recommendations=recommendations, training=progress,

@@ -11,8 +11,11 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
-from . import feeds, selectors, services
-from .training import versions
+from . import feeds
+from .activity import selectors as activity, services
+from .activity.services import EventInput
+from .catalogue import selectors as catalogue
+from .catalogue.genres import genre_label
 from .forms import (
     CatalogueFilterForm,
     ControlToggleForm,
@@ -21,10 +24,9 @@ from .forms import (
     RatingForm,
     ViewRecordingForm,
 )
-from .genres import genre_label
 from .models import ControlKind, Event, EventKind, FeedKind, Genre, GenreControlKind, Item
-from .services import EventInput
 from .text.selectors import item_similar
+from .training import versions
 
 CATALOGUE_PAGE_SIZE = 24
 HISTORY_PAGE_SIZE = 25
@@ -50,7 +52,7 @@ def home(request: HttpRequest) -> HttpResponse:
         "feed": feed,
         "feed_choices": FeedKind.choices,
         # The popular feed already is this list.
-        "popular": selectors.item_popular(user=user) if feed is None or feed.feed != FeedKind.POPULAR else [],
+        "popular": activity.item_popular(user=user) if feed is None or feed.feed != FeedKind.POPULAR else [],
     }
     return render(request, "recommender/home.html", context)
 
@@ -82,13 +84,13 @@ def item_list(request: HttpRequest) -> HttpResponse:
     """Show the catalogue, filtered by `?q=` and `?genre=`, a page at a time."""
     form = CatalogueFilterForm(request.GET)
     filters = form.filters()
-    page = Paginator(selectors.item_list(**filters), CATALOGUE_PAGE_SIZE).get_page(
+    page = Paginator(catalogue.item_list(**filters), CATALOGUE_PAGE_SIZE).get_page(
         request.GET.get("page")
     )
     context = {
         "form": form,
         "filters": filters,
-        "genres": selectors.genre_list(),
+        "genres": catalogue.genre_list(),
         "page_obj": page,
     }
     return render(request, "recommender/item_list.html", context)
@@ -115,9 +117,9 @@ def item_detail(request: HttpRequest, item_id: int) -> HttpResponse:
     if request.user.is_authenticated:
         if _opened_by_the_person(request):
             services.event_record_view(user=request.user, item=item)
-        state = selectors.item_state_for_user(user=request.user, item=item)
+        state = activity.item_state_for_user(user=request.user, item=item)
     context = {"item": item, "state": state, "ratings": range(1, 6),
-               "rating_summary": selectors.item_rating_summary(item=item),
+               "rating_summary": catalogue.item_rating_summary(item=item),
                "genre_control_choices": GenreControlKind.choices,
                "similar": item_similar(item_id=item.pk, k=SIMILAR_ON_PAGE)}
     return render(request, "recommender/item_detail.html", context)
@@ -176,13 +178,13 @@ def item_not_interested(request: HttpRequest, item_id: int) -> HttpResponse:
 def history(request: HttpRequest) -> HttpResponse:
     """Show one row per item the person interacted with, latest first: what they did with
     it and the controls over it."""
-    page = Paginator(selectors.history_rows_for_user(user=request.user), HISTORY_PAGE_SIZE).get_page(
+    page = Paginator(activity.history_rows_for_user(user=request.user), HISTORY_PAGE_SIZE).get_page(
         request.GET.get("page")
     )
     item_ids = [row["item_id"] for row in page]
     items = Item.objects.in_bulk(item_ids)
-    controls = selectors.control_kinds_by_item(user=request.user, item_ids=item_ids)
-    reset_at = selectors.preferences_for_user(user=request.user).reset_at
+    controls = activity.control_kinds_by_item(user=request.user, item_ids=item_ids)
+    reset_at = activity.preferences_for_user(user=request.user).reset_at
     rows = [{**row, "item": items[row["item_id"]], "controls": controls.get(row["item_id"], set()),
              "before_reset": reset_at is not None and row["last"] < reset_at}
             for row in page if row["item_id"] in items]
@@ -237,12 +239,12 @@ def event_delete(request: HttpRequest, event_id: int) -> HttpResponse:
 def preferences(request: HttpRequest) -> HttpResponse:
     """Show the person's recommendation settings: the feed, reset, genres, view recording."""
     context = {
-        "prefs": selectors.preferences_for_user(user=request.user),
+        "prefs": activity.preferences_for_user(user=request.user),
         "feed_choices": FeedKind.choices,
-        "genre_controls": selectors.genre_control_list_for_user(user=request.user),
-        "genres": selectors.genre_list(),
+        "genre_controls": activity.genre_control_list_for_user(user=request.user),
+        "genres": catalogue.genre_list(),
         "genre_control_choices": GenreControlKind.choices,
-        "less_every": selectors.GENRE_LESS_EVERY,
+        "less_every": activity.GENRE_LESS_EVERY,
     }
     return render(request, "recommender/preferences.html", context)
 
@@ -299,7 +301,7 @@ def genre_control(request: HttpRequest) -> HttpResponse:
         messages.success(request, (_("You will see less %(genre)s: at most one in %(n)d recommendations.")
                                    if control == GenreControlKind.LESS
                                    else _("%(genre)s will not be recommended to you.")) % {
-            "genre": name, "n": selectors.GENRE_LESS_EVERY})
+            "genre": name, "n": activity.GENRE_LESS_EVERY})
     return _redirect_back(request, "preferences")
 
 
@@ -312,7 +314,7 @@ def how_it_works(request: HttpRequest) -> HttpResponse:
         "top_n": settings.RECSITE_TOP_N,
         "retrain_after": settings.RECSITE_RETRAIN_AFTER_EVENTS,
         "tolerance": settings.RECSITE_QUALITY_TOLERANCE,
-        "less_every": selectors.GENRE_LESS_EVERY,
+        "less_every": activity.GENRE_LESS_EVERY,
         "view_repeat_minutes": int(services.VIEW_REPEAT_WINDOW.total_seconds() // 60),
     }
     return render(request, "recommender/how_it_works.html", context)

@@ -11,7 +11,9 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from .. import feeds, selectors, services
+from .. import feeds
+from ..activity import selectors as activity, services
+from ..catalogue import selectors as catalogue
 from ..models import Genre
 from . import serializers as s
 from .base import BodyLimitMixin, django_errors, parse
@@ -23,7 +25,7 @@ class PreferencesView(BodyLimitMixin, APIView):
 
     @extend_schema(responses={200: s.PreferencesSerializer}, summary="My preferences")
     def get(self, request: Request) -> Response:
-        return Response(s.PreferencesSerializer(selectors.preferences_for_user(user=request.user)).data)
+        return Response(s.PreferencesSerializer(activity.preferences_for_user(user=request.user)).data)
 
     @extend_schema(request=s.PreferencesInSerializer, responses={200: s.PreferencesSerializer},
                    summary="Change my preferences (fields left out stay as they are)")
@@ -78,7 +80,7 @@ class GenreControlListView(BodyLimitMixin, generics.ListAPIView):
     pagination_class = CreatedCursorPagination
 
     def get_queryset(self):
-        return selectors.genre_control_list_for_user(user=self.request.user)
+        return activity.genre_control_list_for_user(user=self.request.user)
 
     @extend_schema(summary="My genre controls")
     def get(self, request: Request, *args, **kwargs) -> Response:
@@ -90,7 +92,7 @@ class GenreControlListView(BodyLimitMixin, generics.ListAPIView):
     def post(self, request: Request) -> Response:
         data = parse(s.GenreControlInSerializer, request.data)
         genre = _genre(data["genre"])
-        existed = selectors.genre_control_list_for_user(user=request.user).filter(genre=genre).exists()
+        existed = activity.genre_control_list_for_user(user=request.user).filter(genre=genre).exists()
         control, _changed = services.genre_control_set(user=request.user, genre=genre, kind=data["control"])
         return Response(s.GenreControlSerializer(control).data, status=200 if existed else 201)
 
@@ -117,11 +119,11 @@ class HistoryListView(generics.ListAPIView):
     serializer_class = s.HistoryRowSerializer
 
     def get_queryset(self):
-        return selectors.history_rows_for_user(user=self.request.user)
+        return activity.history_rows_for_user(user=self.request.user)
 
     def list(self, request: Request, *args, **kwargs) -> Response:
         page = self.paginate_queryset(self.get_queryset())
-        reset_at = selectors.preferences_for_user(user=request.user).reset_at
+        reset_at = activity.preferences_for_user(user=request.user).reset_at
         rows = [{"item": row["item_id"], "last_at": row["last"], "rating": row["rating"],
                  "liked": row["likes"] > 0, "views": row["views"], "clicks": row["clicks"],
                  "purchases": row["purchases"], "not_interested": row["not_interested"] > 0,
@@ -140,7 +142,7 @@ class HistoryItemView(APIView):
     @extend_schema(request=None, responses={204: None},
                    summary="Delete everything I did with one item (404 if nothing)")
     def delete(self, request: Request, item_id: int) -> Response:
-        item = selectors.item_map(ids=[item_id]).get(item_id) if item_id <= s.MAX_ID else None
+        item = catalogue.item_map(ids=[item_id]).get(item_id) if item_id <= s.MAX_ID else None
         if item is None or not services.events_delete_for_item(user=request.user, item=item):
             raise Http404
         return Response(status=status.HTTP_204_NO_CONTENT)

@@ -23,7 +23,7 @@ from ..models import (
     UserControl,
 )
 from ..ml.records import VersionMetrics
-from ..services import RATING_MAX, RATING_MIN
+from ..activity.services import RATING_MAX, RATING_MIN
 
 MAX_ID = 2**63 - 1  # the largest BigAutoField value; larger ids cannot exist
 

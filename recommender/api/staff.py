@@ -7,8 +7,7 @@ from rest_framework.permissions import DjangoModelPermissions
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from .. import selectors
-from ..training import runs
+from ..training import runs, versions
 from . import serializers as s
 from .base import BodyLimitMixin, django_errors, parse
 
@@ -32,7 +31,7 @@ class TrainingRunListView(BodyLimitMixin, generics.ListAPIView):
     serializer_class = s.TrainingRunSerializer
 
     def get_queryset(self):
-        return selectors.training_run_list()
+        return runs.training_run_list()
 
     @extend_schema(summary="Training runs (staff)")
     def get(self, request: Request, *args, **kwargs) -> Response:
@@ -60,7 +59,7 @@ class TrainingRunDetailView(generics.RetrieveAPIView):
     lookup_url_kwarg = "run_id"
 
     def get_queryset(self):
-        return selectors.training_run_list()
+        return runs.training_run_list()
 
     @extend_schema(summary="One training run and its progress (staff)")
     def get(self, request: Request, *args, **kwargs) -> Response:
@@ -72,7 +71,7 @@ class ModelVersionListView(generics.ListAPIView):
     serializer_class = s.ModelVersionSerializer
 
     def get_queryset(self):
-        return selectors.model_version_list()
+        return versions.model_version_list()
 
     @extend_schema(summary="Model versions with metrics; `is_active` marks the one in use (staff)")
     def get(self, request: Request, *args, **kwargs) -> Response:

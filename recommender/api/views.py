@@ -19,10 +19,11 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from .. import selectors, services
-from ..serving import answer_cache
+from ..activity import selectors as activity, services
+from ..activity.services import EVENT_BATCH_MAX, EventBatchInvalid, EventInput
+from ..catalogue import selectors as catalogue
 from ..models import Event, EventKind, FeedKind, Item, Recommendation
-from ..services import EVENT_BATCH_MAX, EventBatchInvalid, EventInput
+from ..serving import answer_cache, lists
 from . import serializers as s
 from .base import QUERY_INT_MAX, BodyLimitMixin, django_errors, parse, query_int, query_value
 from .explanation_schema import EXPLANATION_SCHEMA, PREPARING_SCHEMA
@@ -110,7 +111,7 @@ class ItemListView(generics.ListAPIView):
         for name, value in filters.items():
             if "\x00" in value or len(value) > 200:
                 raise exceptions.ValidationError({name: [_("At most 200 characters, no NUL.")]})
-        return selectors.item_list(**filters)
+        return catalogue.item_list(**filters)
 
     @extend_schema(parameters=ITEM_FILTERS, summary="List items")
     def get(self, request: Request, *args, **kwargs) -> Response:
@@ -123,7 +124,7 @@ class ItemDetailView(generics.RetrieveAPIView):
     lookup_url_kwarg = "item_id"
 
     def get_queryset(self):
-        return selectors.item_list()
+        return catalogue.item_list()
 
     @extend_schema(summary="One item")
     def get(self, request: Request, *args, **kwargs) -> Response:
@@ -139,7 +140,7 @@ class EventListView(BodyLimitMixin, generics.ListAPIView):
     pagination_class = NewestFirstCursorPagination
 
     def get_queryset(self):
-        return selectors.event_list_for_user(user=self.request.user)
+        return activity.event_list_for_user(user=self.request.user)
 
     @extend_schema(summary="My events, newest first")
     def get(self, request: Request, *args, **kwargs) -> Response:
@@ -157,7 +158,7 @@ class EventListView(BodyLimitMixin, generics.ListAPIView):
         payload = request.data
         if isinstance(payload, dict):
             data = parse(s.EventInSerializer, payload)
-            items = selectors.item_map(ids=[data["item"]])
+            items = catalogue.item_map(ids=[data["item"]])
             if data["item"] not in items:
                 raise exceptions.ValidationError({"item": [_("No item with id %(id)s.") % {"id": data["item"]}]})
             try:
@@ -202,7 +203,7 @@ def _parse_batch(payload: list) -> tuple[dict[int, EventInput], dict[int, dict]]
             parsed[index] = child.run_validation(raw)
         except serializers.ValidationError as exc:
             errors[index] = exc.detail
-    items = selectors.item_map(ids=[data["item"] for data in parsed.values()])
+    items = catalogue.item_map(ids=[data["item"] for data in parsed.values()])
     inputs: dict[int, EventInput] = {}
     for index, data in parsed.items():
         if data["item"] in items:
@@ -226,7 +227,7 @@ class EventDetailView(generics.RetrieveDestroyAPIView):
     lookup_url_kwarg = "event_id"
 
     def get_queryset(self):
-        return selectors.event_list_for_user(user=self.request.user)
+        return activity.event_list_for_user(user=self.request.user)
 
     @extend_schema(summary="One of my events")
     def get(self, request: Request, *args, **kwargs) -> Response:
@@ -261,14 +262,14 @@ class RecommendationListView(APIView):
         feed = query_value(request, "feed")
         if feed is not None and feed not in FeedKind.values:
             raise exceptions.ValidationError({"feed": [_("One of %(feeds)s.") % {"feeds": ", ".join(FeedKind.values)}]})
-        feed = feed or selectors.preferences_for_user(user=user).feed
+        feed = feed or activity.preferences_for_user(user=user).feed
         if feed != FeedKind.PERSONAL:
-            items = (selectors.item_popular(user=user, limit=k, include_own=True) if feed == FeedKind.POPULAR
-                     else selectors.item_newest(user=user, limit=k))
+            items = (activity.item_popular(user=user, limit=k, include_own=True) if feed == FeedKind.POPULAR
+                     else activity.item_newest(user=user, limit=k))
             return Response(feed_payload(feed, items))
         body = answer_cache.recommendations_answer(
             user_id=user.pk, k=k,
-            build=lambda: recommendations_payload(user, selectors.recommendation_rows_for_user(user=user, k=k)))
+            build=lambda: recommendations_payload(user, lists.recommendation_rows_for_user(user=user, k=k)))
         # Already rendered JSON (the API's only renderer, settings.REST_FRAMEWORK).
         return HttpResponse(body, content_type="application/json")
 
@@ -334,7 +335,7 @@ class ControlListView(BodyLimitMixin, generics.ListAPIView):
     pagination_class = CreatedCursorPagination
 
     def get_queryset(self):
-        return selectors.control_list_for_user(user=self.request.user)
+        return activity.control_list_for_user(user=self.request.user)
 
     @extend_schema(summary="My controls")
     def get(self, request: Request, *args, **kwargs) -> Response:
@@ -358,7 +359,7 @@ class ControlListView(BodyLimitMixin, generics.ListAPIView):
 
 def _item(item_id: int):
     """Return the item of a request body, or answer 400."""
-    item = selectors.item_map(ids=[item_id]).get(item_id)
+    item = catalogue.item_map(ids=[item_id]).get(item_id)
     if item is None:
         raise exceptions.ValidationError({"item": [_("No item with id %(id)s.") % {"id": item_id}]})
     return item

@@ -15,7 +15,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import BinaryIO, NamedTuple
 
-# Mirrors of recommender.models.EventKind and recommender.services.RATING_MIN/MAX (this
+# Mirrors of recommender.models.EventKind and recommender.activity.services.RATING_MIN/MAX (this
 # module may not import Django); tests/recommender/test_readers.py checks they agree.
 EVENT_KINDS = ("view", "click", "like", "rate", "purchase", "not_interested")
 RATING_MIN, RATING_MAX = 0.5, 5.0

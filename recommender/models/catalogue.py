@@ -3,7 +3,7 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from ..titles import reading_order
+from ..catalogue.titles import reading_order
 
 
 class Genre(models.Model):

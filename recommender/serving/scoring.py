@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from recommender.ml.scorer import Scorer
 
-from .. import dataset
+from ..activity import sequences
 from ..models import ModelVersion, Recommendation, ScoringState
 from . import answer_cache, stale_lists
 
@@ -70,9 +70,9 @@ def with_new_items(scorer: Scorer) -> Scorer:
 
 def _score_and_store(user_ids: list[int], version: ModelVersion) -> int:
     scorer = with_new_items(scorer_for(version.pk, version.checksum))
-    histories = dataset.histories(user_ids, max_len=scorer.model.cfg.max_len)
-    blocked = dataset.seen_and_blocked(user_ids)
-    watermark = dataset.event_watermark()
+    histories = sequences.histories(user_ids, max_len=scorer.model.cfg.max_len)
+    blocked = sequences.seen_and_blocked(user_ids)
+    watermark = sequences.event_watermark()
     top = scorer.recommend_many(
         [[(str(i), signal) for i, signal in histories[uid]] for uid in user_ids],
         settings.RECSITE_TOP_N,

@@ -6,7 +6,7 @@ from django.utils import timezone
 from recsite import dispatch
 from recsite.accounts.models import User
 
-from ..models import Event, ScoringState
+from ..models import Event, Recommendation, ScoringState
 from . import answer_cache
 
 
@@ -25,6 +25,18 @@ def recommendations_mark_stale(*, user: User) -> None:
         pk=user.pk, stale_since__isnull=True).update(stale_since=now)
     if became_stale:
         dispatch.on_commit("recommender.tasks.scoring_refresh_user", user.pk)
+
+
+def on_person_changed(sender, *, user: User, rescore: bool = True, list_void: bool = False,
+                      **kwargs) -> None:
+    """`recommender.activity.hooks.person_changed`: drop a stored list that no longer holds
+    and mark the list stale; when only how it is shown changed, the cached answers alone."""
+    if list_void:
+        Recommendation.objects.filter(user=user).delete()
+    if rescore:
+        recommendations_mark_stale(user=user)
+    else:
+        answer_cache.people_changed([user.pk])
 
 
 def stale_claim(user_ids: list[int]) -> list[int]:

@@ -9,7 +9,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from recommender.training.durations import duration_text
-from recommender.genres import genre_label
+from recommender.catalogue.genres import genre_label
 
 register = template.Library()
 
@@ -37,7 +37,7 @@ def nav_current(context: template.Context, url_name: str) -> str:
 
 @register.filter
 def genre_name(name: str) -> str:
-    """Return a genre's name in the active language (see recommender/genres.py)."""
+    """Return a genre's name in the active language (see recommender/catalogue/genres.py)."""
     return genre_label(name)
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Sequence
 
-from recommender.titles import reading_order
+from recommender.catalogue.titles import reading_order
 
 # The first tags given are kept: MovieLens lists a film's tags in the order people added
 # them, and a long tail of one-off tags dilutes the text's meaning.

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from recommender.titles import reading_order
+from recommender.catalogue.titles import reading_order
 
 from .encoder import one_blas_thread
 from .links import ItemFacts

@@ -20,7 +20,7 @@ from django.core.cache import cache
 from django.db.models import Count, Max
 from django.utils.translation import gettext as _
 
-from recommender.genres import genre_label
+from recommender.catalogue.genres import genre_label
 from django.utils.translation import ngettext
 
 from recommender.models import Event, Item, ItemText

@@ -26,7 +26,7 @@ from recommender.ml.model import ModelConfig
 from recommender.ml.records import VersionMetrics
 from recommender.ml.train import Progress, TrainConfig, Trainer
 
-from .. import dataset
+from ..activity import sequences
 from ..models import Item, ModelVersion, RunStatus, TrainingRun
 from .versions import file_sha256, model_version_activate
 
@@ -86,7 +86,7 @@ def run_data(run: TrainingRun) -> SequenceData:
     key = (run.pk, run.created_at, run.event_watermark or 0)
     if key in _data_cache:
         return _data_cache[key]
-    rows = dataset.interaction_rows(watermark=run.event_watermark or 0)
+    rows = sequences.interaction_rows(watermark=run.event_watermark or 0)
     data = build_sequences(rows, min_length=3)
     if len(data.users) < MIN_PEOPLE or data.n_items < 2:
         raise TrainingDataError(
@@ -176,7 +176,7 @@ def run_chunk(run_id: int, owner: str, from_epoch: int = 0) -> str:
         return "busy"
     run = TrainingRun.objects.get(pk=run_id)
     if run.event_watermark is None:
-        run.event_watermark = dataset.event_watermark()
+        run.event_watermark = sequences.event_watermark()
         run.save(update_fields=["event_watermark"])
     try:
         data = run_data(run)

@@ -2,6 +2,7 @@
 whether one is going, due or stalled (the beat's checks). No torch: rows and task sends."""
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -113,3 +114,8 @@ def training_runs_stalled(*, quiet_s: float = 120.0) -> list[tuple[int, int]]:
         lease_owner="", created_at__lt=quiet
     ).exclude(heartbeat_at__gt=quiet)
     return list(stalled.distinct().values_list("id", "epoch"))
+
+
+def training_run_list() -> QuerySet[TrainingRun]:
+    """Return every training run, newest first."""
+    return TrainingRun.objects.order_by("-created_at", "-id")

@@ -5,6 +5,7 @@ from pathlib import Path
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -57,3 +58,8 @@ def model_version_rollback() -> ModelVersion:
 def model_version_active() -> ModelVersion | None:
     """Return the active model version, or None before the first training."""
     return ModelVersion.objects.filter(is_active=True).first()
+
+
+def model_version_list() -> QuerySet[ModelVersion]:
+    """Return every model version, newest first."""
+    return ModelVersion.objects.order_by("-created_at", "-id")

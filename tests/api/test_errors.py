@@ -7,7 +7,7 @@ import base64
 import pytest
 from django.test import Client
 
-from recommender import selectors
+from recommender.catalogue import selectors as catalogue
 from recommender.api.parsers import MAX_DEPTH
 from recommender.api.tokens import token_create
 
@@ -94,7 +94,7 @@ def test_an_unexpected_exception_answers_json_500_under_api_and_html_elsewhere(s
     def broken(**kwargs):
         raise RuntimeError("bug")
 
-    monkeypatch.setattr(selectors, "item_list", broken)
+    monkeypatch.setattr(catalogue, "item_list", broken)
     assert "Server error" in assert_json_error(signed_in.get("/api/v1/items/"), 500)["detail"]
     page = signed_in.get("/items/")
     assert page.status_code == 500 and page["Content-Type"].startswith("text/html")

@@ -7,7 +7,7 @@ from django.db import connection
 from django.utils import timezone
 
 from recommender.models import Event, UserControl
-from recommender.services import events_record_batch, EventInput
+from recommender.activity.services import events_record_batch, EventInput
 
 URL = "/api/v1/events/"
 

@@ -99,7 +99,7 @@ def test_genre_controls_are_private(scored_person, make_user, api_client_for):
 def test_history_by_item_and_deleting_one_item(scored_person, catalogue, make_user, api_client_for):  # noqa: F811
     """One entry per item, latest first; DELETE removes all of that item's events (mine
     only); an item not in my history is 404."""
-    from recommender.services import EventInput, event_record
+    from recommender.activity.services import EventInput, event_record
 
     client = api_client_for(scored_person)
     event_record(user=scored_person, data=EventInput(item=catalogue[0], kind="rate", value=4))

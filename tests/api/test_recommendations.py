@@ -107,7 +107,7 @@ def test_list_carries_each_explained_reason(scored_person, api_client_for, djang
 
 def test_api_selector_matches_the_pages_selector(alice, make_item, make_recommendations):
     """The API's SQL-filtered list equals the pages' list (controls, history, k)."""
-    from recommender import selectors
+    from recommender.serving import lists
     from recommender.models import UserControl
 
     items = [make_item() for _ in range(30)]
@@ -118,9 +118,9 @@ def test_api_selector_matches_the_pages_selector(alice, make_item, make_recommen
     UserControl.objects.create(user=alice, item=items[3], kind="exclude")
     hidden = {items[0].pk, items[5].pk, items[2].pk}  # acted on, or not interested
     for k in (1, 10, 25, 100):
-        pages = selectors.recommendation_list_for_user(user=alice, k=k)
+        pages = lists.recommendation_list_for_user(user=alice, k=k)
         ranked = list(Recommendation.objects.filter(user=alice).order_by("rank"))
         assert pages == [r for r in ranked if r.item_id not in hidden][:k]
-        rows = selectors.recommendation_rows_for_user(user=alice, k=k)
+        rows = lists.recommendation_rows_for_user(user=alice, k=k)
         assert [(r["rank"], r["item"]["id"], r["item"]["genres"], r["computed_at"], r["score"]) for r in rows] == \
             [(r.rank, r.item_id, [g.name for g in r.item.genres.all()], r.computed_at, r.score) for r in pages]

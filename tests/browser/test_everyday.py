@@ -8,7 +8,7 @@ from django.utils import timezone
 from playwright.sync_api import expect
 
 from explain import compute
-from recommender import selectors
+from recommender.activity import selectors as activity
 from recommender.models import (
     Event,
     GenreControl,
@@ -87,7 +87,7 @@ def test_every_control_in_the_browser(browser_page, scored_person, console_error
     expect(page.locator("[data-feed=newest]")).to_have_attribute("aria-pressed", "true")
     page.goto("/")
     expect(page.locator("#feed-slot")).to_have_attribute("data-feed", "newest")
-    assert listed_ids(page) == [i.pk for i in selectors.item_newest(user=person, limit=12)]
+    assert listed_ids(page) == [i.pk for i in activity.item_newest(user=person, limit=12)]
     fits(page)
     screenshot(f"everyday-home-newest-{tag}")
     page.locator(".feed-switch button[value=personal]").click()
@@ -127,7 +127,7 @@ def test_every_control_in_the_browser(browser_page, scored_person, console_error
     of_genre = set(genre.items.values_list("pk", flat=True))
     ranked = [i for i in Recommendation.objects.filter(user=person).order_by("rank").values_list("item_id", flat=True)
               if i != first.pk]
-    assert shown == selectors.demote_genres(ranked, lambda i: {genre.pk} if i in of_genre else set(),
+    assert shown == activity.demote_genres(ranked, lambda i: {genre.pk} if i in of_genre else set(),
                                             {genre.pk})[:12]
     assert all(sum(i in of_genre for i in shown[k:k + 5]) <= 1 for k in range(len(shown)))  # one in five at most
     page.goto("/settings/")

@@ -22,7 +22,7 @@ from playwright.sync_api import expect
 from axes.models import AccessFailureLog
 from explain import compute
 from explain.models import Explanation, ExplanationStatus
-from recommender import services
+from recommender.activity import services
 from recommender.api.tokens import token_create
 from recommender.models import (
     ControlKind,

@@ -5,7 +5,7 @@ import pytest
 from playwright.sync_api import expect
 
 from recommender.models import EventKind
-from recommender.services import EventInput, event_record
+from recommender.activity.services import EventInput, event_record
 from recsite.accounts.models import User
 
 pytestmark = pytest.mark.browser

@@ -7,10 +7,10 @@ from django.utils import timezone
 
 from tests.api.conftest import alice, api_client_for, bob, make_recommendations  # noqa: F401 - fixtures
 
-from recommender import services
+from recommender.activity import services
 from recommender.serving import answer_cache, scoring
 from recommender.models import ControlKind, Event, EventKind, ModelVersion, Recommendation
-from recommender.services import EventInput
+from recommender.activity.services import EventInput
 
 URL = "/api/v1/recommendations/"
 

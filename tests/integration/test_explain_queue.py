@@ -4,7 +4,7 @@ import pytest
 from explain import services
 from explain.models import Explanation, ExplanationStatus
 from recommender.models import Recommendation
-from recommender.services import EventInput, event_record
+from recommender.activity.services import EventInput, event_record
 
 from .conftest import make_sequences, wait_until
 from .test_pipeline import train

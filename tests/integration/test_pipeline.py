@@ -18,7 +18,7 @@ from recommender.models import (
     ScoringState,
     TrainingRun,
 )
-from recommender.services import EventInput, control_set, event_record
+from recommender.activity.services import EventInput, control_set, event_record
 
 from .conftest import TINY, make_sequences, wait_until
 

@@ -1,7 +1,7 @@
 """Smoke tests for the admin pages of the catalogue."""
 import pytest
 
-from recommender.services import EventInput, event_record
+from recommender.activity.services import EventInput, event_record
 
 
 @pytest.mark.parametrize("model", ["item", "genre", "event", "usercontrol"])

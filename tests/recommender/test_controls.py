@@ -8,7 +8,8 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from recommender import dataset, feeds, selectors, services
+from recommender import feeds
+from recommender.activity import selectors as activity, sequences, services
 from recommender.models import (
     Event,
     FeedKind,
@@ -21,7 +22,7 @@ from recommender.models import (
     TrainingRun,
 )
 from recommender.serving.scoring import score_people
-from recommender.services import EventInput, event_record
+from recommender.activity.services import EventInput, event_record
 from tests.recommender.test_views import SAME_SITE_NAVIGATION
 from tests.explain.conftest import GENRES, catalogue, model_version, scored_person, watch  # noqa: F401
 
@@ -41,7 +42,7 @@ def genres_of(items: list[Item]) -> list[set[str]]:
 def input_items(person) -> list[int]:
     """Return the item ids of the person's model input, oldest first (an entry is an item
     id, or an (item id, signal) pair where events carry their kind and value)."""
-    entries = dataset.histories([person.pk], max_len=50)[person.pk]
+    entries = sequences.histories([person.pk], max_len=50)[person.pk]
     return [e[0] if isinstance(e, tuple) else e for e in entries]
 
 
@@ -153,7 +154,7 @@ def test_demote_genres_keeps_one_in_every_five(ranked, less, expected):
     """The pure reordering: a "less" entry waits until four others came since the last one,
     and is left out when the others run out; every other entry keeps its order."""
     entries = list(enumerate(ranked))
-    out = selectors.demote_genres(entries, lambda e: {e[1]}, set(less))
+    out = activity.demote_genres(entries, lambda e: {e[1]}, set(less))
     assert "".join(c for _n, c in out) == expected
     assert [e for e in out if e[1] == "o"] == [e for e in entries if e[1] == "o"]
     assert [e for e in out if e[1] == "L"] == [e for e in entries if e[1] == "L"][:expected.count("L")]
@@ -201,11 +202,11 @@ def test_reset_leaves_the_earlier_events_out_of_training_too(scored_person, make
     """Training rows skip a reset person's earlier events and keep everyone else's."""
     other = make_user("other")
     watch(other, catalogue[6:9])
-    watermark = dataset.event_watermark()
-    users = {row[0] for row in dataset.interaction_rows(watermark=watermark)}
+    watermark = sequences.event_watermark()
+    users = {row[0] for row in sequences.interaction_rows(watermark=watermark)}
     assert users == {scored_person.pk, other.pk}
     services.recommendations_reset(user=scored_person)
-    assert {row[0] for row in dataset.interaction_rows(watermark=watermark)} == {other.pk}
+    assert {row[0] for row in sequences.interaction_rows(watermark=watermark)} == {other.pk}
 
 
 def test_a_second_reset_is_undone_to_the_first(scored_person):

@@ -8,7 +8,7 @@ from django.utils import timezone
 from recommender.serving import stale_lists
 from recommender.training import runs
 from recommender.models import ModelVersion, RunStatus, ScoringState, TrainingRun
-from recommender.services import EventInput, event_record
+from recommender.activity.services import EventInput, event_record
 
 
 def test_hyperparams_are_checked_and_typed():

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from recommender import services
+from recommender.activity import services
 from recommender.importing import records
 from recommender.importing.readers import (
     EventRecord,

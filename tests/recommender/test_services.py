@@ -6,7 +6,7 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from recommender.models import Event, UserControl
-from recommender.services import (
+from recommender.activity.services import (
     EventInput,
     control_remove,
     control_set,

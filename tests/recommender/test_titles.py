@@ -1,7 +1,7 @@
 """Titles in reading order: the stored, sortable form is "Usual Suspects, The"."""
 import pytest
 
-from recommender.titles import reading_order
+from recommender.catalogue.titles import reading_order
 
 
 @pytest.mark.parametrize(("stored", "shown"), [

@@ -159,7 +159,7 @@ def test_the_trainer_passes_its_horizon_to_the_callbacks(make_user, make_item):
         person = make_user(f"h{p}")
         Event.objects.bulk_create([Event(user=person, item=items[(p + t) % 6], kind="rate", value=4.0,
                                          occurred_at=start + timedelta(minutes=t)) for t in range(5)])
-    data = runner.build_sequences(list(runner.dataset.interaction_rows(watermark=10**9)), min_length=3)
+    data = runner.build_sequences(list(runner.sequences.interaction_rows(watermark=10**9)), min_length=3)
     seen = []
     for budget, schedule in ((0.0, "constant"), (0.0, "wsd"), (3600.0, "wsd")):
         cfg = TrainConfig(max_epochs=3, batch_size=8, time_budget_s=budget, lr_schedule=schedule)

@@ -6,7 +6,7 @@ import pytest
 from django.urls import reverse
 
 from recommender.models import ControlKind, Event, EventKind, UserControl
-from recommender.services import EventInput, event_record
+from recommender.activity.services import EventInput, event_record
 
 pytestmark = pytest.mark.django_db
 
@@ -32,8 +32,8 @@ def test_popular_items_leave_out_the_persons_own_and_count_once_a_minute(
         make_user, make_item, django_assert_num_queries):
     """Most interacted-with first; a person's own and not-interested items are left out at
     once; the count itself is read from the cache until it expires."""
-    from recommender.selectors import item_popular
-    from recommender.services import control_set
+    from recommender.activity.selectors import item_popular
+    from recommender.activity.services import control_set
 
     a, b, c = make_item("A"), make_item("B"), make_item("C")
     for n, item in enumerate([a, a, a, b, b, c]):
@@ -351,7 +351,7 @@ def test_home_shows_stored_recommendations(client, make_user, make_item):
     from django.utils import timezone
 
     from recommender.models import ModelVersion, Recommendation
-    from recommender.services import EventInput, event_record
+    from recommender.activity.services import EventInput, event_record
 
     user = make_user("reco")
     seen, fresh, acted = make_item("Seen one"), make_item("Fresh pick"), make_item("Acted on")
@@ -369,7 +369,7 @@ def test_home_shows_stored_recommendations(client, make_user, make_item):
 
 def test_home_says_recommendations_are_being_prepared(client, make_user, make_item):
     """A person with history but no stored list yet is told it is being prepared."""
-    from recommender.services import EventInput, event_record
+    from recommender.activity.services import EventInput, event_record
 
     user = make_user("early")
     event_record(user=user, data=EventInput(item=make_item(), kind="view"))

@@ -8,8 +8,8 @@ from collections.abc import Iterator
 
 from django.db.models import Exists, Max, OuterRef, QuerySet
 
-from .ml.signals import collapse
-from .models import ControlKind, Event, EventKind, GenreControl, GenreControlKind, Preferences, UserControl
+from ..ml.signals import collapse
+from ..models import ControlKind, Event, EventKind, GenreControl, GenreControlKind, Preferences, UserControl
 
 # Kinds that reach the model as history entries ("not interested" only blocks an item).
 MODEL_KINDS = [k for k in EventKind.values if k != EventKind.NOT_INTERESTED]

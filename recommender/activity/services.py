@@ -14,8 +14,7 @@ from django.utils.translation import gettext as _
 
 from recsite.accounts.models import User
 
-from .serving import answer_cache
-from .models import (
+from ..models import (
     ControlKind,
     Event,
     EventKind,
@@ -25,10 +24,10 @@ from .models import (
     GenreControlKind,
     Item,
     Preferences,
-    Recommendation,
     UserControl,
 )
-from .serving.stale_lists import recommendations_mark_stale
+from .hooks import person_changed
+
 
 # Clocks on phones drift: accept timestamps this far in the future.
 MAX_FUTURE_SKEW = timedelta(minutes=5)
@@ -36,6 +35,12 @@ MAX_FUTURE_SKEW = timedelta(minutes=5)
 # a year-1 default), and the importers refuse the same times.
 EARLIEST_EVENT = datetime(1970, 1, 1, tzinfo=UTC)
 RATING_MIN, RATING_MAX = 0.5, 5.0
+
+
+def _changed(user: User, *, rescore: bool = True, list_void: bool = False) -> None:
+    """Announce in this transaction that the person's activity changed (`hooks.person_changed`):
+    serving marks their list stale, so a worker computes it again."""
+    person_changed.send(sender=User, user=user, rescore=rescore, list_void=list_void)
 
 
 @dataclass(frozen=True)
@@ -111,7 +116,7 @@ def event_record(*, user: User, data: EventInput) -> tuple[Event, bool]:
         return Event.objects.get(user=user, client_event_id=data.client_event_id), False
     if data.kind == EventKind.NOT_INTERESTED:
         UserControl.objects.get_or_create(user=user, item=data.item, kind=ControlKind.NOT_INTERESTED)
-    recommendations_mark_stale(user=user)
+    _changed(user)
     return event, True
 
 
@@ -119,7 +124,7 @@ def event_record(*, user: User, data: EventInput) -> tuple[Event, bool]:
 def event_delete(*, user: User, event_id: int) -> None:
     """Delete one of this person's events; raise Event.DoesNotExist for anyone else's."""
     Event.objects.get(user=user, pk=event_id).delete()
-    recommendations_mark_stale(user=user)
+    _changed(user)
 
 
 def control_validate(kind: str) -> None:
@@ -137,7 +142,7 @@ def control_set(*, user: User, item: Item, kind: str) -> tuple[UserControl, bool
     control_validate(kind)
     control, created = UserControl.objects.get_or_create(user=user, item=item, kind=kind)
     if created:
-        recommendations_mark_stale(user=user)
+        _changed(user)
     return control, created
 
 
@@ -147,7 +152,7 @@ def control_remove(*, user: User, item: Item, kind: str) -> bool:
     control_validate(kind)
     deleted, _count = UserControl.objects.filter(user=user, item=item, kind=kind).delete()
     if deleted:
-        recommendations_mark_stale(user=user)
+        _changed(user)
     return deleted > 0
 
 
@@ -178,7 +183,7 @@ def event_like_withdraw(*, user: User, item: Item) -> int:
     """Delete this person's likes of the item; return how many there were."""
     deleted, _count = Event.objects.filter(user=user, item=item, kind=EventKind.LIKE).delete()
     if deleted:
-        recommendations_mark_stale(user=user)
+        _changed(user)
     return deleted
 
 
@@ -188,7 +193,7 @@ def events_delete_for_item(*, user: User, item: Item) -> int:
     return how many there were. Their controls on the item stay."""
     deleted, _count = Event.objects.filter(user=user, item=item).delete()
     if deleted:
-        recommendations_mark_stale(user=user)
+        _changed(user)
     return deleted
 
 
@@ -213,8 +218,8 @@ def preferences_update(*, user: User, feed: str | None = None, record_views: boo
     if record_views is not None:
         prefs.record_views = bool(record_views)
     prefs.save()
-    # The API's cached answer depends on the feed; no list needs recomputing.
-    answer_cache.people_changed([user.pk])
+    # What is shown depends on the feed; no list needs recomputing.
+    _changed(user, rescore=False)
     return prefs
 
 
@@ -230,8 +235,7 @@ def recommendations_reset(*, user: User) -> Preferences:
     prefs.reset_undo_to, prefs.can_undo_reset = prefs.reset_at, True
     prefs.reset_at = timezone.now()
     prefs.save()
-    Recommendation.objects.filter(user=user).delete()
-    recommendations_mark_stale(user=user)
+    _changed(user, list_void=True)
     return prefs
 
 
@@ -248,8 +252,7 @@ def recommendations_reset_undo(*, user: User) -> Preferences:
         raise NothingToUndo(_("There is no reset to undo."))
     prefs.reset_at, prefs.reset_undo_to, prefs.can_undo_reset = prefs.reset_undo_to, None, False
     prefs.save()
-    Recommendation.objects.filter(user=user).delete()
-    recommendations_mark_stale(user=user)
+    _changed(user, list_void=True)
     return prefs
 
 
@@ -275,7 +278,7 @@ def genre_control_set(*, user: User, genre: Genre, kind: str) -> tuple[GenreCont
         control.kind = kind
         control.save(update_fields=["kind"])
     if changed:
-        recommendations_mark_stale(user=user)
+        _changed(user)
     return control, changed
 
 
@@ -286,7 +289,7 @@ def genre_control_remove(*, user: User, genre: Genre) -> str | None:
     if control is None:
         return None
     control.delete()
-    recommendations_mark_stale(user=user)
+    _changed(user)
     return control.kind
 
 
@@ -361,5 +364,5 @@ def _events_insert(*, user: User, inputs: list[EventInput]) -> tuple[int, int]:
             [UserControl(user=user, item_id=pk, kind=ControlKind.NOT_INTERESTED) for pk in not_interested],
             ignore_conflicts=True,
         )
-        recommendations_mark_stale(user=user)
+        _changed(user)
     return len(new), len(inputs) - len(new)
