@@ -121,21 +121,29 @@ validates a data set with `read_dataset` (no Django, no database), median of {ar
 Readers read a file in blocks of 1 MiB, decode the whole lines of a block at once, and refuse
 a line over 4 MiB: a file that is one huge line costs a few MiB before it is refused, instead
 of the whole file, its decoded copy and its split lines (and, for a valid sequence line of
-100 million items, every event it names). The compared checkout is the code before this
-change (`git archive main | tar -x -C /tmp/sec-main`).
+100 million items, every event it names).{
+    f" The compared checkout is {_describe(Path(args.compare))}." if args.compare else ""}
 
 {chr(10).join(lines)}
 
 - Command: `.venv/bin/python -m bench.reader_memory --data {args.data} --runs {args.runs}{
     f" --compare {args.compare} --compare-runs {compare_runs}" if args.compare else ""}`{compared}
-- Machine: {machine()}; load average {load:.1f} when it started (the machine is shared,
-  other work was running: times are noisy). Measured {datetime.now():%Y-%m-%d %H:%M}.
+- Machine: {machine()}; load average {load:.1f} when it started. Measured {datetime.now():%Y-%m-%d %H:%M}.
 """
     print(body)
     if not args.no_write:
         from bench._stack import write_section
 
         write_section("Reader memory", body.strip() + "\n")
+
+
+def _describe(checkout: Path) -> str:
+    """Return "commit <hash> (<subject's start>)" for a git checkout, else its path."""
+    out = subprocess.run(["git", "-C", str(checkout), "log", "-1", "--format=%h %s"], capture_output=True, text=True)
+    if out.returncode != 0 or not out.stdout.strip():
+        return f"`{checkout}`"
+    commit, _, subject = out.stdout.strip().partition(" ")
+    return f"commit {commit} ({subject[:80]}{'...' if len(subject) > 80 else ''})"
 
 
 if __name__ == "__main__":

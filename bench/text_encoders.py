@@ -204,7 +204,7 @@ query took {use_default} ms (p50 / p95) on this busy 2-core machine, against the
 figure on one thread: the site's encoder and its search products run on one BLAS thread.
 
 - Command: `{sys.executable} -m bench.text_encoders` (a scratch venv holding the packages of the module docstring)
-- Machine: {machine()}; load average {load:.1f} at the start (shared with other work).
+- Machine: {machine()}; load average {load:.1f} at the start.
   Measured {datetime.now():%Y-%m-%d %H:%M}.
 """
     print(body)

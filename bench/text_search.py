@@ -223,8 +223,8 @@ def _database(postgres: bool):
 def _footer(command: str, load: float) -> str:
     from bench.import_speed import machine
 
-    return (f"- Command: `{command}`\n- Machine: {machine()}; load average {load:.1f} at the start (the "
-            f"machine is shared with other work: figures are noisy). Measured {datetime.now():%Y-%m-%d %H:%M}.")
+    return (f"- Command: `{command}`\n- Machine: {machine()}; load average {load:.1f} at the start. "
+            f"Measured {datetime.now():%Y-%m-%d %H:%M}.")
 
 
 def main_embed(args) -> None:
