@@ -2,6 +2,7 @@
 embedded Redis, Celery workers and a web server, all real processes on this machine."""
 from __future__ import annotations
 
+import argparse
 import http.cookiejar
 import os
 import re
@@ -237,3 +238,13 @@ def write_section(title: str, body: str) -> None:
         text = text.rstrip() + "\n\n" + section
     path.parent.mkdir(exist_ok=True)
     path.write_text(text)
+
+
+def served_parser(description: str, *, people: int = 30) -> argparse.ArgumentParser:
+    """The arguments of a benchmark that reads the site's served model: `--served` (the folder
+    `bench.served` left), `--people`, `--no-write`."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--served", default=str(ROOT / "var" / "served"), help="the folder bench.served wrote")
+    parser.add_argument("--people", type=int, default=people)
+    parser.add_argument("--no-write", action="store_true", help="print only")
+    return parser

@@ -12,7 +12,6 @@ docs/benchmarks.md.
 """
 from __future__ import annotations
 
-import argparse
 import os
 import pickle
 import platform
@@ -20,9 +19,6 @@ import statistics
 import time
 from datetime import UTC, datetime
 from pathlib import Path
-
-ROOT = Path(__file__).resolve().parent.parent
-
 
 def main() -> None:
     import torch
@@ -32,11 +28,9 @@ def main() -> None:
     from recommender.ml.data import leave_one_out
     from recommender.ml.model import Recommender
 
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--served", default=str(ROOT / "var" / "served"))
-    parser.add_argument("--people", type=int, default=30)
-    parser.add_argument("--no-write", action="store_true")
-    args = parser.parse_args()
+    from bench._stack import served_parser
+
+    args = served_parser(__doc__.splitlines()[0]).parse_args()
     torch.set_num_threads(1)
     model = load_checkpoint(Path(args.served) / "model.ckpt").build_model()
     with open(Path(args.served) / "data.pickle", "rb") as f:

@@ -23,7 +23,6 @@ clients (a token each) and send their events to `POST /api/v1/events/`.
 """
 from __future__ import annotations
 
-import argparse
 import json
 import random
 import re
@@ -280,13 +279,9 @@ def run_all(new_person: Callable[[str], Api], people_histories: list[list[int]],
 def main() -> None:
     from pathlib import Path
 
-    from bench._stack import ROOT, Stack, free_port, write_section
+    from bench._stack import Stack, free_port, served_parser, write_section
 
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--served", default=str(ROOT / "var" / "served"))
-    parser.add_argument("--people", type=int, default=30)
-    parser.add_argument("--no-write", action="store_true")
-    args = parser.parse_args()
+    args = served_parser(__doc__.splitlines()[0]).parse_args()
     served = Path(args.served)
     stack = Stack()
     try:
