@@ -55,6 +55,7 @@ def seed(data_dir: Path, ml_people: int, people: int) -> dict:
     from django.conf import settings
     from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
     from django.contrib.auth.hashers import make_password
+    from django.contrib.auth.models import Permission
     from django.utils import timezone
 
     from recommender.api.tokens import token_create
@@ -94,7 +95,10 @@ def seed(data_dir: Path, ml_people: int, people: int) -> dict:
         session.save()
         out.append({"id": user.pk, "username": user.username, "session": session.session_key,
                     "token": token_create(user=user, device="soak")[1]})
+    # an operator who may start training runs and read them, as the staff API asks (staff.py)
     staff = User.objects.create(username="soak-staff", password=password, is_staff=True)
+    staff.user_permissions.set(Permission.objects.filter(
+        content_type__app_label="recommender", codename__in=["add_trainingrun", "view_trainingrun"]))
     return {"people": out, "items": list(Item.objects.values_list("pk", flat=True)),
             "ml_events": imported.events_created,
             "session_cookie": settings.SESSION_COOKIE_NAME,
