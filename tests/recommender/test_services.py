@@ -5,14 +5,17 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
-from recommender.models import Event, UserControl
+from recommender.activity.hooks import person_changed
 from recommender.activity.services import (
     EventInput,
     control_remove,
     control_set,
     event_delete,
     event_record,
+    preferences_update,
+    recommendations_reset,
 )
+from recommender.models import Event, ModelVersion, Recommendation, ScoringState, UserControl
 
 
 def test_event_record_stores_a_rating(make_user, make_item):
@@ -100,3 +103,39 @@ def test_event_record_refuses_times_before_1970(make_user, make_item):
     with pytest.raises(ValidationError) as info:
         event_record(user=make_user(), data=EventInput(item=make_item(), kind="view", occurred_at=old))
     assert "occurred_at" in info.value.message_dict and not Event.objects.exists()
+
+
+def test_a_change_is_announced_inside_the_transaction_that_makes_it(make_user, make_item):
+    """Activity announces each change (`person_changed`) and serving marks the list stale
+    in the same transaction: when the marking fails, the event is not stored either."""
+    user, item = make_user(), make_item()
+
+    def failing(**kwargs):
+        raise RuntimeError("marking failed")
+
+    person_changed.connect(failing, dispatch_uid="test.failing")
+    try:
+        with pytest.raises(RuntimeError):
+            event_record(user=user, data=EventInput(item=item, kind="rate", value=4))
+    finally:
+        person_changed.disconnect(dispatch_uid="test.failing")
+    assert not Event.objects.filter(user=user).exists()
+    assert not ScoringState.objects.filter(user=user).exists()
+
+    event_record(user=user, data=EventInput(item=item, kind="rate", value=4))
+    assert ScoringState.objects.get(user=user).stale_since is not None
+
+
+def test_serving_reads_what_each_change_means_for_the_stored_list(make_user, make_item):
+    """A feed change marks nothing stale (only what is shown changes); a reset drops the
+    stored list, computed from what the person cleared, and asks for a new one."""
+    user, item = make_user(), make_item()
+    version = ModelVersion.objects.create(artifact_path="x", checksum="y", is_active=True)
+    Recommendation.objects.create(user=user, item=item, rank=1, score=1.0, model_version=version,
+                                  computed_at=timezone.now())
+    preferences_update(user=user, feed="popular")
+    assert not ScoringState.objects.filter(user=user, stale_since__isnull=False).exists()
+    assert Recommendation.objects.filter(user=user).exists()
+    recommendations_reset(user=user)
+    assert not Recommendation.objects.filter(user=user).exists()
+    assert ScoringState.objects.get(user=user).stale_since is not None
