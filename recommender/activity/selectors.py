@@ -140,7 +140,6 @@ def control_list_for_user(*, user: User) -> QuerySet[UserControl]:
     return UserControl.objects.filter(user=user).order_by("-created_at", "-id")
 
 
-
 def item_popular(*, limit: int = 12, user: User | None = None, include_own: bool = False) -> list[Item]:
     """Return the most interacted-with items; for a person, without what they marked not
     interested or whose genre they excluded (their "less" genres moved down), and unless

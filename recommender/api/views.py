@@ -22,7 +22,7 @@ from rest_framework.views import APIView
 from ..activity import selectors as activity, services
 from ..activity.services import EVENT_BATCH_MAX, EventBatchInvalid, EventInput
 from ..catalogue import selectors as catalogue
-from ..models import Event, EventKind, FeedKind, Item, Recommendation
+from ..models import Event, FeedKind, Item, Recommendation
 from ..serving import answer_cache, lists
 from . import serializers as s
 from .base import QUERY_INT_MAX, BodyLimitMixin, django_errors, parse, query_int, query_value

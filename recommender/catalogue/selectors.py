@@ -24,7 +24,6 @@ def genre_list() -> QuerySet[Genre]:
     return Genre.objects.filter(items__isnull=False).distinct().order_by("name")
 
 
-
 POPULAR_KEY = "recsite:popular-item-ids"
 POPULAR_SECONDS = 60  # how stale the front page's popularity may be
 POPULAR_POOL = 500  # ranked ids kept; a person's own items are taken out of these
@@ -57,7 +56,6 @@ def items_in_order(ids: list[int]) -> list[Item]:
 def item_map(*, ids: list[int]) -> dict[int, Item]:
     """Return {id: item} for those of these ids that exist."""
     return Item.objects.in_bulk(set(ids)) if ids else {}
-
 
 
 def item_rating_summary(*, item: Item) -> dict:
