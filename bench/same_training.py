@@ -46,9 +46,9 @@ def differences(a: object, b: object, path: str = "") -> list[str]:
 
 def commit(checkout: Path) -> str:
     out = subprocess.run(["git", "-C", str(checkout), "log", "-1", "--format=%h"], capture_output=True, text=True)
-    dirty = subprocess.run(["git", "-C", str(checkout), "status", "--porcelain", "--untracked-files=no"],
+    dirty = subprocess.run(["git", "-C", str(checkout), "status", "--porcelain", "--untracked-files=no", "--", "*.py"],
                            capture_output=True, text=True).stdout.strip()
-    return out.stdout.strip() + (" + uncommitted changes" if dirty else "")
+    return out.stdout.strip() + (" + uncommitted code changes" if dirty else "")
 
 
 def main() -> None:
@@ -76,7 +76,7 @@ def main() -> None:
     found = differences(this, other)
     seed = this["models"]["recsite"]["seeds"][0]
     losses = ", ".join(f"{h['loss']:.10f}" for h in seed["history"])
-    verdict = ("**identical**: every figure below is equal to the last bit in both" if not found
+    verdict = ("**identical**: every figure above is equal to the last bit in both" if not found
                else f"**different** in {len(found)} places: " + "; ".join(found[:10]))
     cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
                 if line.startswith("model name")), platform.processor()) if Path("/proc/cpuinfo").exists() else platform.processor()
@@ -94,7 +94,7 @@ def main() -> None:
 
 Result: {verdict}.
 
-- Command: `.venv/bin/python -m bench.same_training --compare {args.compare} --epochs {args.epochs}` (data `{args.data}`)
+- Command: `.venv/bin/python -m bench.same_training --compare {args.compare} --epochs {args.epochs}` (data `{Path(args.data).resolve()}`)
 - Machine: {os.cpu_count()} cores ({cpu}), Python {platform.python_version()}; {started:%Y-%m-%d %H:%M} UTC.
 """
     print(body)
