@@ -133,7 +133,7 @@ def soak_section(args, command: str, date: datetime, facts: dict, run: dict | No
     nl = "\n"
     return f"""Command: {command}; one command from a clean clone, {total_s / 60:.1f} min in all
 (set-up, {soak_s / 60:.1f} min of load, tear-down). Measured {date.strftime('%Y-%m-%d %H:%M UTC')}.
-Machine: 2 cores, no GPU, **shared** with other engineers' work: load average {load_before} before the
+Machine: 2 cores, no GPU; load average {load_before} before the
 load, {load_after} at its end; 1-minute load {min(loads, default=math.nan):.1f}–{max(loads, default=math.nan):.1f}
 during it; the whole machine was busy {machine:.2f} of its 2 cores on average, the soak's own
 processes (load generator included) {ours:.2f}.
