@@ -111,8 +111,9 @@ def soak_section(args, command: str, date: datetime, facts: dict, run: dict | No
     checks = [
         ("server errors (5xx in gunicorn's access log)", server_5xx == 0, f"{server_5xx}"),
         ("failed requests (locust: non-2xx/3xx or network error)", failures == 0, f"{failures}" + (
-            f" ({tally['why_404_replaced']} of them a 404 for a \"why this?\" link whose recommendation a "
-            "rescoring replaced between the home page and the click)" if tally.get("why_404_replaced") else "")),
+            f" (apart: {tally['why_404_replaced']} \"why this?\" links whose recommendation a rescoring "
+            "replaced between the home page and the click, answered with the page that says the film left "
+            "the list, as designed)" if tally.get("why_404_replaced") else "")),
         ("events lost (created in 201 answers − stored)",
          lost == 0 and tally.get("unacknowledged_batches", 0) == 0, f"{created:,} − {stored:,} = {lost}"),
         ("p99 GET /api/v1/recommendations/ ≤ 100 ms", recs["p99"] <= 100, f"{recs['p99']:.0f} ms"),
@@ -159,7 +160,9 @@ first model was trained ({facts['epochs']} epochs, {facts['seconds']:.0f} s, val
 machine: {args.users} people, each thinking {args.wait[0]:g}–{args.wait[1]:g} s between actions, all
 started within 20 s. Actions by weight: API list 4; home page 3; home page, 0.5–2 s reading,
 then one card's "why this?" page 3 (a page still being prepared reloads after 3 s, as its meta
-refresh does); event batch 2 (1–20 events of view/click/rate/like, each with a client event id;
+refresh does; a 404 is checked against the API list: for a film still listed it is a failure, for
+one a rescoring replaced meanwhile it is the page that says the film left the list, counted apart
+as designed); event batch 2 (1–20 events of view/click/rate/like, each with a client event id;
 5% of sends repeat the previous batch whole, as a client that lost an answer does; a 5xx or
 network error is retried with the same ids); API list then one explanation 1 (a 202 is asked
 again after 2 s); history page 1. Before the load, {facts['warmed']} warm-up requests of every kind

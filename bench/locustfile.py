@@ -32,6 +32,9 @@ HOME = "GET / (home page)"
 HISTORY = "GET /history/"
 WHY = "GET /recommendations/[id]/why/"
 WHY_PREPARING = WHY + " (being prepared)"
+# a link whose recommendation a rescoring replaced between the home page and the click: the
+# page says the film left the list and links the current one (a 404, the answer designed for it)
+WHY_LEFT = WHY + " (left the list: the page says so)"
 RECS = "GET /api/v1/recommendations/"
 EXPLANATION = "GET /api/v1/recommendations/[id]/explanation/"
 EXPLANATION_PREPARING = EXPLANATION + " (202 being prepared)"
@@ -44,6 +47,7 @@ RETRIES = 3  # sends of one batch at most; a 5xx or network error is retried wit
 KINDS = ["view"] * 12 + ["click"] * 4 + ["rate"] * 3 + ["like"]
 WHY_LINK = re.compile(r'href="/recommendations/(\d+)/why/"')
 PREPARING_MARK = "data-explanation-status="  # only on the "being prepared" page
+LEFT_MARK = "data-not-current"  # only on the "no longer among your recommendations" page
 
 _next_person = itertools.count()
 _started = time.time()
@@ -154,19 +158,21 @@ class Person(FastHttpUser):
                 preparing = response.status_code == 200 and PREPARING_MARK in (response.text or "")
                 if preparing:
                     response.request_meta["name"] = WHY_PREPARING
-            if response.status_code == 404:
-                self._after_404(item)
+                if response.status_code == 404 and LEFT_MARK in (response.text or "") and not self._still_listed(item):
+                    response.request_meta["name"] = WHY_LEFT
+                    response.success()
             if not preparing:
                 return
             gevent.sleep(3.0)
 
-    def _after_404(self, item: int) -> None:
+    def _still_listed(self, item: int) -> bool:
         """Tell a link whose recommendation was replaced meanwhile (the list was rescored
-        between the home page and the click) from a 404 for an item still listed."""
+        between the home page and the click) from a 404 for an item still listed (a failure)."""
         response = self.client.get("/api/v1/recommendations/?k=100", headers=self._api(), name=RECHECK)
-        listed = response.status_code == 200 and any(
+        listed = response.status_code != 200 or any(
             row["item"]["id"] == item for row in response.json()["results"])
         TALLY["why_404_still_listed" if listed else "why_404_replaced"] += 1
+        return listed
 
     def _new_batch(self) -> list[dict]:
         now = datetime.now(UTC)

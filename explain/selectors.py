@@ -11,7 +11,8 @@ from recsite.accounts.models import User
 from . import plots
 from .models import Explanation
 from .presentation import (
-    HEATMAP_COLUMNS, HEATMAP_ROWS, ExplanationView, columns_of, contributions, graph_of, reason_text, top_units,
+    HEATMAP_COLUMNS, HEATMAP_ROWS, ExplanationView, columns_of, contributions, counting, graph_of, reason_text,
+    top_units,
 )
 
 
@@ -57,11 +58,15 @@ def explanation_view(*, user: User, item_id: int, third_person: bool = False) ->
     by_weight = top_units(data["weights"], HEATMAP_COLUMNS)
     head_columns = [data["history"][u] for u in sorted(by_weight)]
     cf = data["counterfactual"]
-    wanted = {item_id, *columns, *head_columns, *cf["removed"], *data["reason"]["items"],
-              *(r.item_id for r in rows), *data["history"]}
+    # genres only where the page names them (the reason, this item, the graph's history
+    # items); titles alone for the rest of the history (the tables): up to 200 entries, whose
+    # genres would cost more than the rest of these reads together
+    with_genres = {item_id, *data["reason"]["items"], *(i for row in rows for i, _share in counting(row.data))}
+    titled = {*columns, *head_columns, *cf["removed"], *(r.item_id for r in rows), *data["history"]}
     if cf["replacement"]:
-        wanted.add(cf["replacement"])
-    items = {i.pk: i for i in Item.objects.filter(pk__in=wanted).prefetch_related("genres")}
+        titled.add(cf["replacement"])
+    items = {i.pk: i for i in Item.objects.filter(pk__in=with_genres).prefetch_related("genres")}
+    items.update((i.pk, i) for i in Item.objects.filter(pk__in=titled - with_genres).only("id", "title").order_by())
     nodes, edges = graph_of(items[item_id], rows, items)
     return ExplanationView(item=items[item_id], record=record, items=items, rows=rows, columns=columns,
                            head_columns=head_columns, nodes=nodes, edges=edges, third_person=third_person)

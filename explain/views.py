@@ -5,10 +5,11 @@ from django.shortcuts import render
 from django.utils.translation import gettext as _
 
 from recommender.ml import signals as sig
-from recommender.models import Recommendation
+from recommender.models import Item, Recommendation
 from recsite.accounts.models import User
 
 from . import presentation, selectors, services
+from .models import Explanation
 
 
 def explanation_page(request: HttpRequest, *, user: User, item_id: int, template: str,
@@ -25,8 +26,12 @@ def explanation_page(request: HttpRequest, *, user: User, item_id: int, template
         if (extra or {}).get("staff_view"):
             raise Http404(_("This is not one of this person's current recommendations.")) from None
         # the person's own link, usually from a list shown before a refresh: say so, and
-        # point at the current list (anyone else's item reads the same: nothing leaks)
-        return render(request, "explain/not_current.html", status=404)
+        # point at the current list. The film is named (with a link to its page) only where
+        # it was on one of their lists (a record of theirs remains): any other item reads
+        # the same as an unknown id, so nothing about anyone else's list leaks
+        was_listed = Explanation.objects.filter(user=user, item_id=item_id).exists()
+        return render(request, "explain/not_current.html",
+                      {"item": Item.objects.filter(pk=item_id).first() if was_listed else None}, status=404)
     context = {"person": user, "status": status, "view": view, "third_person": third_person, **(extra or {})}
     if view is not None:
         rows = view.weight_rows(limit=presentation.TABLE_ROWS, by="effect")
@@ -38,8 +43,6 @@ def explanation_page(request: HttpRequest, *, user: User, item_id: int, template
             "attention_rows": sorted(view.entry_rows, key=lambda r: -r["weight"])[:presentation.HEATMAP_COLUMNS],
         })
     else:
-        from recommender.models import Item
-
         context["item"] = Item.objects.get(pk=item_id)
     return render(request, template, context)
 

@@ -8,7 +8,7 @@ from django.urls import reverse
 from explain import compute, presentation, selectors
 from explain.models import Explanation
 from recommender.ml import signals as sig
-from recommender.models import Recommendation
+from recommender.models import Item, Recommendation
 
 from ..conftest import PASSWORD
 from .conftest import verb_mismatches
@@ -51,15 +51,27 @@ def test_another_persons_recommendation_is_404(client, scored_person, make_user)
 
 
 def test_a_link_from_an_older_list_says_so_and_points_at_the_current_one(client, scored_person):
-    """An item that has left the person's list answers 404 with a way back to the list."""
+    """An item that has left the person's list answers 404 with a way back to the list,
+    naming the film and linking its page; an item never on their lists names nothing."""
     login(client, scored_person)
+    compute.explain_person(scored_person.pk)  # their list was explained, then a refresh dropped one
     item = top_item(scored_person)
-    Recommendation.objects.filter(user=scored_person, item_id=item).delete()  # a refresh dropped it
+    Recommendation.objects.filter(user=scored_person, item_id=item).delete()
     page = client.get(reverse("explanation", args=[item]))
-    text = page.content.decode()
+    text = unescape(page.content.decode())
     assert page.status_code == 404
-    assert "This is not one of your current recommendations" in text
+    title = Item.objects.get(pk=item).title
+    assert f"“{title}” is no longer among your recommendations" in text
     assert "See your current recommendations" in text
+    assert reverse("item_detail", args=[item]) in text  # the film's own page, one click away
+    listed = {*Explanation.objects.filter(user=scored_person).values_list("item_id", flat=True),
+              *Recommendation.objects.filter(user=scored_person).values_list("item_id", flat=True)}
+    never = Item.objects.exclude(pk__in=listed).first()
+    for other in (never.pk, 10**9):  # never on their lists, or no such id: the same page, no title
+        page = client.get(reverse("explanation", args=[other]))
+        assert page.status_code == 404
+        assert "This is not one of your current recommendations" in page.content.decode()
+        assert never.title not in unescape(page.content.decode())
 
 
 def test_home_links_each_recommendation_to_its_page(client, scored_person):
