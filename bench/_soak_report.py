@@ -15,7 +15,7 @@ def _client_rows(results: dict) -> tuple[list[str], int, int]:
     rows, failures, requests = [], 0, 0
     for name in sorted(results["times"]):
         st = stats([m for _t, m in results["times"][name]])
-        bad = sum(n for code, n in results["status"][name].items() if not code.startswith(("2", "3")))
+        bad = results["failed"].get(name, 0)
         failures += bad
         requests += st["n"]
         target = TARGETS.get(name)
@@ -69,7 +69,8 @@ def _reading(results: dict, server: dict, costs: dict, machine: float, loads: li
     lines.append(
         f"- Full (generation 2) garbage collections while serving the {requests} in-process requests "
         f"above: {len(gcs)}" + (f", {min(gcs):.0f}–{max(gcs):.0f} ms CPU each" if gcs else "")
-        + f" ({costs['gc_objects']:,} objects tracked by the collector); a collection runs inside whichever "
+        + f" ({costs['gc_objects']:,} objects tracked by the collector besides those frozen before the first "
+        "request, as a web process freezes its start-up objects); a collection runs inside whichever "
         "request allocates past the threshold, and adds its whole pause to that request.")
     return "\n".join(lines)
 
@@ -111,9 +112,9 @@ def soak_section(args, command: str, date: datetime, facts: dict, run: dict | No
     checks = [
         ("server errors (5xx in gunicorn's access log)", server_5xx == 0, f"{server_5xx}"),
         ("failed requests (locust: non-2xx/3xx or network error)", failures == 0, f"{failures}" + (
-            f" (apart: {tally['why_404_replaced']} \"why this?\" links whose recommendation a rescoring "
-            "replaced between the home page and the click, answered with the page that says the film left "
-            "the list, as designed)" if tally.get("why_404_replaced") else "")),
+            f" (apart: {tally['404_replaced']} links, on a page or in the app, to a recommendation a rescoring "
+            "replaced between reading the list and the click, answered 404 with what the designed answer says: "
+            "the film left the list)" if tally.get("404_replaced") else "")),
         ("events lost (created in 201 answers − stored)",
          lost == 0 and tally.get("unacknowledged_batches", 0) == 0, f"{created:,} − {stored:,} = {lost}"),
         ("p99 GET /api/v1/recommendations/ ≤ 100 ms", recs["p99"] <= 100, f"{recs['p99']:.0f} ms"),
@@ -132,6 +133,8 @@ def soak_section(args, command: str, date: datetime, facts: dict, run: dict | No
     reading = _reading(results, server, costs, machine, loads)
     failure_list = "\n".join(f"- `{f}`" for f in results["failures"][:10]) or "- none"
     nl = "\n"
+    training_policy = (f"under SCHED_IDLE (`chrt --idle 0`) and `nice -n {args.training_nice}`"
+                       if args.training_policy == "idle" else f"under `nice -n {args.training_nice}`")
     return f"""Command: {command}; one command from a clean clone, {total_s / 60:.1f} min in all
 (set-up, {soak_s / 60:.1f} min of load, tear-down). Measured {date.strftime('%Y-%m-%d %H:%M UTC')}.
 Machine: 2 cores, no GPU; load average {load_before} before the
@@ -143,8 +146,8 @@ processes (load generator included) {ours:.2f}.
 created and dropped by the run; persistent connections); its own embedded Redis on a TCP
 port with append-only persistence (`appendfsync everysec`) as broker, cache and throttle
 store (site default rate, 1200/min per person); one Celery worker process each for
-`training` (under `nice -n {args.training_nice}`, two torch threads: batch work yields the CPU to
-the web, as an operator would run it), `scoring` and `explain` (one torch thread each, normal
+`training` ({training_policy}, two torch threads: batch work yields the CPU to
+the web, as the deployed unit runs it), `scoring` and `explain` (one torch thread each, normal
 priority: a person's refresh and its explanations are user-facing); beat with the database
 scheduler (the sweeps every minute).
 
@@ -213,7 +216,8 @@ CPU during the load (cores, user + system, from /proc):
 | whole machine (other engineers' work included) | {machine:.2f} |
 
 Cost of one request, served in-process by Django's test client after the load ({min(30, args.users - 1)} soak people,
-3 rounds; stored explanations only; CPU = this process's CPU time, DB = time in queries):
+3 rounds; stored explanations only; each graph laid out afresh, as for a page read once; CPU = this
+process's CPU time, DB = time in queries):
 
 | request | CPU, first in a process | n | CPU p50 | CPU p99 | wall p50 | wall p99 | queries | DB ms |
 |---|---:|---:|---:|---:|---:|---:|---:|---:|

@@ -78,10 +78,11 @@ class Stack:
         self.env["REDIS_URL"] = f"redis://127.0.0.1:{port}/0"
         return self.env["REDIS_URL"]
 
-    def start_worker(self, name: str, queues: str, threads: int = 1, nice: int = 0) -> None:
-        """Start one worker process for `queues`; `nice` > 0 lowers its CPU priority (as an
-        operator runs batch training beside a web server)."""
-        prefix = ["nice", "-n", str(nice)] if nice else []
+    def start_worker(self, name: str, queues: str, threads: int = 1, nice: int = 0, idle: bool = False) -> None:
+        """Start one worker process for `queues`; `nice` > 0 lowers its CPU priority, `idle`
+        runs it under SCHED_IDLE (it gets only CPU time nothing else wants), as
+        deploy/systemd/recsite-worker-training.service runs batch training beside a web server."""
+        prefix = (["chrt", "--idle", "0"] if idle else []) + (["nice", "-n", str(nice)] if nice else [])
         self.spawn(name, [*prefix, *worker_args(queues, f"{name}@%h", "--without-gossip", "--without-mingle")],
                    env={"RECSITE_TORCH_THREADS": str(threads)})
         wait(lambda: "ready." in self.log(name), 120, f"worker {name}")

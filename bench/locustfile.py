@@ -38,6 +38,7 @@ WHY_LEFT = WHY + " (left the list: the page says so)"
 RECS = "GET /api/v1/recommendations/"
 EXPLANATION = "GET /api/v1/recommendations/[id]/explanation/"
 EXPLANATION_PREPARING = EXPLANATION + " (202 being prepared)"
+EXPLANATION_LEFT = EXPLANATION + " (404: left the list)"  # the app then reloads its list
 EVENTS = "POST /api/v1/events/"
 RECHECK = "GET /api/v1/recommendations/?k=100 (after a 404)"
 
@@ -54,6 +55,7 @@ _started = time.time()
 TIMES: dict[str, list[tuple[float, float]]] = defaultdict(list)  # name -> [(s since start, ms)]
 STATUS: dict[str, Counter] = defaultdict(Counter)  # name -> {status code: count}
 FAILURES: list[str] = []  # the first few, for the report
+FAILED: Counter = Counter()  # name -> requests locust counted failed (non-2xx/3xx not accepted, network error)
 TALLY: Counter = Counter()  # events created / duplicates / resent / retries / given up
 ACKED: set[str] = set()  # client event ids in a 201 answer
 
@@ -63,14 +65,16 @@ def _on_request(request_type, name, response_time, response, exception, **_kw) -
     TIMES[name].append((round(time.time() - _started, 2), response_time))
     code = getattr(response, "status_code", None) or 0
     STATUS[name][str(code)] += 1
-    if exception is not None and len(FAILURES) < 40:
-        FAILURES.append(f"{name}: {code} {exception}"[:300])
+    if exception is not None:
+        FAILED[name] += 1
+        if len(FAILURES) < 40:
+            FAILURES.append(f"{name}: {code} {exception}"[:300])
 
 
 @events.test_stop.add_listener
 def _write_results(**_kw) -> None:
     Path(os.environ["SOAK_OUT"]).write_text(json.dumps({
-        "times": TIMES, "status": STATUS, "failures": FAILURES, "tally": TALLY,
+        "times": TIMES, "status": STATUS, "failures": FAILURES, "failed": FAILED, "tally": TALLY,
         "acked_ids": len(ACKED), "started": _started,
     }))
 
@@ -117,6 +121,9 @@ class Person(FastHttpUser):
                                  name=EXPLANATION, catch_response=True) as response:
                 if response.status_code == 202:
                     response.request_meta["name"] = EXPLANATION_PREPARING
+                if response.status_code == 404 and not self._still_listed(item):
+                    response.request_meta["name"] = EXPLANATION_LEFT
+                    response.success()
             if response.status_code != 202:
                 return
             gevent.sleep(2.0)  # "ask again in a second or two" (docs/api.md)
@@ -171,7 +178,7 @@ class Person(FastHttpUser):
         response = self.client.get("/api/v1/recommendations/?k=100", headers=self._api(), name=RECHECK)
         listed = response.status_code != 200 or any(
             row["item"]["id"] == item for row in response.json()["results"])
-        TALLY["why_404_still_listed" if listed else "why_404_replaced"] += 1
+        TALLY["404_still_listed" if listed else "404_replaced"] += 1
         return listed
 
     def _new_batch(self) -> list[dict]:

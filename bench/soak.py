@@ -193,6 +193,9 @@ def main() -> None:
     parser.add_argument("--first-epochs", type=int, default=3, help="epochs of the model trained before the soak")
     parser.add_argument("--training-nice", type=int, default=TRAINING_NICE,
                         help=f"niceness of the training worker (default {TRAINING_NICE})")
+    parser.add_argument("--training-policy", choices=["idle", "nice"], default="idle",
+                        help="idle (default): the training worker under SCHED_IDLE as the deployed unit "
+                        "runs it; nice: only --training-nice (the soak's set-up before 2026-12-07)")
     parser.add_argument("--no-training", action="store_true",
                         help="diagnosis only: no background training run, to measure its effect")
     parser.add_argument("--keep", action="store_true", help="keep the stack's folder (logs) afterwards")
@@ -221,9 +224,11 @@ def main() -> None:
         setup = seed(args.data, args.ml_people, args.users)
         from django.db import connections
 
-        # Training is batch work: an operator runs it niced beside the web server, with the
-        # two torch threads that were ~1.5x faster than one here.
-        stack.start_worker("training", "training", threads=2, nice=args.training_nice)
+        # Training is batch work: it runs as deploy/systemd/recsite-worker-training.service
+        # runs it beside the web server (SCHED_IDLE and niced), with the two torch threads that
+        # were ~1.5x faster than one here.
+        stack.start_worker("training", "training", threads=2, nice=args.training_nice,
+                           idle=args.training_policy == "idle")
         stack.start_worker("scoring", "scoring")
         stack.start_worker("explain", "explain")
         first = first_model(setup["people"], args.first_epochs, redis_client) | {"ml_events": setup["ml_events"]}
@@ -244,7 +249,8 @@ def main() -> None:
                                 {"hyperparams": BACKGROUND_RUN})["id"]
             wait(lambda: staff_get(base, setup["staff_token"], f"/api/v1/training-runs/{run_id}/")["status"]
                  == "running", 120, "background training", 0.5)
-            log(f"background training run {run_id} running ({BACKGROUND_RUN}, nice {args.training_nice})")
+            log(f"background training run {run_id} running ({BACKGROUND_RUN}, nice {args.training_nice}, "
+                f"policy {args.training_policy})")
         log(f"soak of {args.users} people for {args.minutes:g} min against {base}")
 
         setup_file, out_file = stack.dir / "soak-setup.json", stack.dir / "soak-out.json"

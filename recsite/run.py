@@ -7,6 +7,7 @@ when REDIS_URL is unset, the web server, one Celery worker per queue group, and 
 """
 import os
 import shlex
+import shutil
 import subprocess
 import sys
 import threading
@@ -81,7 +82,10 @@ def processes(env: dict[str, str]) -> dict[str, str]:
         socket = settings.EMBEDDED_REDIS_SOCKET
         procs["redis"] = shlex.join(redis_args(socket.parent, socket=socket))
     procs["web"] = shlex.join([PYTHON, "manage.py", "runserver", f"127.0.0.1:{port}", "--noreload"])
-    procs["training"] = shlex.join(worker_args("training", "training@%h"))
+    # Training is batch work: under SCHED_IDLE where the system has it (Linux), it gets only
+    # the CPU time the site does not want, as the deployed unit runs it
+    idle = ["chrt", "--idle", "0"] if shutil.which("chrt") else []
+    procs["training"] = shlex.join([*idle, *worker_args("training", "training@%h")])
     # Explanations get a process of their own so a person's refresh never waits behind
     # the background explanation work that follows a new model. The same process embeds
     # item texts (queue "text"): background work too, in chunks of ~0.4 s, so neither
