@@ -171,11 +171,13 @@ def request_costs(setup: dict, people: int = 30, rounds: int = 3) -> dict:
                 full_gcs.append((time.process_time() - started[0]) * 1000)
 
     from explain.plots import forget_layouts
+    from recsite import memory
 
     # as a web process does once started (recsite.wsgi.warm): the objects alive so far, here
-    # the load generator's results too, move out of the collector's way
-    gc.collect()
-    gc.freeze()
+    # the load generator's results too, move out of the collector's way, and collections
+    # are spaced out as there
+    thresholds = gc.get_threshold()
+    memory.settle()
     gc.callbacks.append(on_gc)
     chosen = setup["people"][:people + 1]
     for n, person in enumerate(chosen + chosen[1:] * (rounds - 1)):
@@ -215,4 +217,5 @@ def request_costs(setup: dict, people: int = 30, rounds: int = 3) -> dict:
     gc.callbacks.remove(on_gc)
     walked = len(gc.get_objects())  # the frozen ones are not walked, nor listed
     gc.unfreeze()
+    gc.set_threshold(*thresholds)
     return {"rows": rows, "cold": cold, "profile": profile, "full_gcs": full_gcs, "gc_objects": walked}

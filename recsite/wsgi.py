@@ -1,9 +1,10 @@
 """WSGI entry point (gunicorn recsite.wsgi)."""
-import gc
 import os
 import threading
 
 from django.core.wsgi import get_wsgi_application
+
+from recsite import memory
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "recsite.settings.local")
 application = get_wsgi_application()
@@ -17,7 +18,7 @@ def warm() -> None:
     code (Bokeh, networkx). Then everything loaded so far moves to the collector's permanent
     generation (``gc.freeze``): otherwise every full collection walks the ~200,000
     start-up objects again, about 150 ms, which the slowest 2% of "why this?" pages paid
-    (docs/benchmarks.md, "Explanations").
+    (docs/benchmarks.md, "Explanations"); and collections are spaced out (recsite.memory).
     """
     try:
         from recommender.text.selectors import query_vector
@@ -25,8 +26,7 @@ def warm() -> None:
         query_vector("warm up")
         import explain.plots  # noqa: F401
 
-        gc.collect()
-        gc.freeze()
+        memory.settle()
     finally:
         warmed.set()
 

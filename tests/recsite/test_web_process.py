@@ -35,19 +35,20 @@ def test_web_process_never_imports_torch():
 
 FROZEN = """
 import gc
-from recsite import wsgi
+from recsite import memory, wsgi
 assert wsgi.warmed.wait(120)
 import sys
-print(gc.get_freeze_count() > 100_000, "explain.plots" in sys.modules, "torch" in sys.modules)
+print(gc.get_freeze_count() > 100_000, "explain.plots" in sys.modules, "torch" in sys.modules,
+      gc.get_threshold() == memory.THRESHOLDS)
 """
 
 
 def test_the_web_process_warms_up_then_freezes_its_start_up_objects():
     """The WSGI module loads the search encoder and the why page's figure code, then moves
     the start-up objects out of the collector's way (a full collection walking them cost the
-    slowest pages about 150 ms), all without torch."""
+    slowest pages about 150 ms) and spaces out collections (recsite.memory), all without torch."""
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "recsite.settings.test"}
     result = subprocess.run([sys.executable, "-c", FROZEN], cwd=ROOT, env=env,
                             capture_output=True, text=True, timeout=180)
     assert result.returncode == 0, result.stderr
-    assert result.stdout.strip().splitlines()[-1] == "True True False"
+    assert result.stdout.strip().splitlines()[-1] == "True True False True"
