@@ -60,7 +60,7 @@ def _reading(results: dict, server: dict, costs: dict, machine: float, loads: li
         lines.append(
             f"- `{name}`: p99 {client['p99']:.0f} ms at the client, {inside['p99']:.0f} ms inside a web worker, so "
             f"{client['p99'] - inside['p99']:.0f} ms of the client's p99 came before a worker took the request "
-            f"(both of the 2 sync workers busy) or in the load generator's own scheduling. Served alone after "
+            f"(every sync worker busy) or in the load generator's own scheduling. Served alone after "
             f"the load, a warm request costs {own['p50']:.0f} ms CPU at p50 and {own['p99']:.0f} ms at p99; "
             f"inside the workers during the load it took {inside['p50']:.0f} ms at p50, {stretch:.1f}× its CPU "
             f"cost (the whole machine was busy {machine:.2f} of its 2 cores).")
@@ -142,13 +142,14 @@ load, {load_after} at its end; 1-minute load {min(loads, default=math.nan):.1f}�
 during it; the whole machine was busy {machine:.2f} of its 2 cores on average, the soak's own
 processes (load generator included) {ours:.2f}.
 
-**Stack** (real processes on loopback): gunicorn, 2 sync workers, on PostgreSQL (`{facts['database']}`,
+**Stack** (real processes on loopback): gunicorn, {args.web_workers} sync workers (deploy/gunicorn.conf.py's rule on this machine: 2 × cores + 1), on PostgreSQL (`{facts['database']}`,
 created and dropped by the run; persistent connections); its own embedded Redis on a TCP
 port with append-only persistence (`appendfsync everysec`) as broker, cache and throttle
 store (site default rate, 1200/min per person); one Celery worker process each for
 `training` ({training_policy}, two torch threads: batch work yields the CPU to
-the web, as the deployed unit runs it), `scoring` and `explain` (one torch thread each, normal
-priority: a person's refresh and its explanations are user-facing); beat with the database
+the web, as the deployed unit runs it), `scoring` (one torch thread, normal priority: a person's
+refresh) and `explain` (one torch thread, `nice -n {args.explain_nice}`: explanations computed ahead
+yield to the pages people are waiting on, as its unit runs it); beat with the database
 scheduler (the sweeps every minute).
 
 **Data**: MovieLens 100K read at run time from the shared data folder (never copied): all
@@ -169,7 +170,7 @@ as designed); event batch 2 (1–20 events of view/click/rate/like, each with a 
 5% of sends repeat the previous batch whole, as a client that lost an answer does; a 5xx or
 network error is retried with the same ids); API list then one explanation 1 (a 202 is asked
 again after 2 s); history page 1. Before the load, {facts['warmed']} warm-up requests of every kind
-from two threads let both web workers import their code and build the plot structures; they
+from as many threads as web workers let every worker import its code and build the plot structures; they
 are not counted (a cold process's first request of each kind is measured on its own below).
 **Achieved {requests / soak_s:.1f} requests/s** ({requests:,}
 requests in {soak_s:.0f} s).

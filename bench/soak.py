@@ -3,9 +3,10 @@ minutes while a model trains in the background. Checks: no server errors or fail
 requests, no lost events, and the p99 targets of GET /api/v1/recommendations/ (issue 6)
 and of the "why this?" page (issue 5).
 
-A throwaway copy of the whole site on loopback: gunicorn (2 sync workers) on a PostgreSQL
-database created and dropped by the run, its own embedded Redis (append-only) as broker
-and cache, Celery workers for the training (niced), scoring and explain queues, and beat.
+A throwaway copy of the whole site on loopback, run as deployed: gunicorn (2 x cores + 1
+sync workers) on a PostgreSQL database created and dropped by the run, its own embedded
+Redis (append-only) as broker and cache, Celery workers for the training (SCHED_IDLE),
+scoring and explain (nice 5) queues, and beat.
 MovieLens 100K is imported at run time from the shared data folder (never copied), the
 soak's people get accounts with histories taken from it, and a first model is trained
 and everyone explained before the load starts. The load is bench/locustfile.py, run by
@@ -17,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import shlex
 import subprocess
@@ -38,6 +40,7 @@ DB_NAME = "recsite_soak"
 DATA = Path("/work/shared/data/movielens-100k")
 HISTORY = 40  # events copied into each soak person's history
 TRAINING_NICE = 10
+EXPLAIN_NICE = 5  # deploy/systemd/recsite-worker-explain.service
 BACKGROUND_RUN = {"max_epochs": 500, "patience": 100, "d_model": 256, "n_layers": 4}
 
 def log(message: str, started: float = time.monotonic()) -> None:
@@ -140,10 +143,11 @@ def first_model(people: list[dict], epochs: int, redis_client) -> dict:
 
 
 
-def warm_up(base: str, setup: dict, rounds: int = 12) -> int:
-    """Serve each request type `rounds` times from two threads before measuring, so both
-    gunicorn workers have imported their code and built the plot structures (the cost of
-    a cold process is measured on its own, by `request_costs`). Return the requests sent."""
+def warm_up(base: str, setup: dict, workers: int) -> int:
+    """Serve each request type 6 times per gunicorn worker, from as many threads as workers,
+    before measuring, so every worker has imported its code and built the plot structures
+    (the cost of a cold process is measured on its own, by `request_costs`). Return the
+    requests sent."""
     from concurrent.futures import ThreadPoolExecutor
 
     def person(n: int) -> int:
@@ -163,8 +167,8 @@ def warm_up(base: str, setup: dict, rounds: int = 12) -> int:
             get(f"/api/v1/recommendations/{items[0]}/explanation/", api)
         return 5
 
-    with ThreadPoolExecutor(2) as pool:
-        return sum(pool.map(person, range(rounds)))
+    with ThreadPoolExecutor(workers) as pool:
+        return sum(pool.map(person, range(6 * workers)))
 
 
 def staff_get(base: str, token: str, path: str) -> dict:
@@ -193,6 +197,11 @@ def main() -> None:
     parser.add_argument("--first-epochs", type=int, default=3, help="epochs of the model trained before the soak")
     parser.add_argument("--training-nice", type=int, default=TRAINING_NICE,
                         help=f"niceness of the training worker (default {TRAINING_NICE})")
+    parser.add_argument("--web-workers", type=int, default=2 * (os.cpu_count() or 1) + 1,
+                        help="gunicorn sync workers (default: deploy/gunicorn.conf.py's 2 x cores + 1; "
+                        "2 before 2026-12-07)")
+    parser.add_argument("--explain-nice", type=int, default=EXPLAIN_NICE,
+                        help=f"niceness of the explain worker (default {EXPLAIN_NICE}, as its unit; 0 before 2026-12-07)")
     parser.add_argument("--training-policy", choices=["idle", "nice"], default="idle",
                         help="idle (default): the training worker under SCHED_IDLE as the deployed unit "
                         "runs it; nice: only --training-nice (the soak's set-up before 2026-12-07)")
@@ -230,15 +239,15 @@ def main() -> None:
         stack.start_worker("training", "training", threads=2, nice=args.training_nice,
                            idle=args.training_policy == "idle")
         stack.start_worker("scoring", "scoring")
-        stack.start_worker("explain", "explain")
+        stack.start_worker("explain", "explain", nice=args.explain_nice)
         first = first_model(setup["people"], args.first_epochs, redis_client) | {"ml_events": setup["ml_events"]}
         # Beat only now: its training sweep would otherwise start a run of its own on the
         # fresh catalogue (no model yet) beside the first one.
         stack.start_beat()
         connections.close_all()
 
-        base = stack.start_web(free_port(), workers=2, access_log_format=ACCESS_FORMAT)
-        warmed = warm_up(base, setup)
+        base = stack.start_web(free_port(), workers=args.web_workers, access_log_format=ACCESS_FORMAT)
+        warmed = warm_up(base, setup, args.web_workers)
         soak_s = args.minutes * 60
         # A larger candidate than the served model: its epochs (~6x the cost of a d=64 one)
         # keep it training through the load, where a d=64 run on this data met early stopping

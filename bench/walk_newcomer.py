@@ -6,8 +6,9 @@ Brings up the demo site (bench._stack, a first model of 8 epochs), logs a new pe
 through Chromium (/usr/bin/chromium), rates five films of one genre 4 and 5 stars on
 their item pages, opens the page of a film of another genre and rates a third one 1 star,
 and screenshots the home page and the #1 recommendation's "why" page in English and in
-Chinese at 1280 and 390 px into OUT_DIR; prints the genre's share of the top 10 and the
-why page's text.
+Chinese at 1280 and 390 px into OUT_DIR; then rates the opened film 5 stars and follows an
+old "why" link of a film that left the list (left-*.png); prints the genre's share of the
+top 10 and the pages' text.
 """
 import os
 import sys
@@ -84,6 +85,26 @@ def main(OUT: str) -> None:  # noqa: N803 - the folder the screenshots go to
                 pg = c.new_page()
                 pg.goto(f"/recommendations/{first}/why/")
                 pg.screenshot(path=f"{OUT}/why-{lang[:2]}-{width}.png", full_page=True)
+            # an old link: rate the page they opened 5 stars, wait for the new list, then follow
+            # the "why" link of a film that left it, as from a tab opened before
+            before = {r.item_id: r.computed_at for r in Recommendation.objects.filter(user=person)}
+            page.goto(f"/items/{others[0]}/")
+            page.locator("form[action$='/rate/'] button[value='5']").first.click()
+            page.wait_for_load_state()
+            wait(lambda: Recommendation.objects.filter(user=person).exclude(
+                computed_at__in=set(before.values())).exists(), 120, "the new list", 0.5)
+            gone = [i for i in before if i not in set(Recommendation.objects.filter(user=person)
+                                                      .values_list("item_id", flat=True))]
+            print("left the list after the new rating:", gone[:5], flush=True)
+            for lang, width, height in (("en-GB", 390, 844), ("zh-CN", 1280, 900)):
+                if not gone:
+                    break
+                c = b.new_context(base_url=base, viewport={"width": width, "height": height}, locale=lang)
+                c.add_cookies(ctx.cookies())
+                pg = c.new_page()
+                pg.goto(f"/recommendations/{gone[0]}/why/")
+                pg.screenshot(path=f"{OUT}/left-{lang[:2]}-{width}.png", full_page=True)
+                print(lang, pg.locator("main").inner_text()[:400], flush=True)
             b.close()
     finally:
         stack.stop()

@@ -91,7 +91,7 @@ def processes(env: dict[str, str]) -> dict[str, str]:
     # item texts (queue "text"): background work too, in chunks of ~0.4 s, so neither
     # queue waits long behind the other, and no extra process holds torch and the encoder.
     procs["scoring"] = shlex.join(worker_args("scoring", "scoring@%h"))
-    procs["explain"] = shlex.join(worker_args("explain,text", "explain@%h"))
+    procs["explain"] = shlex.join(["nice", "-n", "5", *worker_args("explain,text", "explain@%h")])
     procs["beat"] = shlex.join(beat_args())
     return procs
 
