@@ -133,7 +133,8 @@ def soak_section(args, command: str, date: datetime, facts: dict, run: dict | No
     reading = _reading(results, server, costs, machine, loads)
     failure_list = "\n".join(f"- `{f}`" for f in results["failures"][:10]) or "- none"
     nl = "\n"
-    training_policy = (f"under SCHED_IDLE (`chrt --idle 0`) and `nice -n {args.training_nice}`"
+    training_policy = (f"under SCHED_IDLE and the idle I/O class (`chrt --idle 0 ionice -c 3`) and "
+                       f"`nice -n {args.training_nice}`"
                        if args.training_policy == "idle" else f"under `nice -n {args.training_nice}`")
     return f"""Command: {command}; one command from a clean clone, {total_s / 60:.1f} min in all
 (set-up, {soak_s / 60:.1f} min of load, tear-down). Measured {date.strftime('%Y-%m-%d %H:%M UTC')}.

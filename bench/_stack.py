@@ -80,9 +80,11 @@ class Stack:
 
     def start_worker(self, name: str, queues: str, threads: int = 1, nice: int = 0, idle: bool = False) -> None:
         """Start one worker process for `queues`; `nice` > 0 lowers its CPU priority, `idle`
-        runs it under SCHED_IDLE (it gets only CPU time nothing else wants), as
-        deploy/systemd/recsite-worker-training.service runs batch training beside a web server."""
-        prefix = (["chrt", "--idle", "0"] if idle else []) + (["nice", "-n", str(nice)] if nice else [])
+        runs it under SCHED_IDLE and the idle I/O class (it gets only the CPU and disk time
+        nothing else wants), as deploy/systemd/recsite-worker-training.service runs batch
+        training beside a web server."""
+        prefix = (["chrt", "--idle", "0", "ionice", "-c", "3"] if idle else []) + (
+            ["nice", "-n", str(nice)] if nice else [])
         self.spawn(name, [*prefix, *worker_args(queues, f"{name}@%h", "--without-gossip", "--without-mingle")],
                    env={"RECSITE_TORCH_THREADS": str(threads)})
         wait(lambda: "ready." in self.log(name), 120, f"worker {name}")

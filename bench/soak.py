@@ -234,7 +234,7 @@ def main() -> None:
         from django.db import connections
 
         # Training is batch work: it runs as deploy/systemd/recsite-worker-training.service
-        # runs it beside the web server (SCHED_IDLE and niced), with the two torch threads that
+        # runs it beside the web server (SCHED_IDLE, idle I/O, niced), with the two torch threads that
         # were ~1.5x faster than one here.
         stack.start_worker("training", "training", threads=2, nice=args.training_nice,
                            idle=args.training_policy == "idle")

@@ -82,9 +82,11 @@ def processes(env: dict[str, str]) -> dict[str, str]:
         socket = settings.EMBEDDED_REDIS_SOCKET
         procs["redis"] = shlex.join(redis_args(socket.parent, socket=socket))
     procs["web"] = shlex.join([PYTHON, "manage.py", "runserver", f"127.0.0.1:{port}", "--noreload"])
-    # Training is batch work: under SCHED_IDLE where the system has it (Linux), it gets only
-    # the CPU time the site does not want, as the deployed unit runs it
+    # Training is batch work: under SCHED_IDLE and the idle I/O class where the system has
+    # them (Linux), it gets only the CPU and disk time the site does not want, as the
+    # deployed unit runs it
     idle = ["chrt", "--idle", "0"] if shutil.which("chrt") else []
+    idle += ["ionice", "-c", "3"] if shutil.which("ionice") else []
     procs["training"] = shlex.join([*idle, *worker_args("training", "training@%h")])
     # Explanations get a process of their own so a person's refresh never waits behind
     # the background explanation work that follows a new model. The same process embeds
