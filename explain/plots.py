@@ -11,7 +11,6 @@ import unicodedata
 from collections.abc import Sequence
 from functools import lru_cache
 
-import networkx as nx
 import numpy as np
 from bokeh.embed import json_item
 from bokeh.models import (
@@ -167,12 +166,12 @@ PUSH_TOLERANCE = 1e-3
 
 def graph_layout(nodes: Sequence[dict], edges: Sequence[dict], seed: int = 7,
                  min_distance: float = 0.28) -> dict[str, tuple[float, float]]:
-    """Return {node id: (x, y)} filling [-1, 1] on both axes: a networkx spring layout with a
-    fixed seed, then nodes closer than `min_distance` pushed apart (so no dot hides another).
+    """Return {node id: (x, y)} filling [-1, 1] on both axes: a force-directed (spring)
+    layout with a fixed seed (``spring_layout``), then nodes closer than `min_distance`
+    pushed apart (so no dot hides another).
 
     A pure function of the graph's shape, remembered for the last few hundred shapes in this
-    process: the layout is most of a "why this?" page's own cost (~6 ms), and a page read
-    again, or the app's explanation of the same item, draws the same graph.
+    process: a page read again, or the app's explanation of the same item, draws the same graph.
     """
     return dict(_layout(tuple(n["id"] for n in nodes),
                         tuple((e["source"], e["target"], max(e["weight"], 1e-3)) for e in edges), seed, min_distance))
@@ -183,13 +182,56 @@ def forget_layouts() -> None:
     _layout.cache_clear()
 
 
+def spring_layout(node_ids: Sequence[str], edges: Sequence[tuple[str, str, float]], seed: int,
+                  iterations: int = 200, threshold: float = 1e-4) -> dict[str, tuple[float, float]]:
+    """Return {node id: (x, y)}, centred, the largest coordinate 1: Fruchterman-Reingold, as
+    networkx's ``spring_layout`` computes it for a small graph (its dense version, the same
+    start from ``RandomState(seed)``, the same cooling and stop), with an optimal distance
+    of 2.5 / sqrt(nodes) and edges pulling by weight.
+
+    Written out on x and y apart because networkx's einsum form cost a "why this?" page
+    ~14 ms of its ~45 (docs/benchmarks.md, "Soak"); the positions differ from networkx's
+    by at most 0.004 (tests/explain/test_plots.py).
+    """
+    n = len(node_ids)
+    if n == 0:
+        return {}
+    index = {node: i for i, node in enumerate(node_ids)}
+    pull = np.zeros((n, n))  # (n, n) edge weights
+    for source, target, weight in edges:
+        pull[index[source], index[target]] = pull[index[target], index[source]] = weight
+    k = 2.5 / n ** 0.5  # the optimal distance between nodes
+    pull /= k
+    start = np.random.RandomState(seed).rand(n, 2)
+    x, y = start[:, 0].copy(), start[:, 1].copy()
+    heat = max(np.ptp(x), np.ptp(y)) * 0.1  # the largest step, cooled linearly to 0
+    cooling = heat / (iterations + 1)
+    for _step in range(iterations):
+        dx, dy = x[:, None] - x, y[:, None] - y  # (n, n)
+        d2 = dx * dx + dy * dy
+        np.maximum(d2, 1e-4, out=d2)  # at least 0.01 apart
+        force = k * k / d2 - pull * np.sqrt(d2)  # repulsion k²/d, attraction weight·d²/k, over d
+        step_x, step_y = (dx * force).sum(1), (dy * force).sum(1)
+        scale = heat / np.maximum(np.sqrt(step_x * step_x + step_y * step_y), 0.01)
+        step_x *= scale
+        step_y *= scale
+        x += step_x
+        y += step_y
+        heat -= cooling
+        if np.sqrt((step_x * step_x).sum() + (step_y * step_y).sum()) / n < threshold:
+            break
+    xy = np.stack([x, y], axis=1)
+    xy -= xy.mean(axis=0)
+    largest = np.abs(xy).max()
+    if largest > 0:
+        xy /= largest
+    return {node: (float(a), float(b)) for node, (a, b) in zip(node_ids, xy, strict=True)}
+
+
 @lru_cache(maxsize=512)
 def _layout(node_ids: tuple[str, ...], edges: tuple[tuple[str, str, float], ...], seed: int,
             min_distance: float) -> tuple[tuple[str, tuple[float, float]], ...]:
-    g = nx.Graph()
-    g.add_nodes_from(node_ids)
-    g.add_weighted_edges_from(edges)
-    pos = nx.spring_layout(g, seed=seed, weight="weight", k=2.5 / max(len(node_ids), 1) ** 0.5, iterations=200)
+    pos = spring_layout(node_ids, edges, seed)
     ids = list(pos)
     xy = np.array([pos[i] for i in ids], dtype=float).reshape(-1, 2)  # (n, 2)
     spread = np.random.default_rng(seed).uniform(-1e-3, 1e-3, size=xy.shape)  # separates equal points

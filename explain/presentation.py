@@ -181,31 +181,53 @@ class ExplanationView:
             return None
         return {"title": _("Head start for new people: %(genres)s") % {
                     "genres": reasons.genre_list(b["genres"])},
-                "value": b["value"], "effect_signed": _signed(b["value"]), "rank_without": b["rank_without"]}
+                "value": b["value"], "effect_signed": _signed(b["value"]), "rank_without": b["rank_without"],
+                "rank_without_text": self.rank_text(b["rank_without"])}
 
     # ---- tables ---------------------------------------------------------------------------
     @cached_property
-    def entry_rows(self) -> list[dict]:
-        """Return one row per history entry, in history order (``weight_rows``); built once
-        for the page's several orders of up to 200 entries."""
-        d = self.data
-        return [{"item": i, "title": self.title(i), "signal": s, "did": reasons.did_label(s), "weight": w,
-                 "contribution": c, "loo": delta, "rank_without": r, "effect": e, "direction": direction(e),
-                 "signed": _signed(c), "change": _signed(-delta), "effect_signed": _signed(e)}
-                for i, s, w, c, delta, r, e in zip(d["history"], d["did"], d["weights"], d["contribution"], d["loo_delta"],
-                                                   d["loo_rank"], effects(d), strict=True)]
+    def _effects(self) -> list[float]:
+        return effects(self.data)
+
+    @cached_property
+    def _rank_format(self) -> str:
+        return _("#%(rank)s")  # translated once per page, not once per table row
+
+    def rank_text(self, rank: int) -> str:
+        """Return a rank as the page writes it ("#3")."""
+        return self._rank_format % {"rank": rank}
+
+    def _entry(self, u: int) -> dict:
+        """Return the table row of history entry `u` (``weight_rows``); "…_text": as the page
+        writes it (the template formats none of a row's numbers)."""
+        d, e = self.data, self._effects[u]
+        return {"item": d["history"][u], "title": self.title(d["history"][u]), "signal": d["did"][u],
+                "did": reasons.did_label(d["did"][u]), "weight": d["weights"][u], "contribution": d["contribution"][u],
+                "loo": d["loo_delta"][u], "rank_without": d["loo_rank"][u], "effect": e, "direction": direction(e),
+                "signed": _signed(d["contribution"][u]), "change": _signed(-d["loo_delta"][u]),
+                "effect_signed": _signed(e), "weight_text": f"{d['weights'][u]:.3f}",
+                "rank_without_text": self.rank_text(d["loo_rank"][u])}
 
     def weight_rows(self, limit: int | None = None, by: str = "contribution") -> list[dict]:
         """Return history entries by contribution (`by="effect"`: by what the page shows,
         ``effects``), largest first (with `limit`: the `limit` largest in size, raising or
         lowering): title, what the person did, weight, effect ("effect_signed" as text),
         contribution ("signed": as text), the score change without it ("change": -loo,
-        as text; below 0: it helped) and the rank without it."""
-        rows = self.entry_rows
-        key = "contribution" if by == "contribution" else "effect"
+        as text; below 0: it helped) and the rank without it.
+
+        Rows are built only for the entries returned: a page shows 8 of up to 200.
+        """
+        values = self.data["contribution"] if by == "contribution" else self._effects
+        units = list(range(len(values)))
         if limit:
-            rows = sorted(rows, key=lambda r: -abs(r[key]))[:limit]
-        return sorted(rows, key=lambda r: -r[key])
+            units = sorted(units, key=lambda u: -abs(values[u]))[:limit]
+        return [self._entry(u) for u in sorted(units, key=lambda u: -values[u])]
+
+    def heaviest_rows(self, most: int) -> list[dict]:
+        """Return the `most` history entries the model weighed most, heaviest first
+        (rows as ``weight_rows``)."""
+        weights = self.data["weights"]
+        return [self._entry(u) for u in sorted(range(len(weights)), key=lambda u: -weights[u])[:most]]
 
     def control_rows(self, most: int = 3) -> list[dict]:
         """Return the items a person may want to stop using: those that count for this
@@ -213,13 +235,15 @@ class ExplanationView:
         named = [r["item"] for r in self.reason_items()]  # what the reason names counts, by definition
         counts = [item for item, _share in counting(self.data, most=most)]
         unique = list(dict.fromkeys([*named, *counts]))[:most]
-        return [{"item": pk, "title": self.title(pk)} for pk in unique]
+        label = _("Don't use “%(title)s” for my recommendations")
+        return [{"item": pk, "title": self.title(pk), "label": label % {"title": self.title(pk)}} for pk in unique]
 
     def graph_rows(self) -> list[dict]:
         """Return, per recommendation in the graph, the items drawn as counting for it."""
         return [{"item": row.item_id, "title": self.title(row.item_id), "rank": row.data["rank"],
-                 "focus": row.item_id == self.item.pk,
-                 "counts": [{"title": self.title(i), "share": share, "percent": round(100 * share)}
+                 "rank_text": self.rank_text(row.data["rank"]), "focus": row.item_id == self.item.pk,
+                 "counts": [{"title": self.title(i), "share": share, "percent": round(100 * share),
+                             "percent_text": str(round(100 * share))}
                             for i, share in counting(row.data)]}
                 for row in self.rows]
 
@@ -259,12 +283,12 @@ class ExplanationView:
                (_("all heads"), d["weights"]), (_("encoder rollout"), d["rollout"])]}
         return [(name, [values.get(c, 0.0) for c in self.head_columns]) for name, values in at.items()]
 
-    def head_summaries(self, most: int = 3) -> list[tuple[str, list[tuple[str, float]]]]:
-        """Return, per head row, its `most` heaviest items as (title, weight)."""
+    def head_summaries(self, most: int = 3) -> list[tuple[str, list[tuple[str, str]]]]:
+        """Return, per head row, its `most` heaviest items as (title, weight as text)."""
         out = []
         for name, values in self.head_rows():
             pairs = sorted(zip(self.head_columns, values, strict=True), key=lambda p: -p[1])[:most]
-            out.append((name, [(self.title(pk), w) for pk, w in pairs]))
+            out.append((name, [(self.title(pk), f"{w:.3f}") for pk, w in pairs]))
         return out
 
     def heads_json(self) -> dict:

@@ -40,7 +40,7 @@ def explanation_page(request: HttpRequest, *, user: User, item_id: int, template
             "weight_rows": rows, "head_rows": view.head_summaries(),
             # a film the person chose that lowers this one reads as a contradiction: say why
             "chosen_lowered": any(r["direction"] == "lowered" and r["signal"] in sig.POSITIVE for r in rows),
-            "attention_rows": sorted(view.entry_rows, key=lambda r: -r["weight"])[:presentation.HEATMAP_COLUMNS],
+            "attention_rows": view.heaviest_rows(presentation.HEATMAP_COLUMNS),
         })
     else:
         context["item"] = Item.objects.get(pk=item_id)

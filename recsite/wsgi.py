@@ -15,7 +15,7 @@ def warm() -> None:
     """Load what the first requests would, then take it out of the garbage collector's way.
 
     The text encoder (about 2 s) for search, and the "why this?" page's figure and layout
-    code (Bokeh, networkx). Then everything loaded so far moves to the collector's permanent
+    code (Bokeh, numpy). Then everything loaded so far moves to the collector's permanent
     generation (``gc.freeze``): otherwise every full collection walks the ~200,000
     start-up objects again, about 150 ms, which the slowest 2% of "why this?" pages paid
     (docs/benchmarks.md, "Explanations"); and collections are spaced out (recsite.memory).

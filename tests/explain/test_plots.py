@@ -75,6 +75,32 @@ def test_graph_is_a_json_item_with_scatter_nodes():
     assert "Scatter" in types and "Circle" not in types
 
 
+def test_spring_layout_is_networkx_fruchterman_reingold():
+    """The page's own spring layout places nodes where networkx's ``spring_layout`` does
+    (same start, cooling and forces), within 0.004 on a [-1, 1] frame, on graphs shaped as
+    the page draws them: recommendations, the history items counting for them, genres."""
+    import random
+
+    import networkx as nx  # torch's dependency; the web process does without it
+    import numpy as np
+
+    rng = random.Random(0)
+    for _graph in range(60):
+        recs, hist, genres = rng.randint(1, 11), rng.randint(1, 20), rng.randint(0, 3)
+        ids = [f"r{i}" for i in range(recs)] + [f"h{i}" for i in range(hist)] + [f"g{i}" for i in range(genres)]
+        rng.shuffle(ids)
+        edges = [(f"h{h}", f"r{r}", round(rng.uniform(1e-3, 1), 4))
+                 for r in range(recs) for h in rng.sample(range(hist), min(3, hist))]
+        edges += [e for g in range(genres) for e in [(f"g{g}", "r0", 0.2), (f"g{g}", f"h{rng.randrange(hist)}", 0.1)]]
+        g = nx.Graph()
+        g.add_nodes_from(ids)
+        g.add_weighted_edges_from(edges)
+        theirs = nx.spring_layout(g, seed=7, weight="weight", k=2.5 / len(ids) ** 0.5, iterations=200)
+        ours = plots.spring_layout(tuple(ids), tuple(edges), 7)
+        assert np.abs(np.array([theirs[i] for i in ids]) - np.array([ours[i] for i in ids])).max() < 0.004
+    assert plots.spring_layout(("a",), (), 7) == {"a": (0.0, 0.0)} and plots.spring_layout((), (), 7) == {}
+
+
 def test_graph_labels_only_the_strongest_nodes_and_never_overlapping():
     """Many nodes: the focus is labelled, at most 6 labels, none overlapping another label or
     another dot in the narrowest frame, none leaving it; the legend sits inside the frame,
