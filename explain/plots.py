@@ -189,9 +189,9 @@ def spring_layout(node_ids: Sequence[str], edges: Sequence[tuple[str, str, float
     start from ``RandomState(seed)``, the same cooling and stop), with an optimal distance
     of 2.5 / sqrt(nodes) and edges pulling by weight.
 
-    Written out on x and y apart because networkx's einsum form cost a "why this?" page
-    ~14 ms of its ~45 (docs/benchmarks.md, "Soak"); the positions differ from networkx's
-    by at most 0.004 (tests/explain/test_plots.py).
+    Written out on x and y apart: about twice as fast as networkx's einsum form on graphs
+    this small (the page's A/B: docs/benchmarks.md, "Restructuring"); the positions differ
+    from networkx's by at most 0.004 (tests/explain/test_plots.py).
     """
     n = len(node_ids)
     if n == 0:

@@ -240,10 +240,9 @@ class ExplanationView:
 
     def graph_rows(self) -> list[dict]:
         """Return, per recommendation in the graph, the items drawn as counting for it."""
-        return [{"item": row.item_id, "title": self.title(row.item_id), "rank": row.data["rank"],
+        return [{"item": row.item_id, "title": self.title(row.item_id),
                  "rank_text": self.rank_text(row.data["rank"]), "focus": row.item_id == self.item.pk,
-                 "counts": [{"title": self.title(i), "share": share, "percent": round(100 * share),
-                             "percent_text": str(round(100 * share))}
+                 "counts": [{"title": self.title(i), "share": share, "percent_text": str(round(100 * share))}
                             for i, share in counting(row.data)]}
                 for row in self.rows]
 
